@@ -1,0 +1,143 @@
+# kbsearch - offline search for troubleshooting knowledge bases.
+#
+#   make run      install missing packages, build, index kb/, search it
+#   make check    install what the tests need, build, run every test
+#   make asan     the whole test suite under AddressSanitizer + UBSan
+#
+# User CFLAGS/LDFLAGS are added to ours, never replace them.  V=1 shows
+# the commands.  WERROR=1 (set by CI) turns warnings into errors.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/kbsearch
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+SANITIZER ?=
+ifeq ($(SANITIZER),)
+BUILD ?= build
+else
+BUILD ?= build-$(SANITIZER)
+endif
+
+PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson
+VERSION := 0.1.0
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT := -O2 -g
+ifeq ($(SANITIZER),address)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+endif
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DKB_VERSION='"$(VERSION)"' \
+	-DKB_DATADIR='"$(DATADIR)"' $(WARN) $(OPT) -MMD -MP -Ilib \
+	$(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(OPT) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBKB := $(BUILD)/libkb.a
+
+PROGS := $(BUILD)/kbindex $(BUILD)/kbsearch
+
+TEST_SRCS := $(sort $(wildcard tests/check_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_COMMON := $(BUILD)/tests/testutil.o
+
+DB ?= kb.db
+
+.PHONY: all deps deps-test run check test asan format lint install \
+	uninstall clean index
+
+all: deps $(PROGS)
+
+deps:
+	$(Q)scripts/deps.sh build
+
+deps-test:
+	$(Q)scripts/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBKB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kbindex: $(BUILD)/indexer/kbindex.o $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/kbsearch: $(BUILD)/cli/kbsearch.o $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DKB_BUILD_DIR='"$(BUILD)"' -c $< -o $@
+
+$(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TEST_COMMON) $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+index: $(PROGS)
+	$(BUILD)/kbindex --db $(DB) kb/
+
+run: all index
+	@echo
+	@echo "Indexed kb/ into $(DB). Try:"
+	@echo "  $(BUILD)/kbsearch --db $(DB) \"won't hold charge\""
+	@echo
+	$(BUILD)/kbsearch --db $(DB) "won't hold charge"
+
+check: deps-test
+	$(Q)$(MAKE) --no-print-directory test
+
+test: $(PROGS) $(TEST_BINS)
+	$(Q)tests/run.sh $(BUILD) $(TEST_BINS)
+
+asan: deps-test
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address test
+
+format:
+	clang-format -i lib/*.c lib/*.h indexer/*.c cli/*.c tests/*.c tests/*.h
+
+lint:
+	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol)[[:space:]]*\(' \
+		-- '*.c' '*.h' || { echo "lint: banned function used (above)"; exit 1; }
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 644 kb/taxonomy.json $(DESTDIR)$(DATADIR)/taxonomy.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kbindex $(DESTDIR)$(BINDIR)/kbsearch
+	rm -f $(DESTDIR)$(DATADIR)/taxonomy.json
+	-rmdir $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-* $(DB)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,549 @@
+/* db.c - the index file: schema, opening it read-only, reading articles back. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "db_int.h"
+
+/*
+ * Sections are the unit of search.  The FTS table holds the searchable
+ * text (its rowid is the section id) and is the only copy of section
+ * bodies; tags duplicates section tags in a form that filters can use.
+ */
+const char kb_db_schema_sql[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE articles("
+	" id INTEGER PRIMARY KEY,"
+	" path TEXT NOT NULL UNIQUE,"
+	" hash TEXT NOT NULL,"
+	" format TEXT NOT NULL,"
+	" title TEXT NOT NULL,"
+	" summary TEXT,"
+	" models TEXT NOT NULL,"
+	" symptoms TEXT NOT NULL,"
+	" markdown TEXT);"
+	"CREATE TABLE sections("
+	" id INTEGER PRIMARY KEY,"
+	" article_id INTEGER NOT NULL,"
+	" ord INTEGER NOT NULL,"
+	" heading TEXT NOT NULL,"
+	" anchor TEXT NOT NULL,"
+	" line INTEGER NOT NULL,"
+	" models TEXT NOT NULL,"
+	" symptoms TEXT NOT NULL);"
+	"CREATE INDEX sections_article ON sections(article_id, ord);"
+	"CREATE TABLE tags("
+	" kind INTEGER NOT NULL,"
+	" value TEXT NOT NULL COLLATE NOCASE,"
+	" section_id INTEGER NOT NULL,"
+	" PRIMARY KEY(kind, value, section_id)) WITHOUT ROWID;"
+	"CREATE INDEX tags_section ON tags(section_id);"
+	"CREATE TABLE leds("
+	" id INTEGER PRIMARY KEY,"
+	" article_id INTEGER NOT NULL,"
+	" section_id INTEGER NOT NULL,"
+	" model TEXT,"
+	" color TEXT NOT NULL,"
+	" pattern TEXT NOT NULL,"
+	" meaning TEXT NOT NULL);"
+	"CREATE INDEX leds_article ON leds(article_id);"
+	"CREATE INDEX leds_state ON leds(color, pattern);"
+	"CREATE VIRTUAL TABLE fts USING fts5("
+	" title, heading, body, tags, tokenize = 'kb');"
+	"CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);"
+	"INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(3.0, 5.0, 1.0, 2.0)');";
+
+#define STMT_CACHE 16
+
+struct kb_db {
+	sqlite3 *sql;
+	struct kb_taxonomy *tax;
+	struct {
+		const char *key; /* the SQL text pointer: callers pass literals */
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+};
+
+int
+kb_db_configure(sqlite3 *db, int readonly)
+{
+	int rc;
+
+	/* Input never gets to write SQL, but keep the file unbreakable. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, 64 * 1024 * 1024);
+	sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 100000);
+	sqlite3_limit(db, SQLITE_LIMIT_EXPR_DEPTH, 200);
+	sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 200);
+	sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, 1000);
+	sqlite3_busy_timeout(db, 5000);
+	rc = kb_fts_register(db);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (readonly)
+		rc = sqlite3_exec(db, "PRAGMA query_only = 1;", NULL, NULL,
+				  NULL);
+	return rc;
+}
+
+static char *
+meta_get(sqlite3 *sql, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(sql, "SELECT value FROM meta WHERE key = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = kb_col_text(st, 0, 1);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+kb_db_open(const char *path, struct kb_db **out, struct kb_error *err)
+{
+	struct kb_db *db = NULL;
+	struct kb_error terr;
+	struct stat sb;
+	char *schema = NULL, *tax = NULL;
+	int rc = KB_OK;
+
+	*out = NULL;
+	if (stat(path, &sb) != 0) {
+		rc = kb_error_set(err, KB_ERR_MISSING, 0, "no index at %s: %s",
+				  path, strerror(errno));
+		goto out;
+	}
+	db = kb_xcalloc(1, sizeof(*db));
+	if (sqlite3_open_v2(path, &db->sql,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    kb_db_configure(db->sql, 1) != SQLITE_OK) {
+		rc = kb_error_set(err, KB_ERR_DB, 0, "cannot open index %s",
+				  path);
+		goto out;
+	}
+	schema = meta_get(db->sql, "schema");
+	if (schema == NULL) {
+		rc = kb_error_set(err, KB_ERR_DB, 0,
+				  "%s is not a kbsearch index (or is damaged)",
+				  path);
+		goto out;
+	}
+	if (strtol(schema, NULL, 10) != KB_SCHEMA_VERSION) {
+		rc = kb_error_set(err, KB_ERR_DB, 0,
+				  "%s was built by another kbsearch version "
+				  "(schema %s, need %d): run kbindex --full",
+				  path, schema, KB_SCHEMA_VERSION);
+		goto out;
+	}
+	tax = meta_get(db->sql, "taxonomy");
+	if (tax == NULL || *tax == '\0' ||
+	    kb_taxonomy_parse("stored taxonomy", tax, strlen(tax), &db->tax,
+			      &terr) != KB_OK)
+		db->tax = kb_taxonomy_new_empty();
+	*out = db;
+	db = NULL;
+out:
+	free(schema);
+	free(tax);
+	kb_db_close(db);
+	return rc;
+}
+
+void
+kb_db_close(struct kb_db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(db->cache[i].st);
+	sqlite3_close(db->sql);
+	kb_taxonomy_free(db->tax);
+	free(db);
+}
+
+sqlite3 *
+kb_db_handle(struct kb_db *db)
+{
+	return db->sql;
+}
+
+sqlite3_stmt *
+kb_db_stmt(struct kb_db *db, const char *sql)
+{
+	size_t i;
+	sqlite3_stmt *st = NULL;
+
+	for (i = 0; i < STMT_CACHE && db->cache[i].key != NULL; i++) {
+		if (db->cache[i].key == sql) {
+			sqlite3_reset(db->cache[i].st);
+			sqlite3_clear_bindings(db->cache[i].st);
+			return db->cache[i].st;
+		}
+	}
+	if (sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i == STMT_CACHE) {
+		/* Full: callers use literals, so this only happens by mistake. */
+		sqlite3_finalize(db->cache[STMT_CACHE - 1].st);
+		i = STMT_CACHE - 1;
+	}
+	db->cache[i].key = sql;
+	db->cache[i].st = st;
+	return st;
+}
+
+const struct kb_taxonomy *
+kb_db_taxonomy(const struct kb_db *db)
+{
+	return db->tax;
+}
+
+char *
+kb_col_text(sqlite3_stmt *st, int col, int nonnull)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	if (s == NULL)
+		return nonnull ? kb_xstrdup("") : NULL;
+	return kb_xstrndup((const char *)s,
+			   (size_t)sqlite3_column_bytes(st, col));
+}
+
+char *
+kb_strv_to_json(const struct kb_strv *sv)
+{
+	json_t *a = json_array();
+	char *s, *r;
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (s == NULL)
+		return kb_xstrdup("[]");
+	r = kb_xstrdup(s);
+	free(s);
+	return r;
+}
+
+void
+kb_strv_from_json(struct kb_strv *sv, const char *json)
+{
+	json_t *a;
+	size_t i;
+
+	if (json == NULL)
+		return;
+	a = json_loads(json, 0, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return;
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		if (s != NULL)
+			kb_strv_push(sv, s);
+	}
+	json_decref(a);
+}
+
+static int
+db_fail(struct kb_db *db, struct kb_error *err)
+{
+	return kb_error_set(err, KB_ERR_DB, 0, "index read failed: %s",
+			    sqlite3_errmsg(db->sql));
+}
+
+int
+kb_db_stats(struct kb_db *db, struct kb_db_stats *st, struct kb_error *err)
+{
+	static const char sql[] =
+		"SELECT (SELECT count(*) FROM articles),"
+		" (SELECT count(*) FROM sections),"
+		" (SELECT count(*) FROM leds),"
+		" (SELECT value FROM meta WHERE key = 'built_at')";
+	sqlite3_stmt *s = kb_db_stmt(db, sql);
+	const unsigned char *b;
+
+	memset(st, 0, sizeof(*st));
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+		return db_fail(db, err);
+	st->articles = sqlite3_column_int64(s, 0);
+	st->sections = sqlite3_column_int64(s, 1);
+	st->leds = sqlite3_column_int64(s, 2);
+	b = sqlite3_column_text(s, 3);
+	if (b != NULL)
+		snprintf(st->built_at, sizeof(st->built_at), "%s", b);
+	sqlite3_reset(s);
+	return KB_OK;
+}
+
+static void
+read_led(sqlite3_stmt *s, struct kb_db_led *l)
+{
+	l->section = sqlite3_column_int64(s, 0);
+	l->model = kb_col_text(s, 1, 0);
+	l->color = kb_col_text(s, 2, 1);
+	l->pattern = kb_col_text(s, 3, 1);
+	l->meaning = kb_col_text(s, 4, 1);
+	l->heading = kb_col_text(s, 5, 1);
+}
+
+int
+kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
+	      struct kb_error *err)
+{
+	static const char by_id[] =
+		"SELECT id, path, format, title, summary, markdown, models,"
+		" symptoms FROM articles WHERE id = ?";
+	static const char by_path[] =
+		"SELECT id, path, format, title, summary, markdown, models,"
+		" symptoms FROM articles WHERE path = ?";
+	static const char secs[] =
+		"SELECT s.id, s.heading, s.anchor, f.body, s.models,"
+		" s.symptoms FROM sections s JOIN fts f ON f.rowid = s.id"
+		" WHERE s.article_id = ? ORDER BY s.ord";
+	static const char leds[] =
+		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
+		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" WHERE l.article_id = ? ORDER BY l.id";
+	struct kb_db_article *a = NULL;
+	sqlite3_stmt *s;
+	char *end;
+	long long id;
+	size_t cap;
+	int rc = KB_OK, step;
+
+	*out = NULL;
+	errno = 0;
+	id = strtoll(which, &end, 10);
+	if (*which != '\0' && *end == '\0' && errno == 0) {
+		s = kb_db_stmt(db, by_id);
+		if (s == NULL)
+			return db_fail(db, err);
+		sqlite3_bind_int64(s, 1, id);
+	} else {
+		s = kb_db_stmt(db, by_path);
+		if (s == NULL)
+			return db_fail(db, err);
+		sqlite3_bind_text(s, 1, which, -1, SQLITE_TRANSIENT);
+	}
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (step == SQLITE_DONE)
+			return kb_error_set(err, KB_ERR_MISSING, 0,
+					    "no article %s in the index",
+					    which);
+		return db_fail(db, err);
+	}
+	a = kb_xcalloc(1, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	a->path = kb_col_text(s, 1, 1);
+	a->format = kb_col_text(s, 2, 1);
+	a->title = kb_col_text(s, 3, 1);
+	a->summary = kb_col_text(s, 4, 0);
+	a->markdown = kb_col_text(s, 5, 0);
+	kb_strv_from_json(&a->models, (const char *)sqlite3_column_text(s, 6));
+	kb_strv_from_json(&a->symptoms,
+			  (const char *)sqlite3_column_text(s, 7));
+	sqlite3_reset(s);
+
+	s = kb_db_stmt(db, secs);
+	if (s == NULL) {
+		rc = db_fail(db, err);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, a->id);
+	cap = 0;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct kb_db_section *sec;
+
+		if (a->nsections == cap) {
+			cap = cap ? cap * 2 : 8;
+			a->sections = kb_xrealloc(a->sections,
+						  cap * sizeof(*a->sections));
+		}
+		sec = &a->sections[a->nsections++];
+		memset(sec, 0, sizeof(*sec));
+		sec->id = sqlite3_column_int64(s, 0);
+		sec->heading = kb_col_text(s, 1, 1);
+		sec->anchor = kb_col_text(s, 2, 1);
+		sec->body = kb_col_text(s, 3, 1);
+		kb_strv_from_json(&sec->models,
+				  (const char *)sqlite3_column_text(s, 4));
+		kb_strv_from_json(&sec->symptoms,
+				  (const char *)sqlite3_column_text(s, 5));
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(db, err);
+		goto out;
+	}
+
+	s = kb_db_stmt(db, leds);
+	if (s == NULL) {
+		rc = db_fail(db, err);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, a->id);
+	cap = 0;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (a->nleds == cap) {
+			cap = cap ? cap * 2 : 8;
+			a->leds = kb_xrealloc(a->leds, cap * sizeof(*a->leds));
+		}
+		read_led(s, &a->leds[a->nleds++]);
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		rc = db_fail(db, err);
+out:
+	if (rc != KB_OK) {
+		kb_db_article_free(a);
+		a = NULL;
+	}
+	*out = a;
+	return rc;
+}
+
+void
+kb_db_article_free(struct kb_db_article *a)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->nsections; i++) {
+		free(a->sections[i].heading);
+		free(a->sections[i].anchor);
+		free(a->sections[i].body);
+		kb_strv_free(&a->sections[i].models);
+		kb_strv_free(&a->sections[i].symptoms);
+	}
+	free(a->sections);
+	kb_db_leds_free(a->leds, a->nleds);
+	free(a->path);
+	free(a->format);
+	free(a->title);
+	free(a->summary);
+	free(a->markdown);
+	kb_strv_free(&a->models);
+	kb_strv_free(&a->symptoms);
+	free(a);
+}
+
+int
+kb_db_leds(struct kb_db *db, const char *model, struct kb_db_led **out,
+	   size_t *n, struct kb_error *err)
+{
+	static const char all[] =
+		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
+		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" ORDER BY l.model IS NULL, l.model, l.color, l.pattern, l.id";
+	static const char one[] =
+		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
+		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" WHERE l.model = ? COLLATE NOCASE"
+		" ORDER BY l.color, l.pattern, l.id";
+	sqlite3_stmt *s = kb_db_stmt(db, model ? one : all);
+	size_t cap = 0;
+	int step;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return db_fail(db, err);
+	if (model != NULL)
+		sqlite3_bind_text(s, 1, model, -1, SQLITE_TRANSIENT);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = kb_xrealloc(*out, cap * sizeof(**out));
+		}
+		read_led(s, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE) {
+		kb_db_leds_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_fail(db, err);
+	}
+	return KB_OK;
+}
+
+void
+kb_db_leds_free(struct kb_db_led *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].model);
+		free(v[i].color);
+		free(v[i].pattern);
+		free(v[i].meaning);
+		free(v[i].heading);
+	}
+	free(v);
+}
+
+int
+kb_db_tag_counts(struct kb_db *db, int kind, struct kb_count **out, size_t *n,
+		 struct kb_error *err)
+{
+	static const char sql[] =
+		"SELECT value, count(*) FROM tags WHERE kind = ?"
+		" GROUP BY value ORDER BY count(*) DESC, value";
+	sqlite3_stmt *s = kb_db_stmt(db, sql);
+	size_t cap = 0;
+	int step;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return db_fail(db, err);
+	sqlite3_bind_int(s, 1, kind);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*out = kb_xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[*n].value = kb_col_text(s, 0, 1);
+		(*out)[*n].count = sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE) {
+		kb_counts_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return db_fail(db, err);
+	}
+	return KB_OK;
+}
+
+void
+kb_counts_free(struct kb_count *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].value);
+	free(v);
+}

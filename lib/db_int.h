@@ -1,0 +1,31 @@
+/* db_int.h - what libkb's own modules share about the SQLite file; not for programs. */
+#ifndef KB_DB_INT_H
+#define KB_DB_INT_H
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "util.h"
+
+extern const char kb_db_schema_sql[];
+
+/* Register the "kb" FTS5 tokenizer on a connection. */
+int kb_fts_register(sqlite3 *db);
+/* The index term the tokenizer makes of one word, or NULL if none. */
+char *kb_fts_term(const char *word);
+
+/* Settings every connection gets: defensive mode, limits, tokenizer. */
+int kb_db_configure(sqlite3 *db, int readonly);
+
+sqlite3 *kb_db_handle(struct kb_db *db);
+/* A cached prepared statement for sql (reset and unbound), or NULL. */
+sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
+
+/* JSON array text <-> string list. */
+char *kb_strv_to_json(const struct kb_strv *sv);
+void kb_strv_from_json(struct kb_strv *sv, const char *json);
+
+/* A column as an owned string ("" for NULL when nonnull). */
+char *kb_col_text(sqlite3_stmt *st, int col, int nonnull);
+
+#endif

@@ -1,0 +1,710 @@
+/* index.c - building the index: a new file beside the live one, renamed into place. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db_int.h"
+#include "index.h"
+
+enum {
+	ST_FIND,
+	ST_SEEN,
+	ST_DEL_FTS,
+	ST_DEL_TAGS,
+	ST_DEL_LEDS,
+	ST_DEL_SECTIONS,
+	ST_DEL_ARTICLE,
+	ST_INS_ARTICLE,
+	ST_INS_SECTION,
+	ST_INS_FTS,
+	ST_INS_TAG,
+	ST_INS_LED,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_FIND] = "SELECT id, hash FROM articles WHERE path = ?",
+	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?)",
+	[ST_DEL_FTS] = "DELETE FROM fts WHERE rowid IN"
+		       " (SELECT id FROM sections WHERE article_id = ?1)",
+	[ST_DEL_TAGS] = "DELETE FROM tags WHERE section_id IN"
+			" (SELECT id FROM sections WHERE article_id = ?1)",
+	[ST_DEL_LEDS] = "DELETE FROM leds WHERE article_id = ?",
+	[ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article_id = ?",
+	[ST_DEL_ARTICLE] = "DELETE FROM articles WHERE id = ?",
+	[ST_INS_ARTICLE] = "INSERT INTO articles(path, hash, format, title,"
+			   " summary, models, symptoms, markdown)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
+			   " anchor, line, models, symptoms)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_FTS] = "INSERT INTO fts(rowid, title, heading, body, tags)"
+		       " VALUES (?, ?, ?, ?, ?)",
+	[ST_INS_TAG] = "INSERT OR IGNORE INTO tags(kind, value, section_id)"
+		       " VALUES (?, ?, ?)",
+	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
+		       " pattern, meaning) VALUES (?, ?, ?, ?, ?, ?)",
+};
+
+struct kb_index {
+	char *path;
+	char *tmp;
+	char *lockpath;
+	int lockfd;
+	bool locked; /* only then may PATH.new be touched */
+	sqlite3 *sql;
+	sqlite3_stmt *st[ST_COUNT];
+	struct kb_taxonomy *own_tax;
+	const struct kb_taxonomy *tax;
+	struct kb_index_stats stats;
+};
+
+static int
+sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
+{
+	int code = ix->sql ? sqlite3_errcode(ix->sql) : SQLITE_ERROR;
+
+	if (code == SQLITE_FULL)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "%s: disk full while writing %s; the "
+				    "previous index is unchanged",
+				    ix->path, ix->tmp);
+	return kb_error_set(err, KB_ERR_DB, 0, "%s: %s: %s", ix->tmp, what,
+			    ix->sql ? sqlite3_errmsg(ix->sql) : "no database");
+}
+
+static int
+exec(struct kb_index *ix, const char *sql, struct kb_error *err)
+{
+	if (sqlite3_exec(ix->sql, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "writing the index");
+	return KB_OK;
+}
+
+static int
+take_lock(struct kb_index *ix, struct kb_error *err)
+{
+	char pid[32], held[32] = "";
+	ssize_t n;
+
+	ix->lockfd = open(ix->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (ix->lockfd < 0)
+		return kb_error_set(err, KB_ERR_IO, 0, "%s: cannot create: %s",
+				    ix->lockpath, strerror(errno));
+	if (flock(ix->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(ix->lockfd, held, sizeof(held) - 1, 0);
+		held[n > 0 ? n : 0] = '\0';
+		held[strcspn(held, "\n")] = '\0';
+		return kb_error_set(err, KB_ERR_BUSY, 0,
+				    "%s is being updated by another kbindex "
+				    "(pid %s); try again when it has finished",
+				    ix->path, *held ? held : "unknown");
+	}
+	ix->locked = true;
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(ix->lockfd, 0) != 0 ||
+	    pwrite(ix->lockfd, pid, (size_t)n, 0) != n) {
+		/* The pid is only a courtesy for the message above. */
+	}
+	return KB_OK;
+}
+
+static int
+copy_file(const char *from, const char *to, struct kb_error *err)
+{
+	char buf[1 << 16];
+	int in = -1, out = -1, rc = KB_OK;
+	ssize_t n, w, off;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: cannot read: %s",
+				  from, strerror(errno));
+		goto out;
+	}
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: cannot create: %s",
+				  to, strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = kb_error_set(err, KB_ERR_IO, 0, "%s: %s", from,
+					  strerror(errno));
+			goto out;
+		}
+		for (off = 0; off < n; off += w) {
+			w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0) {
+				rc = kb_error_set(
+					err, KB_ERR_IO, 0,
+					"%s: %s; the previous index is "
+					"unchanged",
+					to, w < 0 ? strerror(errno) : "short write");
+				goto out;
+			}
+		}
+	}
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+/*
+ * What the live index is: 0 absent, 1 a usable kbsearch index whose
+ * taxonomy (hash) is put in *taxhash and stored taxonomy in *taxjson,
+ * 2 a kbsearch index of another schema, -1 something else.
+ */
+static int
+probe_live(const char *path, char **taxhash, char **taxjson)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	int kind = -1;
+
+	*taxhash = NULL;
+	*taxjson = NULL;
+	if (stat(path, &sb) != 0)
+		return 0;
+	if (sb.st_size == 0)
+		return 2;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT key, value FROM meta WHERE key IN"
+			       " ('schema', 'taxonomy_hash', 'taxonomy')",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	kind = 2;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+
+		if (k == NULL)
+			continue;
+		if (strcmp(k, "schema") == 0 &&
+		    sqlite3_column_int(st, 1) == KB_SCHEMA_VERSION)
+			kind = 1;
+		else if (strcmp(k, "taxonomy_hash") == 0)
+			*taxhash = kb_col_text(st, 1, 1);
+		else if (strcmp(k, "taxonomy") == 0)
+			*taxjson = kb_col_text(st, 1, 1);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return kind;
+}
+
+int
+kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
+	       struct kb_index **out, struct kb_error *err)
+{
+	struct kb_index *ix = kb_xcalloc(1, sizeof(*ix));
+	struct kb_error terr;
+	char *oldhash = NULL, *oldjson = NULL, newhash[17];
+	int live, rc = KB_OK, i;
+	bool fresh;
+
+	*out = NULL;
+	ix->lockfd = -1;
+	ix->path = kb_xstrdup(path);
+	ix->tmp = kb_xasprintf("%s.new", path);
+	ix->lockpath = kb_xasprintf("%s.lock", path);
+	rc = take_lock(ix, err);
+	if (rc != KB_OK)
+		goto out;
+	/* A PATH.new left by a killed run is garbage: we hold the lock. */
+	unlink(ix->tmp);
+
+	live = probe_live(path, &oldhash, &oldjson);
+	if (live < 0) {
+		rc = kb_error_set(err, KB_ERR_DB, 0,
+				  "%s exists and is not a kbsearch index; "
+				  "refusing to replace it (choose another "
+				  "--db or remove the file)",
+				  path);
+		goto out;
+	}
+	if (tax == NULL) {
+		if (oldjson != NULL &&
+		    kb_taxonomy_parse("stored taxonomy", oldjson,
+				      strlen(oldjson), &ix->own_tax,
+				      &terr) == KB_OK)
+			tax = ix->own_tax;
+		else
+			tax = ix->own_tax = kb_taxonomy_new_empty();
+	}
+	ix->tax = tax;
+	kb_hash_hex(tax->json ? tax->json : "", tax->json ? strlen(tax->json) : 0,
+		    newhash);
+	fresh = full || live != 1 || oldhash == NULL ||
+		strcmp(oldhash, newhash) != 0;
+	if (!fresh) {
+		rc = copy_file(path, ix->tmp, err);
+		if (rc != KB_OK)
+			goto out;
+	}
+	if (sqlite3_open_v2(ix->tmp, &ix->sql,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK ||
+	    kb_db_configure(ix->sql, 0) != SQLITE_OK) {
+		rc = sql_fail(ix, err, "cannot create");
+		goto out;
+	}
+	/*
+	 * No journal: the file is private until renamed, and a failed run
+	 * deletes it, so rollback is never needed.
+	 */
+	rc = exec(ix,
+		  "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+		  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -16000;"
+		  "PRAGMA temp_store = MEMORY;",
+		  err);
+	if (rc != KB_OK)
+		goto out;
+	rc = exec(ix, "BEGIN", err);
+	if (rc == KB_OK && fresh)
+		rc = exec(ix, kb_db_schema_sql, err);
+	if (rc == KB_OK)
+		rc = exec(ix, "CREATE TEMP TABLE seen(path TEXT PRIMARY KEY)",
+			  err);
+	if (rc != KB_OK)
+		goto out;
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(ix->sql, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &ix->st[i],
+				       NULL) != SQLITE_OK) {
+			rc = sql_fail(ix, err, "preparing statements");
+			goto out;
+		}
+	}
+	*out = ix;
+	ix = NULL;
+out:
+	free(oldhash);
+	free(oldjson);
+	kb_index_abort(ix);
+	return rc;
+}
+
+const struct kb_taxonomy *
+kb_index_taxonomy(const struct kb_index *ix)
+{
+	return ix->tax;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static int
+run(struct kb_index *ix, int which, struct kb_error *err)
+{
+	int rc = sqlite3_step(ix->st[which]);
+
+	sqlite3_reset(ix->st[which]);
+	sqlite3_clear_bindings(ix->st[which]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sql_fail(ix, err, "writing the index");
+	return KB_OK;
+}
+
+bool
+kb_index_unchanged(struct kb_index *ix, const char *relpath, const char *hash)
+{
+	sqlite3_stmt *st = ix->st[ST_FIND];
+	bool same = false;
+
+	bind_text(ix->st[ST_SEEN], 1, relpath);
+	run(ix, ST_SEEN, NULL);
+	bind_text(st, 1, relpath);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+
+		same = h != NULL && hash != NULL && strcmp(h, hash) == 0;
+	}
+	sqlite3_reset(st);
+	if (same)
+		ix->stats.unchanged++;
+	return same;
+}
+
+static int
+delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
+{
+	static const int order[] = { ST_DEL_FTS, ST_DEL_TAGS, ST_DEL_LEDS,
+				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		sqlite3_bind_int64(ix->st[order[i]], 1, id);
+		rc = run(ix, order[i], err);
+		if (rc != KB_OK)
+			return rc;
+	}
+	return KB_OK;
+}
+
+static const char *
+format_name(enum kb_format f)
+{
+	switch (f) {
+	case KB_FORMAT_MARKDOWN:
+		return "markdown";
+	case KB_FORMAT_TEXT:
+		return "text";
+	case KB_FORMAT_HTML:
+		return "html";
+	default:
+		return "unknown";
+	}
+}
+
+/* Words for the tags column: model names and aliases, symptom labels. */
+static char *
+tags_text(const struct kb_taxonomy *t, const struct kb_article *a,
+	  const struct kb_section *s)
+{
+	struct kb_buf b;
+	size_t i;
+
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	for (i = 0; i < s->models.n; i++) {
+		kb_buf_printf(&b, "%s%s", b.len ? "; " : "", s->models.v[i]);
+	}
+	for (i = 0; i < s->symptoms.n; i++) {
+		const struct kb_symptom *sy =
+			kb_taxonomy_symptom(t, s->symptoms.v[i]);
+
+		kb_buf_printf(&b, "%s%s", b.len ? "; " : "",
+			      sy ? sy->label : s->symptoms.v[i]);
+	}
+	for (i = 0; i < a->fm_tags.n; i++)
+		kb_buf_printf(&b, "%s%s", b.len ? "; " : "", a->fm_tags.v[i]);
+	return kb_buf_steal(&b);
+}
+
+int
+kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
+	     struct kb_article *a, struct kb_error *err)
+{
+	struct kb_strv models, symptoms;
+	struct kb_led_facts leds = { 0 };
+	sqlite3_stmt *st;
+	sqlite3_int64 aid, *sids = NULL;
+	char *mj = NULL, *sj = NULL;
+	int rc = KB_OK;
+	size_t i;
+
+	kb_strv_init(&models);
+	kb_strv_init(&symptoms);
+
+	st = ix->st[ST_FIND];
+	bind_text(st, 1, relpath);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		aid = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		rc = delete_article(ix, aid, err);
+		if (rc != KB_OK)
+			goto out;
+		ix->stats.changed++;
+	} else {
+		sqlite3_reset(st);
+		ix->stats.added++;
+	}
+	bind_text(ix->st[ST_SEEN], 1, relpath);
+	run(ix, ST_SEEN, NULL);
+
+	kb_tag_article(ix->tax, a, &models, &symptoms);
+	kb_extract_leds(ix->tax, a, &models, &leds);
+
+	mj = kb_strv_to_json(&models);
+	sj = kb_strv_to_json(&symptoms);
+	st = ix->st[ST_INS_ARTICLE];
+	bind_text(st, 1, relpath);
+	bind_text(st, 2, hash);
+	bind_text(st, 3, format_name(a->format));
+	bind_text(st, 4, a->title);
+	bind_text(st, 5, a->summary);
+	bind_text(st, 6, mj);
+	bind_text(st, 7, sj);
+	bind_text(st, 8, a->markdown);
+	rc = run(ix, ST_INS_ARTICLE, err);
+	if (rc != KB_OK)
+		goto out;
+	aid = sqlite3_last_insert_rowid(ix->sql);
+
+	sids = kb_xcalloc(a->nsections, sizeof(*sids));
+	for (i = 0; i < a->nsections; i++) {
+		struct kb_section *s = &a->sections[i];
+		char *smj = kb_strv_to_json(&s->models);
+		char *ssj = kb_strv_to_json(&s->symptoms);
+		char *tags = tags_text(ix->tax, a, s);
+		size_t k;
+
+		st = ix->st[ST_INS_SECTION];
+		sqlite3_bind_int64(st, 1, aid);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		bind_text(st, 3, s->heading);
+		bind_text(st, 4, s->anchor);
+		sqlite3_bind_int(st, 5, s->line);
+		bind_text(st, 6, smj);
+		bind_text(st, 7, ssj);
+		rc = run(ix, ST_INS_SECTION, err);
+		sids[i] = sqlite3_last_insert_rowid(ix->sql);
+		if (rc == KB_OK) {
+			st = ix->st[ST_INS_FTS];
+			sqlite3_bind_int64(st, 1, sids[i]);
+			bind_text(st, 2, a->title);
+			bind_text(st, 3, s->heading);
+			bind_text(st, 4, s->body);
+			bind_text(st, 5, tags);
+			rc = run(ix, ST_INS_FTS, err);
+		}
+		for (k = 0; rc == KB_OK && k < s->models.n + s->symptoms.n;
+		     k++) {
+			bool m = k < s->models.n;
+
+			st = ix->st[ST_INS_TAG];
+			sqlite3_bind_int(st, 1,
+					 m ? KB_TAG_MODEL : KB_TAG_SYMPTOM);
+			bind_text(st, 2,
+				  m ? s->models.v[k]
+				    : s->symptoms.v[k - s->models.n]);
+			sqlite3_bind_int64(st, 3, sids[i]);
+			rc = run(ix, ST_INS_TAG, err);
+		}
+		free(smj);
+		free(ssj);
+		free(tags);
+		if (rc != KB_OK)
+			goto out;
+		ix->stats.sections++;
+	}
+	for (i = 0; i < leds.n; i++) {
+		const struct kb_led_fact *f = &leds.v[i];
+
+		if (f->section >= a->nsections)
+			continue;
+		st = ix->st[ST_INS_LED];
+		sqlite3_bind_int64(st, 1, aid);
+		sqlite3_bind_int64(st, 2, sids[f->section]);
+		bind_text(st, 3, f->model);
+		bind_text(st, 4, f->color);
+		bind_text(st, 5, f->pattern);
+		bind_text(st, 6, f->meaning);
+		rc = run(ix, ST_INS_LED, err);
+		if (rc != KB_OK)
+			goto out;
+	}
+out:
+	free(sids);
+	free(mj);
+	free(sj);
+	kb_strv_free(&models);
+	kb_strv_free(&symptoms);
+	kb_led_facts_free(&leds);
+	return rc;
+}
+
+static int
+remove_unseen(struct kb_index *ix, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 *ids = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc = KB_OK;
+
+	if (sqlite3_prepare_v2(ix->sql,
+			       "SELECT id FROM articles WHERE path NOT IN"
+			       " (SELECT path FROM temp.seen)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "finding removed files");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = kb_xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n && rc == KB_OK; i++)
+		rc = delete_article(ix, ids[i], err);
+	ix->stats.removed = n;
+	free(ids);
+	return rc;
+}
+
+static int
+count(struct kb_index *ix, const char *sql, size_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(ix->sql, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*out = (size_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+write_meta(struct kb_index *ix, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *json = ix->tax->json ? ix->tax->json : "";
+	char hash[17], when[32], schema[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	const char *kv[4][2];
+	int rc = KB_OK;
+	size_t i;
+
+	kb_hash_hex(json, strlen(json), hash);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(schema, sizeof(schema), "%d", KB_SCHEMA_VERSION);
+	kv[0][0] = "schema", kv[0][1] = schema;
+	kv[1][0] = "built_at", kv[1][1] = when;
+	kv[2][0] = "taxonomy", kv[2][1] = json;
+	kv[3][0] = "taxonomy_hash", kv[3][1] = hash;
+	if (sqlite3_prepare_v2(ix->sql,
+			       "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES (?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "writing metadata");
+	for (i = 0; i < 4 && rc == KB_OK; i++) {
+		sqlite3_bind_text(st, 1, kv[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kv[i][1], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_fail(ix, err, "writing metadata");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sync_path(const char *path, int dir)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
+		struct kb_error *err)
+{
+	char *dir = NULL, *slash;
+	int rc, i;
+
+	rc = remove_unseen(ix, err);
+	if (rc == KB_OK)
+		rc = write_meta(ix, err);
+	if (rc == KB_OK)
+		rc = exec(ix, "INSERT INTO fts(fts) VALUES ('optimize')", err);
+	if (rc != KB_OK)
+		goto out;
+	if (count(ix, "SELECT count(*) FROM articles", &ix->stats.articles) ||
+	    count(ix, "SELECT count(*) FROM sections", &ix->stats.sections) ||
+	    count(ix, "SELECT count(*) FROM leds", &ix->stats.leds)) {
+		rc = sql_fail(ix, err, "counting");
+		goto out;
+	}
+	rc = exec(ix, "COMMIT", err);
+	if (rc != KB_OK)
+		goto out;
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(ix->st[i]);
+		ix->st[i] = NULL;
+	}
+	if (sqlite3_close(ix->sql) != SQLITE_OK) {
+		rc = sql_fail(ix, err, "closing");
+		goto out;
+	}
+	ix->sql = NULL;
+	if (sync_path(ix->tmp, 0) != 0) {
+		rc = kb_error_set(err, KB_ERR_IO, 0,
+				  "%s: cannot sync: %s; the previous index "
+				  "is unchanged",
+				  ix->tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(ix->tmp, ix->path) != 0) {
+		rc = kb_error_set(err, KB_ERR_IO, 0,
+				  "cannot rename %s to %s: %s", ix->tmp,
+				  ix->path, strerror(errno));
+		goto out;
+	}
+	dir = kb_xstrdup(ix->path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		sync_path(".", 1);
+	else if (slash == dir)
+		sync_path("/", 1);
+	else {
+		*slash = '\0';
+		sync_path(dir, 1);
+	}
+	if (st != NULL)
+		*st = ix->stats;
+out:
+	free(dir);
+	kb_index_abort(ix);
+	return rc;
+}
+
+void
+kb_index_abort(struct kb_index *ix)
+{
+	int i;
+
+	if (ix == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(ix->st[i]);
+	if (ix->sql != NULL)
+		sqlite3_close(ix->sql);
+	/* After a successful rename there is no PATH.new left to remove. */
+	if (ix->locked)
+		unlink(ix->tmp);
+	if (ix->lockfd >= 0)
+		close(ix->lockfd);
+	kb_taxonomy_free(ix->own_tax);
+	free(ix->path);
+	free(ix->tmp);
+	free(ix->lockpath);
+	free(ix);
+}

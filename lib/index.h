@@ -1,0 +1,68 @@
+/* index.h - building the index: a new file beside the live one, renamed into place. */
+#ifndef KB_INDEX_H
+#define KB_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "article.h"
+#include "error.h"
+#include "extract.h"
+#include "taxonomy.h"
+
+/*
+ * A run of the indexer.  kb_index_begin takes an exclusive lock next to the
+ * index (PATH.lock), copies the live index (unless full) to PATH.new and
+ * opens that; every change goes into PATH.new; kb_index_finish renames it
+ * over PATH.  Readers of PATH see the old index or the new one, never a
+ * mix, and a crash at any point leaves PATH as it was.
+ */
+struct kb_index;
+
+struct kb_index_stats {
+	size_t articles; /* in the index after the run */
+	size_t added;
+	size_t changed;
+	size_t removed;
+	size_t unchanged;
+	size_t sections; /* in the index after the run */
+	size_t leds;	 /* in the index after the run */
+};
+
+/*
+ * taxonomy may be NULL: then the taxonomy stored in the existing index is
+ * used, or an empty one.  A taxonomy different from the stored one forces
+ * a full rebuild, since every tag may change.
+ */
+int kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
+		   struct kb_index **out, struct kb_error *err);
+
+/* The taxonomy in effect for this run (borrowed). */
+const struct kb_taxonomy *kb_index_taxonomy(const struct kb_index *ix);
+
+/*
+ * Is the file at relpath with this content hash already indexed?  Either
+ * way the path is remembered as present, so it is not removed at the end;
+ * call this for files that fail to parse too, so their old version stays.
+ */
+bool kb_index_unchanged(struct kb_index *ix, const char *relpath,
+			const char *hash);
+
+/* Tag, extract LED facts and store (replacing any older version). */
+int kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
+		 struct kb_article *a, struct kb_error *err);
+
+/* Remove articles not seen this run, optimise, rename into place. */
+int kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
+		    struct kb_error *err);
+/* Abandon the run: the live index is untouched.  Accepts NULL. */
+void kb_index_abort(struct kb_index *ix);
+
+/*
+ * Tag an article's sections from its front matter, else from its text
+ * through the taxonomy; fills the article-level lists too.
+ */
+void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
+		    struct kb_strv *models, struct kb_strv *symptoms);
+
+#endif

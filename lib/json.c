@@ -1,0 +1,125 @@
+/* json.c - result structs to JSON: the document kbsearch --json and the API share. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "escape.h"
+#include "json.h"
+
+static json_t *
+strv_json(const struct kb_strv *sv)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* Jansson refuses invalid UTF-8; stored text is clean, but never lose a key. */
+static json_t *
+str_json(const char *s)
+{
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
+	return j ? j : json_string("");
+}
+
+static json_t *
+hit_json(const struct kb_hit *h)
+{
+	json_t *o = json_object();
+	char *snip = kb_snippet_html(h->snippet ? h->snippet : "");
+	double score = isfinite(h->score) ? h->score : 0.0;
+
+	json_object_set_new(o, "id", json_integer(h->id));
+	json_object_set_new(o, "article", json_integer(h->article));
+	json_object_set_new(o, "title", str_json(h->title));
+	json_object_set_new(o, "heading", str_json(h->heading));
+	json_object_set_new(o, "anchor", str_json(h->anchor));
+	json_object_set_new(o, "snippet", str_json(snip));
+	json_object_set_new(o, "path", str_json(h->path));
+	json_object_set_new(o, "models", strv_json(&h->models));
+	json_object_set_new(o, "symptoms", strv_json(&h->symptoms));
+	json_object_set_new(o, "score", json_real(round(score * 1e4) / 1e4));
+	free(snip);
+	return o;
+}
+
+json_t *
+kb_json_result(const struct kb_result *r)
+{
+	json_t *o = json_object(), *hits = json_array(), *f = json_object();
+	size_t i;
+
+	for (i = 0; i < r->nhits; i++)
+		json_array_append_new(hits, hit_json(&r->hits[i]));
+	json_object_set_new(o, "query", str_json(r->query ? r->query : ""));
+	json_object_set_new(o, "hits", hits);
+	json_object_set_new(o, "estimatedTotalHits",
+			    json_integer((json_int_t)r->total));
+	json_object_set_new(o, "limit", json_integer((json_int_t)r->limit));
+	json_object_set_new(o, "offset", json_integer((json_int_t)r->offset));
+	json_object_set_new(o, "processingTimeMs",
+			    json_integer((json_int_t)llround(r->ms)));
+	json_object_set_new(o, "relaxed", json_boolean(r->relax != 0));
+	json_object_set_new(f, "model", str_json(r->model));
+	json_object_set_new(f, "symptom", str_json(r->symptom));
+	json_object_set_new(o, "filters", f);
+	return o;
+}
+
+json_t *
+kb_json_article(const struct kb_db_article *a)
+{
+	json_t *o = json_object(), *secs = json_array(), *leds = json_array();
+	size_t i;
+
+	for (i = 0; i < a->nsections; i++) {
+		const struct kb_db_section *s = &a->sections[i];
+		json_t *so = json_object();
+
+		json_object_set_new(so, "id", json_integer(s->id));
+		json_object_set_new(so, "heading", str_json(s->heading));
+		json_object_set_new(so, "anchor", str_json(s->anchor));
+		json_object_set_new(so, "text", str_json(s->body));
+		json_object_set_new(so, "models", strv_json(&s->models));
+		json_object_set_new(so, "symptoms", strv_json(&s->symptoms));
+		json_array_append_new(secs, so);
+	}
+	for (i = 0; i < a->nleds; i++) {
+		const struct kb_db_led *l = &a->leds[i];
+		json_t *lo = json_object();
+
+		json_object_set_new(lo, "model", str_json(l->model));
+		json_object_set_new(lo, "color", str_json(l->color));
+		json_object_set_new(lo, "pattern", str_json(l->pattern));
+		json_object_set_new(lo, "meaning", str_json(l->meaning));
+		json_object_set_new(lo, "section", str_json(l->heading));
+		json_array_append_new(leds, lo);
+	}
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "title", str_json(a->title));
+	json_object_set_new(o, "path", str_json(a->path));
+	json_object_set_new(o, "format", str_json(a->format));
+	json_object_set_new(o, "summary", str_json(a->summary));
+	json_object_set_new(o, "models", strv_json(&a->models));
+	json_object_set_new(o, "symptoms", strv_json(&a->symptoms));
+	json_object_set_new(o, "sections", secs);
+	json_object_set_new(o, "leds", leds);
+	return o;
+}
+
+json_t *
+kb_json_error(const char *code, const char *message)
+{
+	json_t *o = json_object(), *e = json_object();
+
+	json_object_set_new(e, "code", str_json(code));
+	json_object_set_new(e, "message", str_json(message));
+	json_object_set_new(o, "error", e);
+	return o;
+}

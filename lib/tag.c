@@ -1,0 +1,108 @@
+/* tag.c - tagging articles and sections with models and symptoms. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+/* Canonical model name for a front-matter value; unknown ones kept as given. */
+static void
+add_model(const struct kb_taxonomy *t, struct kb_strv *sv, const char *name)
+{
+	const struct kb_model *m = kb_taxonomy_model(t, name);
+
+	kb_strv_add_unique(sv, m ? m->name : name);
+}
+
+static void
+add_symptom(const struct kb_taxonomy *t, struct kb_strv *sv, const char *name)
+{
+	const struct kb_symptom *s = kb_taxonomy_symptom(t, name);
+	char *slug;
+
+	if (s != NULL) {
+		kb_strv_add_unique(sv, s->id);
+		return;
+	}
+	slug = kb_slugify(name);
+	if (*slug)
+		kb_strv_add_unique(sv, slug);
+	free(slug);
+}
+
+static void
+find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
+	struct kb_strv *symptoms)
+{
+	struct kb_match *m = NULL;
+	size_t n = 0, i;
+
+	if (models != NULL) {
+		kb_taxonomy_find_models(t, text, &m, &n);
+		for (i = 0; i < n; i++)
+			kb_strv_add_unique(models, t->models[m[i].index].name);
+		free(m);
+		m = NULL;
+		n = 0;
+	}
+	if (symptoms != NULL) {
+		kb_taxonomy_find_symptoms(t, text, &m, &n);
+		for (i = 0; i < n; i++)
+			kb_strv_add_unique(symptoms,
+					   t->symptoms[m[i].index].id);
+		free(m);
+	}
+}
+
+static char *
+section_text(const struct kb_section *s)
+{
+	return kb_xasprintf("%s\n%s", s->heading, s->body);
+}
+
+void
+kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
+	       struct kb_strv *models, struct kb_strv *symptoms)
+{
+	bool fm_models = a->fm_models.n > 0, fm_symptoms = a->fm_symptoms.n > 0;
+	size_t i, k;
+
+	for (i = 0; i < a->fm_models.n; i++)
+		add_model(t, models, a->fm_models.v[i]);
+	for (i = 0; i < a->fm_symptoms.n; i++)
+		add_symptom(t, symptoms, a->fm_symptoms.v[i]);
+
+	/* Without front matter the article's tags are what its text names. */
+	if (!fm_models || !fm_symptoms) {
+		find_in(t, a->title, fm_models ? NULL : models,
+			fm_symptoms ? NULL : symptoms);
+		for (i = 0; i < a->nsections; i++) {
+			char *text = section_text(&a->sections[i]);
+
+			find_in(t, text, fm_models ? NULL : models,
+				fm_symptoms ? NULL : symptoms);
+			free(text);
+		}
+	}
+
+	/*
+	 * A section names its own symptoms (a fix for "won't fully charge"
+	 * in a general article); when it names none it inherits the
+	 * article's.  Models come from front matter when it gives them, so
+	 * a passing mention of another model does not re-tag a section.
+	 */
+	for (i = 0; i < a->nsections; i++) {
+		struct kb_section *s = &a->sections[i];
+		char *text = section_text(s);
+
+		kb_strv_free(&s->models);
+		kb_strv_free(&s->symptoms);
+		find_in(t, text, fm_models ? NULL : &s->models, &s->symptoms);
+		free(text);
+		if (s->models.n == 0)
+			for (k = 0; k < models->n; k++)
+				kb_strv_push(&s->models, models->v[k]);
+		if (s->symptoms.n == 0)
+			for (k = 0; k < symptoms->n; k++)
+				kb_strv_push(&s->symptoms, symptoms->v[k]);
+	}
+}

@@ -1,0 +1,542 @@
+/* util.c - growable strings, string lists, UTF-8 helpers and hashing. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "error.h"
+#include "util.h"
+
+static void
+die_nomem(void)
+{
+	fputs("kbsearch: out of memory\n", stderr);
+	abort();
+}
+
+void *
+kb_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		die_nomem();
+	return p;
+}
+
+void *
+kb_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		die_nomem();
+	return p;
+}
+
+void *
+kb_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		die_nomem();
+	return q;
+}
+
+char *
+kb_xstrdup(const char *s)
+{
+	return kb_xstrndup(s, strlen(s));
+}
+
+char *
+kb_xstrndup(const char *s, size_t n)
+{
+	char *p = kb_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+kb_xasprintf(const char *fmt, ...)
+{
+	struct kb_buf b;
+	va_list ap;
+	int n;
+
+	kb_buf_init(&b);
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die_nomem();
+	b.cap = (size_t)n + 1;
+	b.data = kb_xmalloc(b.cap);
+	va_start(ap, fmt);
+	vsnprintf(b.data, b.cap, fmt, ap);
+	va_end(ap);
+	return b.data;
+}
+
+void
+kb_buf_init(struct kb_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+kb_buf_free(struct kb_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	kb_buf_init(b);
+}
+
+void
+kb_buf_reset(struct kb_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static void
+buf_grow(struct kb_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap)
+		return;
+	if (b->cap == 0)
+		b->cap = 64;
+	while (b->cap < need)
+		b->cap *= 2;
+	b->data = kb_xrealloc(b->data, b->cap);
+}
+
+void
+kb_buf_add(struct kb_buf *b, const char *s, size_t n)
+{
+	buf_grow(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+kb_buf_adds(struct kb_buf *b, const char *s)
+{
+	kb_buf_add(b, s, strlen(s));
+}
+
+void
+kb_buf_addc(struct kb_buf *b, char c)
+{
+	kb_buf_add(b, &c, 1);
+}
+
+void
+kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *
+kb_buf_steal(struct kb_buf *b)
+{
+	char *p;
+
+	if (b->data == NULL)
+		return kb_xstrdup("");
+	p = b->data;
+	kb_buf_init(b);
+	return p;
+}
+
+void
+kb_strv_init(struct kb_strv *sv)
+{
+	sv->v = NULL;
+	sv->n = 0;
+	sv->cap = 0;
+}
+
+void
+kb_strv_free(struct kb_strv *sv)
+{
+	size_t i;
+
+	if (sv == NULL)
+		return;
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	kb_strv_init(sv);
+}
+
+void
+kb_strv_push_own(struct kb_strv *sv, char *s)
+{
+	if (sv->n + 1 >= sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = kb_xrealloc(sv->v, sv->cap * sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void
+kb_strv_push(struct kb_strv *sv, const char *s)
+{
+	kb_strv_push_own(sv, kb_xstrdup(s));
+}
+
+bool
+kb_strv_contains(const struct kb_strv *sv, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcasecmp(sv->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+bool
+kb_strv_add_unique(struct kb_strv *sv, const char *s)
+{
+	if (kb_strv_contains(sv, s))
+		return false;
+	kb_strv_push(sv, s);
+	return true;
+}
+
+int
+kb_read_file(const char *path, size_t max, char **out, size_t *len,
+	     struct kb_error *err)
+{
+	FILE *fp = NULL;
+	struct stat st;
+	struct kb_buf b;
+	char chunk[65536];
+	size_t n;
+	int rc = KB_OK;
+
+	kb_buf_init(&b);
+	*out = NULL;
+	*len = 0;
+	fp = fopen(path, "rb");
+	if (fp == NULL) {
+		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: cannot open: %s",
+				  path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
+		rc = kb_error_set(err, KB_ERR_IO, 0,
+				  "%s: not a regular file", path);
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (b.len + n > max) {
+			rc = kb_error_set(err, KB_ERR_IO, 0,
+					  "%s: larger than %zu bytes, skipped",
+					  path, max);
+			goto out;
+		}
+		kb_buf_add(&b, chunk, n);
+	}
+	if (ferror(fp)) {
+		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: read error: %s",
+				  path, strerror(errno));
+		goto out;
+	}
+	*len = b.len;
+	*out = kb_buf_steal(&b);
+out:
+	if (fp != NULL)
+		fclose(fp);
+	kb_buf_free(&b);
+	return rc;
+}
+
+size_t
+kb_utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t c;
+	size_t len, i;
+
+	if (n == 0) {
+		*cp = 0xFFFD;
+		return 1;
+	}
+	if (u[0] < 0x80) {
+		*cp = u[0];
+		return 1;
+	} else if ((u[0] & 0xE0) == 0xC0) {
+		len = 2;
+		c = u[0] & 0x1F;
+	} else if ((u[0] & 0xF0) == 0xE0) {
+		len = 3;
+		c = u[0] & 0x0F;
+	} else if ((u[0] & 0xF8) == 0xF0) {
+		len = 4;
+		c = u[0] & 0x07;
+	} else {
+		*cp = 0xFFFD;
+		return 1;
+	}
+	if (len > n) {
+		*cp = 0xFFFD;
+		return 1;
+	}
+	for (i = 1; i < len; i++) {
+		if ((u[i] & 0xC0) != 0x80) {
+			*cp = 0xFFFD;
+			return 1;
+		}
+		c = (c << 6) | (u[i] & 0x3F);
+	}
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+	    (c >= 0xD800 && c <= 0xDFFF)) {
+		*cp = 0xFFFD;
+		return 1;
+	}
+	*cp = c;
+	return len;
+}
+
+bool
+kb_utf8_valid(const char *s, size_t n)
+{
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < n) {
+		k = kb_utf8_decode(s + i, n - i, &cp);
+		if (cp == 0xFFFD && k == 1 &&
+		    !(n - i >= 3 && memcmp(s + i, "\xEF\xBF\xBD", 3) == 0))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+void
+kb_utf8_encode(struct kb_buf *b, uint32_t cp)
+{
+	char t[4];
+
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		cp = 0xFFFD;
+	if (cp < 0x80) {
+		t[0] = (char)cp;
+		kb_buf_add(b, t, 1);
+	} else if (cp < 0x800) {
+		t[0] = (char)(0xC0 | (cp >> 6));
+		t[1] = (char)(0x80 | (cp & 0x3F));
+		kb_buf_add(b, t, 2);
+	} else if (cp < 0x10000) {
+		t[0] = (char)(0xE0 | (cp >> 12));
+		t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		t[2] = (char)(0x80 | (cp & 0x3F));
+		kb_buf_add(b, t, 3);
+	} else {
+		t[0] = (char)(0xF0 | (cp >> 18));
+		t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		t[3] = (char)(0x80 | (cp & 0x3F));
+		kb_buf_add(b, t, 4);
+	}
+}
+
+static void
+add_clean_cp(struct kb_buf *b, uint32_t cp, bool *last_cr)
+{
+	if (cp == '\r') {
+		kb_buf_addc(b, '\n');
+		*last_cr = true;
+		return;
+	}
+	if (cp == '\n' && *last_cr) {
+		*last_cr = false;
+		return;
+	}
+	*last_cr = false;
+	if (cp == 0xFEFF)
+		return;
+	if ((cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7F ||
+	    (cp >= 0x80 && cp < 0xA0))
+		return;
+	kb_utf8_encode(b, cp);
+}
+
+static char *
+clean_utf16(const unsigned char *u, size_t n, bool big)
+{
+	struct kb_buf b;
+	bool last_cr = false;
+	size_t i;
+	uint32_t cp, lo;
+
+	kb_buf_init(&b);
+	for (i = 2; i + 1 < n; i += 2) {
+		cp = big ? (uint32_t)(u[i] << 8 | u[i + 1])
+			 : (uint32_t)(u[i + 1] << 8 | u[i]);
+		if (cp >= 0xD800 && cp <= 0xDBFF && i + 3 < n) {
+			lo = big ? (uint32_t)(u[i + 2] << 8 | u[i + 3])
+				 : (uint32_t)(u[i + 3] << 8 | u[i + 2]);
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) +
+				     (lo - 0xDC00);
+				i += 2;
+			} else {
+				cp = 0xFFFD;
+			}
+		} else if (cp >= 0xD800 && cp <= 0xDFFF) {
+			cp = 0xFFFD;
+		}
+		add_clean_cp(&b, cp, &last_cr);
+	}
+	return kb_buf_steal(&b);
+}
+
+char *
+kb_text_clean(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct kb_buf b;
+	bool last_cr = false, utf8;
+	size_t i = 0, k;
+	uint32_t cp;
+
+	if (n >= 2 && u[0] == 0xFF && u[1] == 0xFE)
+		return clean_utf16(u, n, false);
+	if (n >= 2 && u[0] == 0xFE && u[1] == 0xFF)
+		return clean_utf16(u, n, true);
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	/* Valid UTF-8 is taken as such; anything else is read as Latin-1. */
+	utf8 = kb_utf8_valid(s + i, n - i);
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	while (i < n) {
+		if (utf8) {
+			k = kb_utf8_decode(s + i, n - i, &cp);
+		} else {
+			cp = u[i];
+			k = 1;
+			/* Windows-1252 punctuation commonly found in "Latin-1". */
+			if (cp == 0x92 || cp == 0x91)
+				cp = '\'';
+			else if (cp == 0x93 || cp == 0x94)
+				cp = '"';
+			else if (cp == 0x96 || cp == 0x97)
+				cp = 0x2013;
+		}
+		add_clean_cp(&b, cp, &last_cr);
+		i += k;
+	}
+	return kb_buf_steal(&b);
+}
+
+void
+kb_ascii_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+char *
+kb_slugify(const char *s)
+{
+	struct kb_buf b;
+	bool dash = false;
+	char c;
+
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	for (; *s; s++) {
+		c = *s;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (dash && b.len > 0)
+				kb_buf_addc(&b, '-');
+			dash = false;
+			kb_buf_addc(&b, c);
+		} else if (c != '\'') {
+			dash = true;
+		}
+	}
+	return kb_buf_steal(&b);
+}
+
+void
+kb_squeeze_space(char *s)
+{
+	char *w = s, *r = s;
+	bool space = false;
+
+	while (*r == ' ' || *r == '\t' || *r == '\n')
+		r++;
+	for (; *r; r++) {
+		if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r') {
+			space = true;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = false;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+void
+kb_hash_hex(const void *data, size_t n, char out[17])
+{
+	const unsigned char *p = data;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+double
+kb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,92 @@
+/* util.h - growable strings, string lists, UTF-8 helpers and hashing. */
+#ifndef KB_UTIL_H
+#define KB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kb_error;
+
+/*
+ * Ownership: every pointer a kb_* function returns is owned by the caller
+ * unless the comment says "borrowed".  Every _free accepts NULL.
+ * Allocation failure aborts the process (kb_xmalloc and friends): the
+ * amounts involved are bounded by input limits, and a half-built result
+ * is worse than a clear exit.
+ */
+
+void *kb_xmalloc(size_t n);
+void *kb_xcalloc(size_t n, size_t size);
+void *kb_xrealloc(void *p, size_t n);
+char *kb_xstrdup(const char *s);
+char *kb_xstrndup(const char *s, size_t n);
+char *kb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable NUL-terminated byte buffer. */
+struct kb_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+void kb_buf_init(struct kb_buf *b);
+void kb_buf_free(struct kb_buf *b);
+void kb_buf_reset(struct kb_buf *b);
+void kb_buf_add(struct kb_buf *b, const char *s, size_t n);
+void kb_buf_adds(struct kb_buf *b, const char *s);
+void kb_buf_addc(struct kb_buf *b, char c);
+void kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hand the bytes to the caller (never NULL) and reset b. */
+char *kb_buf_steal(struct kb_buf *b);
+
+/* A list of owned strings. */
+struct kb_strv {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void kb_strv_init(struct kb_strv *sv);
+void kb_strv_free(struct kb_strv *sv);
+void kb_strv_push(struct kb_strv *sv, const char *s);
+void kb_strv_push_own(struct kb_strv *sv, char *s);
+/* Push s unless an equal string (case-insensitive ASCII) is present. */
+bool kb_strv_add_unique(struct kb_strv *sv, const char *s);
+bool kb_strv_contains(const struct kb_strv *sv, const char *s);
+
+/* Read a whole file; *len gets its size.  Refuses files over max bytes. */
+int kb_read_file(const char *path, size_t max, char **out, size_t *len,
+		 struct kb_error *err);
+
+/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+bool kb_utf8_valid(const char *s, size_t n);
+/*
+ * Decode one code point at s (n bytes available).  Returns the number of
+ * bytes consumed (>= 1); invalid input yields U+FFFD and consumes 1 byte.
+ */
+size_t kb_utf8_decode(const char *s, size_t n, uint32_t *cp);
+void kb_utf8_encode(struct kb_buf *b, uint32_t cp);
+/*
+ * Turn arbitrary bytes into clean text: valid UTF-8 is kept, Latin-1 bytes
+ * are converted, a UTF-8 BOM is dropped, UTF-16 with a BOM is decoded,
+ * CR LF and CR become LF, NUL and other C0 controls except TAB and LF are
+ * dropped.  Returns a new string.
+ */
+char *kb_text_clean(const char *s, size_t n);
+
+/* Lowercase ASCII in place. */
+void kb_ascii_lower(char *s);
+/* A URL- and HTML-id-safe slug of s: lowercase ASCII letters, digits, '-'. */
+char *kb_slugify(const char *s);
+/* Collapse runs of whitespace to one space and trim both ends, in place. */
+void kb_squeeze_space(char *s);
+
+/* 64-bit FNV-1a of the bytes, as 16 lowercase hex digits into out[17]. */
+void kb_hash_hex(const void *data, size_t n, char out[17]);
+
+/* Monotonic clock in seconds. */
+double kb_now(void);
+
+#endif

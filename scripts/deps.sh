@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs the Debian packages kbsearch needs that are missing, and says which.
+# usage: scripts/deps.sh build|test|all
+set -eu
+
+build_pkgs="gcc make pkg-config libsqlite3-dev libcmark-dev libyaml-dev libxml2-dev libjansson-dev libmicrohttpd-dev"
+test_pkgs="check"
+
+case "${1:-build}" in
+build) want="$build_pkgs" ;;
+test) want="$build_pkgs $test_pkgs" ;;
+all) want="$build_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: missing packages:$missing (install them with your package manager)" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps: need root or sudo to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq || echo "deps: apt-get update failed; trying the install with the current lists" >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,252 @@
+/* check_index.c - incremental, atomic index builds: counts, failures, locking. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "corpus.h"
+#include "db.h"
+#include "index.h"
+#include "search.h"
+#include "testutil.h"
+
+static char *dir;
+static char *dbpath;
+
+static void
+setup(void)
+{
+	dir = kb_test_tmpdir();
+	dbpath = kb_test_path(dir, "kb.db");
+}
+
+static void
+teardown(void)
+{
+	kb_test_rmtree(dir);
+	free(dbpath);
+	free(dir);
+}
+
+static size_t
+hits_for(const char *q)
+{
+	struct kb_search_opts o = { q, NULL, NULL, 10, 0 };
+	struct kb_result *r = NULL;
+	struct kb_db *db = NULL;
+	struct kb_error err;
+	size_t n;
+
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	ck_assert_int_eq(kb_search(db, &o, &r, &err), KB_OK);
+	n = r->relax == 0 ? r->nhits : 0;
+	kb_result_free(r);
+	kb_db_close(db);
+	return n;
+}
+
+START_TEST(a_first_build_counts_every_article_as_new)
+{
+	struct kb_index_stats st;
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_uint_eq(st.articles, CORPUS_N);
+	ck_assert_uint_eq(st.added, CORPUS_N);
+	ck_assert_uint_eq(st.changed + st.removed, 0);
+	ck_assert_uint_ge(st.sections, 8);
+	ck_assert_uint_ge(st.leds, 3);
+}
+END_TEST
+
+START_TEST(a_second_run_skips_unchanged_replaces_changed_removes_deleted)
+{
+	struct kb_test_doc docs[CORPUS_N];
+	struct kb_index_stats st;
+
+	memcpy(docs, corpus, sizeof(docs));
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_uint_eq(st.unchanged, CORPUS_N);
+	ck_assert_uint_eq(st.added + st.changed + st.removed, 0);
+
+	docs[0].text = "---\ntitle: Batteries\n---\n## Zebra section\n\nZebra "
+		       "stripes only.\n";
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_uint_eq(st.changed, 1);
+	ck_assert_uint_eq(st.removed, 1);
+	ck_assert_uint_eq(st.articles, CORPUS_N - 1);
+	ck_assert_uint_eq(hits_for("zebra"), 1);
+	ck_assert_uint_eq(hits_for("routine"), 0);
+	/* help/page.html was the last doc and is gone. */
+	ck_assert_uint_eq(hits_for("firmware companion"), 0);
+}
+END_TEST
+
+START_TEST(a_file_that_fails_to_parse_keeps_its_previous_version)
+{
+	struct kb_test_doc docs[CORPUS_N];
+	struct kb_index_stats st;
+
+	memcpy(docs, corpus, sizeof(docs));
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	docs[0].text = "---\ntitle: [unclosed\nmodels: {\n---\nbody\n";
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_uint_eq(st.articles, CORPUS_N);
+	ck_assert_uint_eq(st.removed, 0);
+	ck_assert_uint_eq(hits_for("routine"), 1);
+}
+END_TEST
+
+START_TEST(a_second_indexer_is_refused_while_the_first_runs)
+{
+	struct kb_index *a = NULL, *b = NULL;
+	struct kb_error err;
+
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &a, &err), KB_OK);
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &b, &err),
+			 KB_ERR_BUSY);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(strstr(err.msg, "another kbindex"));
+	kb_index_abort(a);
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &b, &err), KB_OK);
+	kb_index_abort(b);
+}
+END_TEST
+
+START_TEST(an_abandoned_run_leaves_the_live_index_as_it_was)
+{
+	struct kb_index *ix = NULL;
+	struct kb_article *a = NULL;
+	struct kb_error err;
+	struct stat sb;
+	char *tmp = kb_xasprintf("%s.new", dbpath);
+	const char *doc = "## Zebra\n\nzebra text\n";
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_index_begin(dbpath, true, NULL, &ix, &err), KB_OK);
+	ck_assert_int_eq(kb_article_parse(KB_FORMAT_MARKDOWN, "z.md", doc,
+					  strlen(doc), &a, &err),
+			 KB_OK);
+	ck_assert_int_eq(kb_index_put(ix, "z.md", "0", a, &err), KB_OK);
+	/* The live index is readable while a run is under way. */
+	ck_assert_uint_eq(hits_for("routine"), 1);
+	kb_index_abort(ix);
+	kb_article_free(a);
+	ck_assert_uint_eq(hits_for("routine"), 1);
+	ck_assert_uint_eq(hits_for("zebra"), 0);
+	ck_assert_int_ne(stat(tmp, &sb), 0);
+	free(tmp);
+}
+END_TEST
+
+START_TEST(a_file_that_is_not_an_index_is_never_replaced)
+{
+	struct kb_index *ix = NULL;
+	struct kb_error err;
+	FILE *fp = fopen(dbpath, "w");
+	struct stat sb;
+
+	fputs("my precious notes\n", fp);
+	fclose(fp);
+	ck_assert_int_eq(kb_index_begin(dbpath, true, NULL, &ix, &err),
+			 KB_ERR_DB);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a kbsearch index"));
+	ck_assert_int_eq(stat(dbpath, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 18);
+}
+END_TEST
+
+START_TEST(a_changed_taxonomy_retags_everything)
+{
+	struct kb_index_stats st;
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, &st),
+			 KB_OK);
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       "{\"models\": [], \"symptoms\": []}",
+				       false, &st),
+			 KB_OK);
+	ck_assert_uint_eq(st.added, CORPUS_N);
+	ck_assert_uint_eq(st.unchanged, 0);
+}
+END_TEST
+
+START_TEST(led_facts_are_stored_with_their_model_and_section)
+{
+	struct kb_db *db = NULL;
+	struct kb_db_led *l = NULL;
+	struct kb_error err;
+	size_t n = 0, i;
+	bool solid_red = false;
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	ck_assert_int_eq(kb_db_leds(db, "Anker Soundcore 2", &l, &n, &err),
+			 KB_OK);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		ck_assert_str_eq(l[i].heading, "What the light means");
+		if (!strcmp(l[i].color, "red") && !strcmp(l[i].pattern, "solid")) {
+			solid_red = true;
+			ck_assert_ptr_nonnull(strstr(l[i].meaning, "charging"));
+		}
+	}
+	ck_assert(solid_red);
+	kb_db_leds_free(l, n);
+	kb_db_close(db);
+}
+END_TEST
+
+static Suite *
+index_suite(void)
+{
+	Suite *s = suite_create("index");
+	TCase *tc = tcase_create("index");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, a_first_build_counts_every_article_as_new);
+	tcase_add_test(
+		tc,
+		a_second_run_skips_unchanged_replaces_changed_removes_deleted);
+	tcase_add_test(tc,
+		       a_file_that_fails_to_parse_keeps_its_previous_version);
+	tcase_add_test(tc, a_second_indexer_is_refused_while_the_first_runs);
+	tcase_add_test(tc,
+		       an_abandoned_run_leaves_the_live_index_as_it_was);
+	tcase_add_test(tc, a_file_that_is_not_an_index_is_never_replaced);
+	tcase_add_test(tc, a_changed_taxonomy_retags_everything);
+	tcase_add_test(tc, led_facts_are_stored_with_their_model_and_section);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(index_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,279 @@
+/* check_search.c - ranking, relaxation, filters, paging and snippets over a real index. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corpus.h"
+#include "db.h"
+#include "escape.h"
+#include "index.h"
+#include "search.h"
+#include "testutil.h"
+
+static char *dir;
+static char *dbpath;
+static struct kb_db *db;
+
+static void
+setup(void)
+{
+	struct kb_error err;
+
+	dir = kb_test_tmpdir();
+	dbpath = kb_test_path(dir, "kb.db");
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+}
+
+static void
+teardown(void)
+{
+	kb_db_close(db);
+	kb_test_rmtree(dir);
+	free(dbpath);
+	free(dir);
+}
+
+static struct kb_result *
+search(const char *q, const char *model, const char *symptom, size_t limit,
+       size_t offset)
+{
+	struct kb_search_opts o = { q, model, symptom, limit, offset };
+	struct kb_result *r = NULL;
+	struct kb_error err;
+
+	kb_error_clear(&err);
+	ck_assert_msg(kb_search(db, &o, &r, &err) == KB_OK, "%s: %s", q,
+		      err.msg);
+	return r;
+}
+
+START_TEST(the_section_whose_heading_matches_ranks_first)
+{
+	struct kb_result *r = search("replace battery", NULL, NULL, 10, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Replace the battery");
+	ck_assert_str_eq(r->hits[0].path, "battery.md");
+	ck_assert_str_eq(r->hits[0].title, "Speaker won't hold a charge");
+	ck_assert_str_eq(r->hits[0].anchor, "replace-the-battery");
+	ck_assert_int_eq(r->relax, 0);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(an_apostrophe_query_matches_the_words_as_written)
+{
+	struct kb_result *r = search("won't hold charge", NULL, NULL, 3, 0);
+	struct kb_result *r2 = search("wont hold charge", NULL, NULL, 3, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].path, "battery.md");
+	ck_assert_uint_eq(r->nhits, r2->nhits);
+	ck_assert_int_eq(r->hits[0].id, r2->hits[0].id);
+	kb_result_free(r);
+	kb_result_free(r2);
+}
+END_TEST
+
+START_TEST(an_unknown_word_is_dropped_instead_of_answering_nothing)
+{
+	struct kb_result *r = search("battery xyzzyplugh", NULL, NULL, 10, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_int_ne(r->relax, 0);
+	ck_assert_str_eq(r->hits[0].path, "battery.md");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(words_never_found_together_fall_back_to_any_word)
+{
+	/* "toothpick" and "firmware" are in different articles. */
+	struct kb_result *r = search("toothpick firmware", NULL, NULL, 10, 0);
+
+	ck_assert_uint_eq(r->nhits, 2);
+	ck_assert_uint_eq(r->total, 2);
+	ck_assert_int_ne(r->relax, 0);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(exact_matches_are_listed_before_relaxed_ones)
+{
+	/* One section has both words; others only "speaker". */
+	struct kb_result *r = search("speaker toothpick lint", NULL, NULL, 10,
+				     0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Clean the port");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_model_filter_accepts_an_alias_and_keeps_only_that_model)
+{
+	struct kb_result *r = search("port OR light OR charging", "sound core 2",
+				     NULL, 10, 0);
+	size_t i;
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->model, "Anker Soundcore 2");
+	for (i = 0; i < r->nhits; i++)
+		ck_assert_str_eq(r->hits[i].path, "sc2/led.md");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_symptom_filter_keeps_only_tagged_sections)
+{
+	struct kb_result *r = search("phone speaker", NULL, "connection-drops",
+				     10, 0);
+	size_t i;
+
+	ck_assert_uint_ge(r->nhits, 1);
+	for (i = 0; i < r->nhits; i++)
+		ck_assert_str_eq(r->hits[i].path, "flip.txt");
+	kb_result_free(r);
+	r = search("battery", NULL, "no-such-symptom", 10, 0);
+	ck_assert_uint_eq(r->nhits, 0);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(pages_joined_together_give_the_full_list)
+{
+	struct kb_result *all = search("speaker charging battery phone", NULL,
+				       NULL, 100, 0);
+	size_t i;
+
+	ck_assert_uint_ge(all->nhits, 4);
+	for (i = 0; i < all->nhits; i++) {
+		struct kb_result *p = search("speaker charging battery phone",
+					     NULL, NULL, 1, i);
+
+		ck_assert_uint_eq(p->nhits, 1);
+		ck_assert_int_eq(p->hits[0].id, all->hits[i].id);
+		ck_assert_uint_eq(p->offset, i);
+		kb_result_free(p);
+	}
+	kb_result_free(all);
+}
+END_TEST
+
+START_TEST(limits_are_capped_and_default_to_ten)
+{
+	struct kb_result *r = search("speaker", NULL, NULL, 0, 0);
+
+	ck_assert_uint_eq(r->limit, 10);
+	kb_result_free(r);
+	r = search("speaker", NULL, NULL, 100000, 0);
+	ck_assert_uint_eq(r->limit, KB_SEARCH_MAX_LIMIT);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(snippets_mark_the_matched_words)
+{
+	struct kb_result *r = search("toothpick", NULL, NULL, 10, 0);
+	char *html;
+
+	ck_assert_uint_eq(r->nhits, 1);
+	ck_assert_ptr_nonnull(strchr(r->hits[0].snippet, KB_HL_START));
+	html = kb_snippet_html(r->hits[0].snippet);
+	ck_assert_ptr_nonnull(strstr(html, "<mark>toothpick</mark>"));
+	free(html);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(hits_carry_model_and_symptom_tags)
+{
+	struct kb_result *r = search("toothpick", NULL, NULL, 10, 0);
+
+	ck_assert_uint_eq(r->hits[0].models.n, 1);
+	ck_assert_str_eq(r->hits[0].models.v[0], "Anker Soundcore 2");
+	kb_result_free(r);
+	r = search("distance phone", NULL, NULL, 10, 0);
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert(kb_strv_contains(&r->hits[0].models, "JBL Flip 5"));
+	ck_assert(kb_strv_contains(&r->hits[0].symptoms, "connection-drops"));
+	kb_result_free(r);
+}
+END_TEST
+
+static const char *const hostile[] = {
+	"won't", "usb-c", "\"", "*", "AND", "OR", "NOT", "foo:bar",
+	"\xF0\x9F\x94\x8B\xF0\x9F\x94\x8C", "NEAR(a b)", "a AND OR NOT b",
+	"title:battery", "{title body}: x", "^", "-battery", "+battery",
+	"\"unterminated", "((((", "))))", "battery*", "*battery",
+	"'; DROP TABLE fts; --", "\xC3\x28", "\xED\xA0\x80", "", " ",
+	"rank:bm25", "rowid = 1", "\\", "%", "_",
+};
+
+START_TEST(no_input_produces_an_error)
+{
+	struct kb_result *r = search(hostile[_i], NULL, NULL, 10, 0);
+
+	ck_assert_ptr_nonnull(r->query);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_five_kilobyte_query_answers)
+{
+	struct kb_buf b;
+	struct kb_result *r;
+
+	kb_buf_init(&b);
+	while (b.len < 5 * 1024)
+		kb_buf_adds(&b, "my speaker won't hold a charge \"and\" the "
+				"battery * drains NEAR( fast ) ");
+	r = search(b.data, NULL, NULL, 10, 0);
+	ck_assert_uint_ge(r->nhits, 1);
+	kb_result_free(r);
+	kb_buf_free(&b);
+}
+END_TEST
+
+static Suite *
+search_suite(void)
+{
+	Suite *s = suite_create("search");
+	TCase *tc = tcase_create("search");
+
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, the_section_whose_heading_matches_ranks_first);
+	tcase_add_test(tc, an_apostrophe_query_matches_the_words_as_written);
+	tcase_add_test(tc,
+		       an_unknown_word_is_dropped_instead_of_answering_nothing);
+	tcase_add_test(tc, words_never_found_together_fall_back_to_any_word);
+	tcase_add_test(tc, exact_matches_are_listed_before_relaxed_ones);
+	tcase_add_test(
+		tc, a_model_filter_accepts_an_alias_and_keeps_only_that_model);
+	tcase_add_test(tc, a_symptom_filter_keeps_only_tagged_sections);
+	tcase_add_test(tc, pages_joined_together_give_the_full_list);
+	tcase_add_test(tc, limits_are_capped_and_default_to_ten);
+	tcase_add_test(tc, snippets_mark_the_matched_words);
+	tcase_add_test(tc, hits_carry_model_and_symptom_tags);
+	tcase_add_loop_test(tc, no_input_produces_an_error, 0,
+			    (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_test(tc, a_five_kilobyte_query_answers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(search_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
