@@ -115,6 +115,20 @@ take_lock(struct kb_index *ix, struct kb_error *err)
 	return KB_OK;
 }
 
+static void
+remove_tmp(struct kb_index *ix)
+{
+	static const char *const suffix[] = { "", "-journal", "-wal", "-shm" };
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char *p = kb_xasprintf("%s%s", ix->tmp, suffix[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
 static int
 copy_file(const char *from, const char *to, struct kb_error *err)
 {
@@ -230,8 +244,11 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	rc = take_lock(ix, err);
 	if (rc != KB_OK)
 		goto out;
-	/* A PATH.new left by a killed run is garbage: we hold the lock. */
-	unlink(ix->tmp);
+	/*
+	 * A PATH.new left by a killed run is garbage: we hold the lock.  Its
+	 * journal must go too, or SQLite would "roll back" the fresh copy.
+	 */
+	remove_tmp(ix);
 
 	live = probe_live(path, &oldhash, &oldjson);
 	if (live < 0) {
@@ -699,7 +716,7 @@ kb_index_abort(struct kb_index *ix)
 		sqlite3_close(ix->sql);
 	/* After a successful rename there is no PATH.new left to remove. */
 	if (ix->locked)
-		unlink(ix->tmp);
+		remove_tmp(ix);
 	if (ix->lockfd >= 0)
 		close(ix->lockfd);
 	kb_taxonomy_free(ix->own_tax);

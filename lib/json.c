@@ -45,6 +45,7 @@ hit_json(const struct kb_hit *h)
 	json_object_set_new(o, "models", strv_json(&h->models));
 	json_object_set_new(o, "symptoms", strv_json(&h->symptoms));
 	json_object_set_new(o, "score", json_real(round(score * 1e4) / 1e4));
+	json_object_set_new(o, "matchedAllWords", json_boolean(h->relax == 0));
 	free(snip);
 	return o;
 }

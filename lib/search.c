@@ -222,7 +222,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	struct kb_query *q = NULL;
 	struct level lv[MAX_LEVELS];
 	int relax_of[MAX_LEVELS];
-	size_t nlv = 0, used = 0, i, want, prev;
+	size_t nlv = 0, used = 0, i, want, prev, before;
 	double t0 = kb_now();
 	int rc = KB_OK;
 
@@ -272,12 +272,18 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		expr = i == 0 ? kb_xstrdup(lv[0].expr)
 			      : kb_xasprintf("(%s) NOT (%s)", lv[i].expr,
 					     lv[i - 1].expr);
+		before = r->nhits;
 		rc = fetch(db, expr, off, lim, r);
 		free(expr);
 		if (rc != 0) {
 			rc = fail(db, err);
 			goto out;
 		}
+		/* "relaxed" describes the hits shown, not the levels counted. */
+		if (r->nhits > before)
+			r->relax = relax_of[i];
+		while (before < r->nhits)
+			r->hits[before++].relax = relax_of[i];
 		prev = lv[i].count;
 	}
 	for (i = 0; i < r->nhits; i++) {

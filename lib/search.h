@@ -29,7 +29,8 @@ struct kb_hit {
 	char *path;    /* indexed file, relative to the indexed folder */
 	struct kb_strv models;
 	struct kb_strv symptoms;
-	double score; /* higher is better */
+	double score; /* higher is better, within one relaxation level */
+	int relax;    /* the relaxation level the hit was found at */
 };
 
 struct kb_result {

@@ -64,43 +64,52 @@ classify_cp(uint32_t cp)
 	return CP_WORD;
 }
 
-/* Append the normalised form of a word character. */
-static void
-fold_cp(struct kb_buf *b, uint32_t cp)
+/* Copy a short ASCII string; returns its length. */
+static size_t
+put_str(char *dst, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst, s, n);
+	return n;
+}
+
+/*
+ * Write the normalised form of a word character at dst; returns the
+ * number of bytes, never more than the character takes in UTF-8.
+ */
+static size_t
+fold_cp(char *dst, uint32_t cp)
 {
 	size_t i;
 
 	if (cp < 0x80) {
 		if (cp >= 'A' && cp <= 'Z')
 			cp += 'a' - 'A';
-		kb_buf_addc(b, (char)cp);
-		return;
+		*dst = (char)cp;
+		return 1;
 	}
-	if (cp >= 0xC0 && cp <= 0xFF) {
-		kb_buf_adds(b, latin1_fold[cp - 0xC0]);
-		return;
-	}
+	if (cp >= 0xC0 && cp <= 0xFF)
+		return put_str(dst, latin1_fold[cp - 0xC0]);
 	if (cp >= 0x100 && cp <= 0x17F) {
 		for (i = 0; i < sizeof(latin_ext_fold) / sizeof(*latin_ext_fold);
 		     i++)
 			if (cp >= latin_ext_fold[i].lo &&
-			    cp <= latin_ext_fold[i].hi) {
-				kb_buf_adds(b, latin_ext_fold[i].ascii);
-				return;
-			}
+			    cp <= latin_ext_fold[i].hi)
+				return put_str(dst, latin_ext_fold[i].ascii);
 	}
 	/* Fullwidth ASCII letters and digits, as typed with CJK keyboards. */
 	if (cp >= 0xFF10 && cp <= 0xFF19) {
-		kb_buf_addc(b, (char)('0' + (cp - 0xFF10)));
-		return;
+		*dst = (char)('0' + (cp - 0xFF10));
+		return 1;
 	}
 	if (cp >= 0xFF21 && cp <= 0xFF3A) {
-		kb_buf_addc(b, (char)('a' + (cp - 0xFF21)));
-		return;
+		*dst = (char)('a' + (cp - 0xFF21));
+		return 1;
 	}
 	if (cp >= 0xFF41 && cp <= 0xFF5A) {
-		kb_buf_addc(b, (char)('a' + (cp - 0xFF41)));
-		return;
+		*dst = (char)('a' + (cp - 0xFF41));
+		return 1;
 	}
 	/* Greek and Cyrillic capitals: lowercase without a locale. */
 	if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
@@ -109,7 +118,23 @@ fold_cp(struct kb_buf *b, uint32_t cp)
 		cp += 0x20;
 	else if (cp >= 0x400 && cp <= 0x40F)
 		cp += 0x50;
-	kb_utf8_encode(b, cp);
+	/* Same length as the input: capitals and their lowercase agree. */
+	if (cp < 0x800) {
+		dst[0] = (char)(0xC0 | (cp >> 6));
+		dst[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		dst[0] = (char)(0xE0 | (cp >> 12));
+		dst[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		dst[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	dst[0] = (char)(0xF0 | (cp >> 18));
+	dst[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	dst[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	dst[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
 }
 
 struct raw_token {
@@ -121,6 +146,11 @@ struct raw_token {
 static enum cp_class
 class_at(const char *text, size_t len, size_t i, uint32_t *cp, size_t *k)
 {
+	if ((unsigned char)text[i] < 0x80) {
+		*cp = (unsigned char)text[i];
+		*k = 1;
+		return classify_cp(*cp);
+	}
 	*k = kb_utf8_decode(text + i, len - i, cp);
 	if (*cp == 0xFFFD && *k == 1)
 		return CP_SEP; /* invalid UTF-8 */
@@ -155,17 +185,20 @@ void
 kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	      size_t *n)
 {
-	struct kb_buf norms;
 	struct raw_token *raw = NULL;
-	size_t nraw = 0, capraw = 0, i = 0, k, k2, after, t, normoff;
+	size_t nraw = 0, capraw = 0, i = 0, k, k2, after, t, used = 0;
 	uint32_t cp, cp2;
 	enum cp_class c, c2;
 	struct kb_token *tok;
-	char *pool;
+	char *norms, *pool;
 
 	*out = NULL;
 	*n = 0;
-	kb_buf_init(&norms);
+	/*
+	 * A norm is never longer than the word it comes from, and words do
+	 * not overlap, so norms plus their NULs fit in 2 * len bytes.
+	 */
+	norms = kb_xmalloc(2 * len + 1);
 	while (i < len) {
 		c = class_at(text, len, i, &cp, &k);
 		if (c != CP_WORD) {
@@ -173,16 +206,16 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 			continue;
 		}
 		/* A word starts here: collect it. */
-		normoff = norms.len;
 		if (nraw == capraw) {
 			capraw = capraw ? capraw * 2 : 32;
 			raw = kb_xrealloc(raw, capraw * sizeof(*raw));
 		}
 		raw[nraw].start = i;
+		raw[nraw].off = used;
 		while (i < len) {
 			c = class_at(text, len, i, &cp, &k);
 			if (c == CP_WORD) {
-				fold_cp(&norms, cp);
+				used += fold_cp(norms + used, cp);
 			} else if (c == CP_APOS) {
 				if (i + k >= len)
 					break;
@@ -199,18 +232,15 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 			i += k;
 		}
 		raw[nraw].end = i;
-		raw[nraw].off = normoff;
-		if (norms.len > normoff) {
-			kb_buf_addc(&norms, '\0');
-			nraw++;
-		}
+		norms[used++] = '\0';
+		nraw++;
 	}
 	if (nraw == 0)
 		goto out;
 	/* One block: the token array, then the norm strings it points at. */
-	tok = kb_xmalloc(nraw * sizeof(*tok) + norms.len);
+	tok = kb_xmalloc(nraw * sizeof(*tok) + used);
 	pool = (char *)(tok + nraw);
-	memcpy(pool, norms.data, norms.len);
+	memcpy(pool, norms, used);
 	for (t = 0; t < nraw; t++) {
 		tok[t].norm = pool + raw[t].off;
 		tok[t].start = raw[t].start;
@@ -220,7 +250,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	*n = nraw;
 out:
 	free(raw);
-	kb_buf_free(&norms);
+	free(norms);
 }
 
 void
@@ -294,64 +324,104 @@ static const char *const negations[] = {
 	"wont",	   "wouldnt",
 };
 
-static int
-cmp_word(const void *key, const void *elem)
+/*
+ * Binary search in a sorted word list.  Every token of every section goes
+ * through here, so the first byte is compared before calling strcmp.
+ */
+static bool
+in_sorted(const char *const *list, size_t n, const char *w)
 {
-	return strcmp(key, *(const char *const *)elem);
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = (unsigned char)w[0] - (unsigned char)list[mid][0];
+		if (c == 0)
+			c = strcmp(w, list[mid]);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
 }
 
 bool
 kb_is_stopword(const char *norm)
 {
-	return bsearch(norm, stopwords, sizeof(stopwords) / sizeof(*stopwords),
-		       sizeof(*stopwords), cmp_word) != NULL;
+	return in_sorted(stopwords, sizeof(stopwords) / sizeof(*stopwords),
+			 norm);
 }
 
 bool
 kb_is_negation(const char *norm)
 {
-	return bsearch(norm, negations, sizeof(negations) / sizeof(*negations),
-		       sizeof(*negations), cmp_word) != NULL;
+	size_t n = strlen(norm);
+
+	/* Every negation ends in 't'. */
+	if (n < 3 || norm[n - 1] != 't')
+		return false;
+	return in_sorted(negations, sizeof(negations) / sizeof(*negations),
+			 norm);
 }
 
 /*
  * The Porter stemmer (M.F. Porter, 1980, with the "logi" and "bli" rules
  * of his reference implementation), written to give the same stems as
  * SQLite FTS5's porter tokenizer so that words we stem line up with the
- * terms in the index.  b[0..k) is the word; m(j) measures b[0..j).
+ * terms in the index.  b[0..k) is the word; cons[i] caches whether b[i]
+ * is a consonant (which for 'y' depends on what precedes it) since every
+ * token of every article is stemmed.
  */
 #define STEM_MAX 64
 
-static bool
-is_cons(const char *b, int i)
+struct stem {
+	char b[STEM_MAX + 2]; /* step 1b may add an 'e' */
+	bool cons[STEM_MAX + 2];
+	int k;
+};
+
+/* Recompute cons[] from position from, after b changed there. */
+static void
+stem_recons(struct stem *s, int from)
 {
-	switch (b[i]) {
-	case 'a':
-	case 'e':
-	case 'i':
-	case 'o':
-	case 'u':
-		return false;
-	case 'y':
-		return i == 0 ? true : !is_cons(b, i - 1);
-	default:
-		return true;
+	int i;
+
+	for (i = from; i < s->k; i++) {
+		switch (s->b[i]) {
+		case 'a':
+		case 'e':
+		case 'i':
+		case 'o':
+		case 'u':
+			s->cons[i] = false;
+			break;
+		case 'y':
+			s->cons[i] = i == 0 ? true : !s->cons[i - 1];
+			break;
+		default:
+			s->cons[i] = true;
+		}
 	}
 }
 
+/* m, the number of vowel-consonant sequences in b[0..j). */
 static int
-measure(const char *b, int j)
+measure(const struct stem *s, int j)
 {
 	int m = 0, i = 0;
 
-	while (i < j && is_cons(b, i))
+	while (i < j && s->cons[i])
 		i++;
 	while (i < j) {
-		while (i < j && !is_cons(b, i))
+		while (i < j && !s->cons[i])
 			i++;
 		if (i >= j)
 			break;
-		while (i < j && is_cons(b, i))
+		while (i < j && s->cons[i])
 			i++;
 		m++;
 	}
@@ -359,202 +429,214 @@ measure(const char *b, int j)
 }
 
 static bool
-has_vowel(const char *b, int j)
+has_vowel(const struct stem *s, int j)
 {
 	int i;
 
 	for (i = 0; i < j; i++)
-		if (!is_cons(b, i))
+		if (!s->cons[i])
 			return true;
 	return false;
 }
 
 /* b[0..j) ends with a double consonant ("yy" counts, as in FTS5). */
 static bool
-double_cons(const char *b, int j)
+double_cons(const struct stem *s, int j)
 {
-	return j >= 2 && b[j - 1] == b[j - 2] &&
-	       strchr("aeiou", b[j - 1]) == NULL;
+	char c;
+
+	if (j < 2 || s->b[j - 1] != s->b[j - 2])
+		return false;
+	c = s->b[j - 1];
+	return c != 'a' && c != 'e' && c != 'i' && c != 'o' && c != 'u';
 }
 
 /* b[0..j) ends consonant-vowel-consonant, the last not w, x or y. */
 static bool
-ends_cvc(const char *b, int j)
+ends_cvc(const struct stem *s, int j)
 {
-	if (j < 3 || !is_cons(b, j - 1) || is_cons(b, j - 2) ||
-	    !is_cons(b, j - 3))
+	char c;
+
+	if (j < 3 || !s->cons[j - 1] || s->cons[j - 2] || !s->cons[j - 3])
 		return false;
-	return b[j - 1] != 'w' && b[j - 1] != 'x' && b[j - 1] != 'y';
+	c = s->b[j - 1];
+	return c != 'w' && c != 'x' && c != 'y';
 }
 
-/* b[0..k) is a non-empty stem followed by s. */
+/* b[0..k) is a non-empty stem followed by suffix[0..n). */
 static bool
-ends_with(const char *b, int k, const char *s)
+ends_with(const struct stem *s, const char *suffix, int n)
 {
-	int n = (int)strlen(s);
+	return s->k > n && s->b[s->k - 1] == suffix[n - 1] &&
+	       memcmp(s->b + s->k - n, suffix, (size_t)n) == 0;
+}
 
-	return k > n && memcmp(b + k - n, s, (size_t)n) == 0;
+#define ENDS(s, lit) ends_with(s, lit, (int)sizeof(lit) - 1)
+
+/* Replace the last n bytes by to[0..tn). */
+static void
+stem_replace(struct stem *s, int n, const char *to, int tn)
+{
+	int at = s->k - n;
+
+	memcpy(s->b + at, to, (size_t)tn);
+	s->k = at + tn;
+	stem_recons(s, at);
 }
 
 struct suffix_rule {
 	const char *from;
+	int from_len;
 	const char *to;
+	int to_len;
 };
 
+#define RULE(from, to) {from, (int)sizeof(from) - 1, to, (int)sizeof(to) - 1}
+
 static const struct suffix_rule step2_rules[] = {
-	{"ational", "ate"}, {"tional", "tion"}, {"enci", "ence"},
-	{"anci", "ance"},   {"izer", "ize"},	{"bli", "ble"},
-	{"alli", "al"},	    {"entli", "ent"},	{"eli", "e"},
-	{"ousli", "ous"},   {"ization", "ize"}, {"ation", "ate"},
-	{"ator", "ate"},    {"alism", "al"},	{"iveness", "ive"},
-	{"fulness", "ful"}, {"ousness", "ous"}, {"aliti", "al"},
-	{"iviti", "ive"},   {"biliti", "ble"},	{"logi", "log"},
+	RULE("ational", "ate"), RULE("tional", "tion"), RULE("enci", "ence"),
+	RULE("anci", "ance"),	RULE("izer", "ize"),	RULE("bli", "ble"),
+	RULE("alli", "al"),	RULE("entli", "ent"),	RULE("eli", "e"),
+	RULE("ousli", "ous"),	RULE("ization", "ize"), RULE("ation", "ate"),
+	RULE("ator", "ate"),	RULE("alism", "al"),	RULE("iveness", "ive"),
+	RULE("fulness", "ful"), RULE("ousness", "ous"), RULE("aliti", "al"),
+	RULE("iviti", "ive"),	RULE("biliti", "ble"),	RULE("logi", "log"),
 };
 
 static const struct suffix_rule step3_rules[] = {
-	{"icate", "ic"}, {"ative", ""}, {"alize", "al"}, {"iciti", "ic"},
-	{"ical", "ic"},	 {"ful", ""},	{"ness", ""},
+	RULE("icate", "ic"), RULE("ative", ""), RULE("alize", "al"),
+	RULE("iciti", "ic"), RULE("ical", "ic"), RULE("ful", ""),
+	RULE("ness", ""),
 };
 
-static const char *const step4_suffixes[] = {
-	"al",  "ance", "ence", "er",  "ic",  "able", "ible",
-	"ant", "ement", "ment", "ent", "ion", "ou",   "ism",
-	"ate", "iti",  "ous",  "ive", "ize",
+/* "ion" also needs an 's' or 't' before it: see apply_rules. */
+static const struct suffix_rule step4_rules[] = {
+	RULE("al", ""),	  RULE("ance", ""), RULE("ence", ""), RULE("er", ""),
+	RULE("ic", ""),	  RULE("able", ""), RULE("ible", ""), RULE("ant", ""),
+	RULE("ement", ""), RULE("ment", ""), RULE("ent", ""), RULE("ion", ""),
+	RULE("ou", ""),	  RULE("ism", ""),  RULE("ate", ""),  RULE("iti", ""),
+	RULE("ous", ""),  RULE("ive", ""),  RULE("ize", ""),
 };
 
 /*
  * Replace the first suffix of rules that b ends with, when what precedes
  * it has a measure above min_m.  Only the first matching suffix is
- * considered, as in Porter's reference code.
+ * considered, as in Porter's reference code.  lasts holds the last letter
+ * of every suffix: most words end in none of them.
  */
 static void
-apply_rules(char *b, int *k, const struct suffix_rule *rules, size_t n,
-	    int min_m)
-{
-	size_t i;
-	int stem, tolen;
-
-	for (i = 0; i < n; i++) {
-		if (!ends_with(b, *k, rules[i].from))
-			continue;
-		stem = *k - (int)strlen(rules[i].from);
-		if (measure(b, stem) > min_m) {
-			tolen = (int)strlen(rules[i].to);
-			memcpy(b + stem, rules[i].to, (size_t)tolen);
-			*k = stem + tolen;
-		}
-		return;
-	}
-}
-
-static void
-step1(char *b, int *pk)
-{
-	int k = *pk;
-	bool removed = false;
-
-	if (b[k - 1] == 's') {
-		if (ends_with(b, k, "sses") || ends_with(b, k, "ies"))
-			k -= 2;
-		else if (b[k - 2] != 's')
-			k--;
-	}
-	if (ends_with(b, k, "eed")) {
-		if (measure(b, k - 3) > 0)
-			k--;
-	} else if (ends_with(b, k, "ed") && has_vowel(b, k - 2)) {
-		k -= 2;
-		removed = true;
-	} else if (ends_with(b, k, "ing") && has_vowel(b, k - 3)) {
-		k -= 3;
-		removed = true;
-	}
-	if (removed) {
-		if (ends_with(b, k, "at") || ends_with(b, k, "bl") ||
-		    ends_with(b, k, "iz")) {
-			b[k++] = 'e';
-		} else if (double_cons(b, k) && b[k - 1] != 'l' &&
-			   b[k - 1] != 's' && b[k - 1] != 'z') {
-			k--;
-		} else if (measure(b, k) == 1 && ends_cvc(b, k)) {
-			b[k++] = 'e';
-		}
-	}
-	if (k > 0 && b[k - 1] == 'y' && has_vowel(b, k - 1))
-		b[k - 1] = 'i';
-	*pk = k;
-}
-
-static void
-step4(char *b, int *k)
+apply_rules(struct stem *s, const struct suffix_rule *rules, size_t n,
+	    const char *lasts, int min_m)
 {
 	size_t i;
 	int stem;
 
-	for (i = 0; i < sizeof(step4_suffixes) / sizeof(*step4_suffixes);
-	     i++) {
-		if (!ends_with(b, *k, step4_suffixes[i]))
+	if (strchr(lasts, s->b[s->k - 1]) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!ends_with(s, rules[i].from, rules[i].from_len))
 			continue;
-		stem = *k - (int)strlen(step4_suffixes[i]);
-		if (measure(b, stem) <= 1)
+		stem = s->k - rules[i].from_len;
+		if (measure(s, stem) <= min_m)
 			return;
-		if (strcmp(step4_suffixes[i], "ion") == 0 &&
-		    (stem < 1 || (b[stem - 1] != 's' && b[stem - 1] != 't')))
+		if (rules == step4_rules && strcmp(rules[i].from, "ion") == 0 &&
+		    s->b[stem - 1] != 's' && s->b[stem - 1] != 't')
 			return;
-		*k = stem;
+		stem_replace(s, rules[i].from_len, rules[i].to,
+			     rules[i].to_len);
 		return;
 	}
 }
 
 static void
-step5(char *b, int *k)
+step1(struct stem *s)
+{
+	bool removed = false;
+
+	if (s->b[s->k - 1] == 's') {
+		if (ENDS(s, "sses") || ENDS(s, "ies"))
+			s->k -= 2;
+		else if (s->b[s->k - 2] != 's')
+			s->k--;
+	}
+	if (ENDS(s, "eed")) {
+		if (measure(s, s->k - 3) > 0)
+			s->k--;
+	} else if (ENDS(s, "ed") && has_vowel(s, s->k - 2)) {
+		s->k -= 2;
+		removed = true;
+	} else if (ENDS(s, "ing") && has_vowel(s, s->k - 3)) {
+		s->k -= 3;
+		removed = true;
+	}
+	if (removed) {
+		if (ENDS(s, "at") || ENDS(s, "bl") || ENDS(s, "iz")) {
+			stem_replace(s, 0, "e", 1);
+		} else if (double_cons(s, s->k) && s->b[s->k - 1] != 'l' &&
+			   s->b[s->k - 1] != 's' && s->b[s->k - 1] != 'z') {
+			s->k--;
+		} else if (measure(s, s->k) == 1 && ends_cvc(s, s->k)) {
+			stem_replace(s, 0, "e", 1);
+		}
+	}
+	if (s->k > 0 && s->b[s->k - 1] == 'y' && has_vowel(s, s->k - 1))
+		stem_replace(s, 1, "i", 1);
+}
+
+static void
+step5(struct stem *s)
 {
 	int m;
 
-	if (b[*k - 1] == 'e') {
-		m = measure(b, *k - 1);
-		if (m > 1 || (m == 1 && !ends_cvc(b, *k - 1)))
-			(*k)--;
+	if (s->b[s->k - 1] == 'e') {
+		m = measure(s, s->k - 1);
+		if (m > 1 || (m == 1 && !ends_cvc(s, s->k - 1)))
+			s->k--;
 	}
-	if (*k >= 2 && b[*k - 1] == 'l' && b[*k - 2] == 'l' &&
-	    measure(b, *k - 1) > 1)
-		(*k)--;
+	if (s->k >= 2 && s->b[s->k - 1] == 'l' && s->b[s->k - 2] == 'l' &&
+	    measure(s, s->k - 1) > 1)
+		s->k--;
+}
+
+/* Copy src[0..n) into out as a string cut to outsz; returns n. */
+static size_t
+put_stem(const char *src, size_t n, char *out, size_t outsz)
+{
+	size_t c;
+
+	if (outsz > 0) {
+		c = n < outsz - 1 ? n : outsz - 1;
+		memcpy(out, src, c);
+		out[c] = '\0';
+	}
+	return n;
 }
 
 size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
-	char b[STEM_MAX + 2]; /* step 1b may add an 'e' */
+	struct stem s;
 	size_t len = strlen(norm);
-	int k;
 
-	if (len < 3 || len > STEM_MAX) {
-		if (outsz > 0) {
-			size_t c = len < outsz - 1 ? len : outsz - 1;
-
-			memcpy(out, norm, c);
-			out[c] = '\0';
-		}
-		return len;
-	}
-	memcpy(b, norm, len);
-	k = (int)len;
-	step1(b, &k);
-	if (k > 0)
-		apply_rules(b, &k, step2_rules,
-			    sizeof(step2_rules) / sizeof(*step2_rules), 0);
-	if (k > 0)
-		apply_rules(b, &k, step3_rules,
-			    sizeof(step3_rules) / sizeof(*step3_rules), 0);
-	if (k > 0)
-		step4(b, &k);
-	if (k > 0)
-		step5(b, &k);
-	if (outsz > 0) {
-		size_t c = (size_t)k < outsz - 1 ? (size_t)k : outsz - 1;
-
-		memcpy(out, b, c);
-		out[c] = '\0';
-	}
-	return (size_t)k;
+	if (len < 3 || len > STEM_MAX)
+		return put_stem(norm, len, out, outsz);
+	memcpy(s.b, norm, len);
+	s.k = (int)len;
+	stem_recons(&s, 0);
+	step1(&s);
+	if (s.k > 0)
+		apply_rules(&s, step2_rules,
+			    sizeof(step2_rules) / sizeof(*step2_rules),
+			    "ilmnrs", 0);
+	if (s.k > 0)
+		apply_rules(&s, step3_rules,
+			    sizeof(step3_rules) / sizeof(*step3_rules), "eils",
+			    0);
+	if (s.k > 0)
+		apply_rules(&s, step4_rules,
+			    sizeof(step4_rules) / sizeof(*step4_rules),
+			    "ceilmnrstu", 1);
+	if (s.k > 0)
+		step5(&s);
+	return put_stem(s.b, (size_t)s.k, out, outsz);
 }

@@ -60,7 +60,7 @@ START_TEST(the_section_whose_heading_matches_ranks_first)
 	ck_assert_str_eq(r->hits[0].path, "battery.md");
 	ck_assert_str_eq(r->hits[0].title, "Speaker won't hold a charge");
 	ck_assert_str_eq(r->hits[0].anchor, "replace-the-battery");
-	ck_assert_int_eq(r->relax, 0);
+	ck_assert_int_eq(r->hits[0].relax, 0);
 	kb_result_free(r);
 }
 END_TEST

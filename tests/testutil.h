@@ -31,7 +31,6 @@ void kb_test_run(struct kb_test_run *r, const char *const *argv,
 		 const char *const *env_extra);
 void kb_test_run_free(struct kb_test_run *r);
 
-#endif
 
 /* An article given inline: relative path and file content. */
 struct kb_test_doc {
@@ -52,3 +51,5 @@ int kb_test_index(const char *db, const struct kb_test_doc *docs, size_t n,
 
 /* A small taxonomy the suites share. */
 extern const char kb_test_taxonomy[];
+
+#endif

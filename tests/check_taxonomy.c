@@ -1,0 +1,773 @@
+/* check_taxonomy.c - word normalisation, taxonomy loading and matching in text. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "taxonomy.h"
+#include "textnorm.h"
+
+#define DATA "tests/data/taxonomy/"
+#define N_ELEMS(a) (sizeof(a) / sizeof(*(a)))
+
+static struct kb_taxonomy *small;
+
+static void
+load_small(void)
+{
+	struct kb_error err;
+
+	kb_error_clear(&err);
+	if (kb_taxonomy_load(DATA "small.json", &small, &err) != KB_OK)
+		ck_abort_msg("cannot load small.json: %s", err.msg);
+}
+
+static void
+free_small(void)
+{
+	kb_taxonomy_free(small);
+	small = NULL;
+}
+
+/* The norms of text joined by '|', for compact expectations. */
+static char *
+norms_of(const char *text)
+{
+	struct kb_token *tok;
+	struct kb_buf b;
+	size_t n, i;
+
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	kb_tokenize(text, &tok, &n);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			kb_buf_addc(&b, '|');
+		kb_buf_adds(&b, tok[i].norm);
+	}
+	kb_tokens_free(tok);
+	return kb_buf_steal(&b);
+}
+
+/* ---- textnorm ---- */
+
+static const struct {
+	const char *text;
+	const char *norms;
+} tokenize_cases[] = {
+	{"Hello World", "hello|world"},
+	{"Été à Straße, ÆON", "ete|a|strasse|aeon"},
+	{"Łódź Œuvre ĳ", "lodz|oeuvre|ij"},
+	{"won't won’t can`t", "wont|wont|can|t"},
+	{"Soundcore 2's battery, the speakers' case", "soundcore|2|battery|the|"
+						     "speakers|case"},
+	{"it's", "it"},
+	{"usb-c micro-usb a/b x_y", "usb|c|micro|usb|a|b|x|y"},
+	{"red\xF0\x9F\x94\xB4light \xC3\x97" "2 \xE2\x80\x9Cquoted\xE2\x80\x9D "
+	 "\xE2\x80\x94 dash",
+	 "red|light|2|quoted|dash"},
+	{"e\xCC\x81t\xC3\xA9", "ete"},
+	{"\xCE\x91\xCE\x92 \xD0\x9F\xD1\x80\xD0\xB8", "\xCE\xB1\xCE\xB2|"
+						      "\xD0\xBF\xD1\x80\xD0\xB8"},
+	{"\xEF\xBC\xA1\xEF\xBC\x91", "a1"},
+	{"ab\xFF" "cd\xC3", "ab|cd"},
+	{"'quoted' 'tis", "quoted|tis"},
+	{"", ""},
+	{"  ... --- ", ""},
+	{"\xCC\x81\xCC\x81", ""},
+};
+
+START_TEST(tokens_are_lowercase_ascii_folded_and_split_on_punctuation)
+{
+	char *got = norms_of(tokenize_cases[_i].text);
+
+	ck_assert_msg(strcmp(got, tokenize_cases[_i].norms) == 0,
+		      "\"%s\": got \"%s\", want \"%s\"",
+		      tokenize_cases[_i].text, got, tokenize_cases[_i].norms);
+	free(got);
+}
+END_TEST
+
+START_TEST(token_offsets_point_at_the_word_as_written)
+{
+	const char *text = "  Won’t Été's x";
+	struct kb_token *tok;
+	size_t n;
+
+	kb_tokenize(text, &tok, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(tok[0].start, 2);
+	ck_assert_uint_eq(tok[0].end, 2 + strlen("Won’t"));
+	ck_assert_str_eq(tok[0].norm, "wont");
+	ck_assert_uint_eq(tok[1].start, 2 + strlen("Won’t "));
+	ck_assert_uint_eq(tok[1].end, tok[1].start + strlen("Été's"));
+	ck_assert_str_eq(tok[1].norm, "ete");
+	ck_assert_str_eq(tok[2].norm, "x");
+	kb_tokens_free(tok);
+}
+END_TEST
+
+START_TEST(tokenizing_a_prefix_stops_at_its_length)
+{
+	struct kb_token *tok;
+	size_t n;
+
+	kb_tokenize_n("solid red light", 9, &tok, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(tok[1].norm, "red");
+	kb_tokens_free(tok);
+	kb_tokenize_n("abc", 0, &tok, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(tok);
+	kb_tokens_free(NULL);
+}
+END_TEST
+
+START_TEST(normalize_joins_norms_with_single_spaces)
+{
+	char *s = kb_normalize("  Won't\tHOLD -- a Charge! ");
+
+	ck_assert_str_eq(s, "wont hold a charge");
+	free(s);
+	s = kb_normalize("!!!");
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+static const struct {
+	const char *word;
+	bool stop;
+} stopword_cases[] = {
+	{"a", true},	 {"the", true},	   {"my", true},   {"is", true},
+	{"it", true},	 {"to", true},	   {"of", true},   {"and", true},
+	{"or", true},	 {"for", true},	   {"in", true},   {"with", true},
+	{"your", true},	 {"youve", true},  {"about", true}, {"yourselves", true},
+	{"on", false},	 {"off", false},   {"not", false}, {"no", false},
+	{"never", false}, {"wont", false}, {"up", false},  {"out", false},
+	{"once", false}, {"red", false},   {"charge", false}, {"", false},
+};
+
+START_TEST(stop_words_keep_negations_and_light_words)
+{
+	ck_assert_msg(kb_is_stopword(stopword_cases[_i].word) ==
+			      stopword_cases[_i].stop,
+		      "\"%s\"", stopword_cases[_i].word);
+}
+END_TEST
+
+START_TEST(every_negated_contraction_is_a_negation)
+{
+	static const char *const yes[] = {"not",  "wont",  "cant",  "cannot",
+					  "dont", "doesnt", "isnt", "arent"};
+	static const char *const no[] = {"no", "never", "note", "won", ""};
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(yes); i++)
+		ck_assert_msg(kb_is_negation(yes[i]), "%s", yes[i]);
+	for (i = 0; i < N_ELEMS(no); i++)
+		ck_assert_msg(!kb_is_negation(no[i]), "%s", no[i]);
+}
+END_TEST
+
+/* Expected stems are those SQLite FTS5's porter tokenizer produces. */
+static const struct {
+	const char *word;
+	const char *stem;
+} stem_cases[] = {
+	{"charges", "charg"},	    {"charging", "charg"},
+	{"charged", "charg"},	    {"charge", "charg"},
+	{"batteries", "batteri"},   {"battery", "batteri"},
+	{"blinking", "blink"},	    {"flashes", "flash"},
+	{"draining", "drain"},	    {"drains", "drain"},
+	{"caresses", "caress"},	    {"ponies", "poni"},
+	{"hopping", "hop"},	    {"filing", "file"},
+	{"agreed", "agre"},	    {"relational", "relat"},
+	{"generalizations", "gener"}, {"electrical", "electr"},
+	{"adjustment", "adjust"},   {"controlling", "control"},
+	{"archaeology", "archaeolog"}, {"sky", "sky"},
+	{"is", "is"},		    {"ies", "ie"},
+	{"sses", "sse"},	    {"eed", "e"},
+	{"yyed", "y"},		    {"2s", "2s"},
+};
+
+START_TEST(stems_agree_with_the_fts5_porter_stemmer)
+{
+	char out[80];
+	size_t n = kb_stem(stem_cases[_i].word, out, sizeof(out));
+
+	ck_assert_msg(strcmp(out, stem_cases[_i].stem) == 0,
+		      "%s: got %s, want %s", stem_cases[_i].word, out,
+		      stem_cases[_i].stem);
+	ck_assert_uint_eq(n, strlen(stem_cases[_i].stem));
+}
+END_TEST
+
+START_TEST(stemming_leaves_long_words_alone_and_truncates_safely)
+{
+	char long_word[100], out[128], tiny[4];
+	size_t n;
+
+	memset(long_word, 'x', 70);
+	memcpy(long_word + 70, "ing", 4);
+	n = kb_stem(long_word, out, sizeof(out));
+	ck_assert_uint_eq(n, 73);
+	ck_assert_str_eq(out, long_word);
+	n = kb_stem("charging", tiny, sizeof(tiny));
+	ck_assert_uint_eq(n, 5);
+	ck_assert_str_eq(tiny, "cha");
+	ck_assert_uint_eq(kb_stem("charging", NULL, 0), 5);
+}
+END_TEST
+
+/* ---- loading ---- */
+
+START_TEST(the_small_taxonomy_loads_with_every_part)
+{
+	ck_assert_uint_eq(small->nmodels, 4);
+	ck_assert_uint_eq(small->nsymptoms, 4);
+	ck_assert_uint_eq(small->ncolors, 4);
+	ck_assert_uint_eq(small->npatterns, 3);
+	ck_assert_uint_eq(small->nsynonyms, 2);
+	ck_assert_str_eq(small->models[0].brand, "Anker");
+	ck_assert_str_eq(small->models[3].brand, "");
+	ck_assert_uint_eq(small->models[0].aliases.n, 3);
+	ck_assert_str_eq(small->symptoms[3].label, "charging-port");
+	ck_assert_uint_eq(small->colors[2].synonyms.n, 0);
+	ck_assert_ptr_nonnull(strstr(small->json, "\"jbl-flip-5\""));
+	ck_assert_ptr_nonnull(small->index);
+}
+END_TEST
+
+static const struct {
+	const char *file;
+	const char *msg;
+	int line;
+} error_cases[] = {
+	{"syntax.json", DATA "syntax.json:4: invalid JSON: ", 4},
+	{"missing-name.json",
+	 DATA "missing-name.json:7: models[1]: missing \"name\"", 7},
+	{"duplicate-id.json",
+	 DATA "duplicate-id.json:7: symptoms[2].id: duplicate id \"Wont "
+	      "Charge\" (also symptoms[0])",
+	 7},
+	{"wrong-type.json",
+	 DATA "wrong-type.json:6: models[0].aliases: expected an array of "
+	      "strings",
+	 6},
+	{"bad-synonym.json",
+	 DATA "bad-synonym.json:6: led.colors[1].synonyms[1]: expected a "
+	      "string",
+	 6},
+	{"not-object.json",
+	 DATA "not-object.json:1: the top level must be an object", 1},
+};
+
+START_TEST(bad_taxonomies_are_refused_naming_file_line_and_path)
+{
+	struct kb_taxonomy *t = (struct kb_taxonomy *)1;
+	struct kb_error err;
+	char path[256];
+
+	kb_error_clear(&err);
+	snprintf(path, sizeof(path), DATA "%s", error_cases[_i].file);
+	ck_assert_int_eq(kb_taxonomy_load(path, &t, &err), KB_ERR_PARSE);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(err.status, KB_ERR_PARSE);
+	ck_assert_int_eq(err.line, error_cases[_i].line);
+	ck_assert_msg(strncmp(err.msg, error_cases[_i].msg,
+			      strlen(error_cases[_i].msg)) == 0,
+		      "got \"%s\", want \"%s...\"", err.msg,
+		      error_cases[_i].msg);
+}
+END_TEST
+
+static const struct {
+	const char *json;
+	const char *msg;
+} inline_error_cases[] = {
+	{"{\"models\": {}}", "t.json:1: models: expected an array"},
+	{"{\"models\": [1]}", "t.json:1: models[0]: expected an object"},
+	{"{\"models\": [{\"name\": \"x\"}]}",
+	 "t.json:1: models[0]: missing \"id\""},
+	{"{\"models\": [{\"id\": \"\", \"name\": \"x\"}]}",
+	 "t.json:1: models[0].id: must not be empty"},
+	{"{\"models\": [{\"id\": \"--\", \"name\": \"x\"}]}",
+	 "t.json:1: models[0].id: id \"--\" has no letters or digits"},
+	{"{\"models\": [{\"id\": \"a\", \"name\": 5}]}",
+	 "t.json:1: models[0].name: expected a string"},
+	{"{\"led\": []}", "t.json:1: led: expected an object"},
+	{"{\"led\": {\"patterns\": [{\"id\": \"x\"}, {\"id\": \"X\"}]}}",
+	 "t.json:1: led.patterns[1].id: duplicate id \"X\" (also "
+	 "led.patterns[0])"},
+	{"{\"synonyms\": [[\"a\"], \"b\"]}",
+	 "t.json:1: synonyms[1]: expected an array of strings"},
+	{"{\"a\": 1, \"a\": 2}", "t.json:1: invalid JSON: duplicate object key"},
+	{"", "t.json:1: invalid JSON: "},
+	{"{\"symptoms\": [{\"id\": \"x\", \"phrases\": [\"a\", null]}]}",
+	 "t.json:1: symptoms[0].phrases[1]: expected a string"},
+};
+
+START_TEST(inline_taxonomy_errors_name_the_json_path)
+{
+	struct kb_taxonomy *t = NULL;
+	struct kb_error err;
+	const char *json = inline_error_cases[_i].json;
+
+	kb_error_clear(&err);
+	ck_assert_int_eq(kb_taxonomy_parse("t.json", json, strlen(json), &t,
+					   &err),
+			 KB_ERR_PARSE);
+	ck_assert_ptr_null(t);
+	ck_assert_msg(strncmp(err.msg, inline_error_cases[_i].msg,
+			      strlen(inline_error_cases[_i].msg)) == 0,
+		      "got \"%s\", want \"%s...\"", err.msg,
+		      inline_error_cases[_i].msg);
+}
+END_TEST
+
+START_TEST(a_missing_file_is_an_io_error)
+{
+	struct kb_taxonomy *t = NULL;
+	struct kb_error err;
+
+	kb_error_clear(&err);
+	ck_assert_int_eq(kb_taxonomy_load(DATA "no-such-file.json", &t, &err),
+			 KB_ERR_IO);
+	ck_assert_ptr_null(t);
+	ck_assert_ptr_nonnull(strstr(err.msg, "no-such-file.json"));
+}
+END_TEST
+
+START_TEST(parsing_from_memory_keeps_the_text_and_accepts_a_bom)
+{
+	static const char json[] = "\xEF\xBB\xBF{\"models\": [{\"id\": \"m\", "
+				   "\"name\": \"Boom Box\"}]}";
+	struct kb_taxonomy *t = NULL;
+	struct kb_error err;
+
+	ck_assert_int_eq(kb_taxonomy_parse("mem", json, strlen(json), &t,
+					   &err),
+			 KB_OK);
+	ck_assert_str_eq(t->json, json);
+	ck_assert_ptr_nonnull(kb_taxonomy_model(t, "boombox"));
+	kb_taxonomy_free(t);
+	kb_taxonomy_free(NULL);
+}
+END_TEST
+
+START_TEST(an_empty_taxonomy_finds_nothing_but_works)
+{
+	struct kb_taxonomy *t = kb_taxonomy_new_empty();
+	struct kb_match *m = NULL;
+	size_t n = 0;
+
+	kb_taxonomy_find_models(t, "Soundcore 2 blinking red", &m, &n);
+	kb_taxonomy_find_symptoms(t, "won't charge", &m, &n);
+	kb_taxonomy_find_colors(t, "red", &m, &n);
+	kb_taxonomy_find_patterns(t, "blinking", &m, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(kb_taxonomy_model(t, "x"));
+	ck_assert_ptr_null(kb_taxonomy_symptom(t, "x"));
+	ck_assert_str_eq(t->json, "{}");
+	free(m);
+	kb_taxonomy_free(t);
+}
+END_TEST
+
+/* ---- lookups ---- */
+
+static const struct {
+	const char *name;
+	int model; /* -1: none */
+} model_lookup_cases[] = {
+	{"anker-soundcore-2", 0}, {"Anker Soundcore 2", 0},
+	{"SOUNDCORE 2", 0},	  {"sound core-2", 0},
+	{"soundcore2", 0},	  {"Soundcore 2 Pro", 1},
+	{"flip 5", 2},		  {"JBL FLIP5", 2},
+	{"jbl-flip-5", 2},	  {"generic speaker", 3},
+	{"Anker", 0},		  {"JBL", -1},
+	{"Soundcore", -1},	  {"", -1},
+	{"--", -1},
+};
+
+START_TEST(models_are_looked_up_by_id_name_or_alias_ignoring_case_and_spaces)
+{
+	const struct kb_model *m =
+		kb_taxonomy_model(small, model_lookup_cases[_i].name);
+
+	if (model_lookup_cases[_i].model < 0)
+		ck_assert_msg(m == NULL, "\"%s\" found %s",
+			      model_lookup_cases[_i].name, m ? m->id : "");
+	else
+		ck_assert_msg(m == &small->models[model_lookup_cases[_i].model],
+			      "\"%s\" found %s", model_lookup_cases[_i].name,
+			      m ? m->id : "nothing");
+}
+END_TEST
+
+START_TEST(symptoms_colours_and_patterns_are_looked_up_by_any_name)
+{
+	ck_assert_ptr_eq(kb_taxonomy_symptom(small, "wont-charge"),
+			 &small->symptoms[1]);
+	ck_assert_ptr_eq(kb_taxonomy_symptom(small, "Won't hold a charge"),
+			 &small->symptoms[0]);
+	ck_assert_ptr_eq(kb_taxonomy_symptom(small, "NOT CHARGING"),
+			 &small->symptoms[1]);
+	ck_assert_ptr_null(kb_taxonomy_symptom(small, "charging"));
+	ck_assert_ptr_eq(kb_taxonomy_color(small, "Amber"), &small->colors[3]);
+	ck_assert_ptr_eq(kb_taxonomy_color(small, "blue"), &small->colors[2]);
+	ck_assert_ptr_null(kb_taxonomy_color(small, "green"));
+	ck_assert_ptr_eq(kb_taxonomy_pattern(small, "Stays On"),
+			 &small->patterns[0]);
+	ck_assert_ptr_eq(kb_taxonomy_pattern(small, "blinking"),
+			 &small->patterns[1]);
+	ck_assert_ptr_null(kb_taxonomy_pattern(small, "pulsing"));
+	ck_assert_ptr_null(kb_taxonomy_model(NULL, "x"));
+	ck_assert_ptr_null(kb_taxonomy_model(small, NULL));
+}
+END_TEST
+
+/* ---- finding in text ---- */
+
+typedef void (*find_fn)(const struct kb_taxonomy *, const char *,
+			struct kb_match **, size_t *);
+
+/*
+ * Render matches as "index:matched text" joined by '|', so a table row
+ * states exactly what must be found and where.
+ */
+static char *
+render_matches(const char *text, find_fn find)
+{
+	struct kb_match *m = NULL;
+	struct kb_buf b;
+	size_t n = 0, i;
+
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	find(small, text, &m, &n);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_le(m[i].start, m[i].end);
+		ck_assert_uint_le(m[i].end, strlen(text));
+		if (i > 0) {
+			ck_assert_uint_le(m[i - 1].end, m[i].start);
+			kb_buf_addc(&b, '|');
+		}
+		kb_buf_printf(&b, "%zu:%.*s", m[i].index,
+			      (int)(m[i].end - m[i].start), text + m[i].start);
+	}
+	free(m);
+	return kb_buf_steal(&b);
+}
+
+struct find_case {
+	const char *text;
+	const char *want;
+};
+
+static void
+check_find(const struct find_case *c, find_fn find)
+{
+	char *got = render_matches(c->text, find);
+
+	ck_assert_msg(strcmp(got, c->want) == 0,
+		      "\"%s\": got \"%s\", want \"%s\"", c->text, got, c->want);
+	free(got);
+}
+
+static const struct find_case model_cases[] = {
+	{"my soundcore2 is dead", "0:soundcore2"},
+	{"Sound Core 2 won't charge", "0:Sound Core 2"},
+	{"the soundcore 2", "0:soundcore 2"},
+	{"Soundcore-2 battery", "0:Soundcore-2"},
+	{"SOUNDCORE 2's port", "0:SOUNDCORE 2's"},
+	{"Anker Soundcore 2 manual", "0:Anker Soundcore 2"},
+	{"An Anker SoundCore2", "0:Anker SoundCore2"},
+	{"Anker Soundcore 2 Pro", "1:Anker Soundcore 2 Pro"},
+	{"soundcore 2 pro", "1:soundcore 2 pro"},
+	{"flip 5 and Soundcore 2", "2:flip 5|0:Soundcore 2"},
+	{"JBL Flip5", "2:JBL Flip5"},
+	{"Generic Speaker", "3:Generic Speaker"},
+	{"soundcore 20", ""},
+	{"soundcore2x", ""},
+	{"mysoundcore 2", ""},
+	{"Anker speakers", ""},
+	{"JBL", ""},
+	{"5 stars", ""},
+	{"soundcore. 2", ""},
+	{"soundcore\n2", ""},
+	{"", ""},
+};
+
+START_TEST(models_are_found_whatever_the_spacing_but_only_on_word_boundaries)
+{
+	check_find(&model_cases[_i], kb_taxonomy_find_models);
+}
+END_TEST
+
+static const struct find_case symptom_cases[] = {
+	{"won't hold a charge", "0:won't hold a charge"},
+	{"My speaker won't hold charge", "0:won't hold charge"},
+	{"WON’T HOLD THE CHARGE", "0:WON’T HOLD THE CHARGE"},
+	{"it doesn't hold a charge", "0:doesn't hold a charge"},
+	{"will not hold a charge", "0:not hold a charge"},
+	{"the battery drains fast", "0:battery drains fast"},
+	{"battery drained fast", "0:battery drained fast"},
+	{"it is not charging", "1:not charging"},
+	{"won't charge. Won't fully charge", "1:won't charge|2:Won't fully "
+					      "charge"},
+	{"won't fully charge", "2:won't fully charge"},
+	{"a dirty socket", "3:dirty socket"},
+	{"dirty ports", "3:dirty ports"},
+	{"won't. Charge", ""},
+	{"hold the charge button", ""},
+	{"the it is", ""},
+	{"", ""},
+};
+
+START_TEST(symptoms_match_across_stop_words_word_forms_and_synonyms)
+{
+	check_find(&symptom_cases[_i], kb_taxonomy_find_symptoms);
+}
+END_TEST
+
+static const struct find_case color_cases[] = {
+	{"blinking red then white", "0:red|1:white"},
+	{"an amber glow, a Yellow light", "3:amber|3:Yellow"},
+	{"blue", "2:blue"},
+	{"reddish", ""},
+};
+
+START_TEST(colours_match_by_id_and_synonym)
+{
+	check_find(&color_cases[_i], kb_taxonomy_find_colors);
+}
+END_TEST
+
+static const struct find_case pattern_cases[] = {
+	{"it stays on white", "0:stays on"},
+	{"the light stayed on", "0:stayed on"},
+	{"Flashes red, then steady", "1:Flashes|0:steady"},
+	{"there is no light at all", "2:no light"},
+	{"the LED isn't lit", "2:isn't lit"},
+	{"the LED is lit", "0:lit"},
+	{"blinking", "1:blinking"},
+};
+
+START_TEST(patterns_match_multi_word_synonyms_longest_first)
+{
+	check_find(&pattern_cases[_i], kb_taxonomy_find_patterns);
+}
+END_TEST
+
+START_TEST(matches_are_appended_to_what_the_caller_has)
+{
+	struct kb_match *m = NULL;
+	size_t n = 0;
+
+	kb_taxonomy_find_colors(small, "red", &m, &n);
+	kb_taxonomy_find_colors(small, "white and blue", &m, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(m[0].index, 0);
+	ck_assert_uint_eq(m[1].index, 1);
+	ck_assert_uint_eq(m[2].index, 2);
+	ck_assert_uint_eq(m[2].start, 10);
+	free(m);
+}
+END_TEST
+
+START_TEST(a_taxonomy_built_by_hand_still_matches)
+{
+	struct kb_taxonomy t;
+	struct kb_led_term color;
+	struct kb_match *m = NULL;
+	size_t n = 0;
+
+	memset(&t, 0, sizeof(t));
+	color.id = "green";
+	kb_strv_init(&color.synonyms);
+	kb_strv_push(&color.synonyms, "lime");
+	t.colors = &color;
+	t.ncolors = 1;
+	kb_taxonomy_find_colors(&t, "a lime or green light", &m, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_eq(kb_taxonomy_color(&t, "LIME"), &color);
+	free(m);
+	kb_strv_free(&color.synonyms);
+}
+END_TEST
+
+START_TEST(arbitrary_bytes_never_break_matching)
+{
+	unsigned int seed = 12345;
+	char text[512];
+	struct kb_match *m = NULL;
+	size_t n = 0, i, len;
+	int round;
+	static const char *const pieces[] = {
+		"sound",     "core",  "2",	  " ",	     "-",      "won't",
+		"\xE2\x80\x99", "\xFF", "\xC3\xA9", "red",   "blinking", ". ",
+		"|",	     "\n",    "no light", "stays", "on",     "charge",
+	};
+
+	for (round = 0; round < 2000; round++) {
+		len = 0;
+		while (len < sizeof(text) - 16) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 23 == 0)
+				break;
+			i = (seed >> 8) % N_ELEMS(pieces);
+			memcpy(text + len, pieces[i], strlen(pieces[i]));
+			len += strlen(pieces[i]);
+		}
+		text[len] = '\0';
+		kb_taxonomy_find_models(small, text, &m, &n);
+		kb_taxonomy_find_symptoms(small, text, &m, &n);
+		kb_taxonomy_find_colors(small, text, &m, &n);
+		kb_taxonomy_find_patterns(small, text, &m, &n);
+		for (i = 0; i < n; i++)
+			ck_assert_uint_le(m[i].end, len);
+		free(m);
+		m = NULL;
+		n = 0;
+	}
+}
+END_TEST
+
+START_TEST(arbitrary_json_never_crashes_the_loader)
+{
+	static const char *const docs[] = {
+		"{\"models\": [{\"id\": \"a\", \"name\": \"A\", \"aliases\": "
+		"[\"\", \"   \", \"\\u00e9\"]}]}",
+		"{\"models\": [{\"id\": \"a\\\"b\", \"name\": \"A\"}, "
+		"{\"id\": \"A\\\"B\", \"name\": \"B\"}]}",
+		"{\"symptoms\": [{\"id\": \"s\", \"phrases\": [\"the\", \"\"]}]}",
+		"{\"synonyms\": [[], [\"a\", \"a\"], [\"the\", \"an\"]]}",
+		"{\"led\": {\"colors\": [{\"id\": \"x\", \"synonyms\": "
+		"[\"won't\", \"not\"]}]}}",
+		"null",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+		"{\"models\": [{\"id\": \"a\", \"name\": \"A\"}",
+		"{\"models\"\0: []}",
+	};
+	struct kb_taxonomy *t;
+	struct kb_error err;
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(docs); i++) {
+		t = NULL;
+		kb_error_clear(&err);
+		if (kb_taxonomy_parse("f", docs[i], strlen(docs[i]) + (i == 8),
+				      &t, &err) == KB_OK) {
+			ck_assert_ptr_nonnull(t);
+			kb_taxonomy_free(t);
+		} else {
+			ck_assert_ptr_null(t);
+			ck_assert_msg(strncmp(err.msg, "f", 1) == 0, "%s",
+				      err.msg);
+		}
+	}
+}
+END_TEST
+
+START_TEST(a_long_text_is_matched_quickly)
+{
+	struct kb_buf b;
+	struct kb_match *m = NULL;
+	size_t n = 0, i;
+	double t0;
+
+	kb_buf_init(&b);
+	for (i = 0; i < 20000; i++)
+		kb_buf_adds(&b, "The sound core 2 won't hold a charge; "
+				"blinking red light, ");
+	t0 = kb_now();
+	kb_taxonomy_find_models(small, b.data, &m, &n);
+	ck_assert_uint_eq(n, 20000);
+	kb_taxonomy_find_symptoms(small, b.data, &m, &n);
+	ck_assert_uint_eq(n, 40000);
+	ck_assert_msg(kb_now() - t0 < 5.0, "matching took %.2fs",
+		      kb_now() - t0);
+	free(m);
+	kb_buf_free(&b);
+}
+END_TEST
+
+static Suite *
+taxonomy_suite(void)
+{
+	Suite *s = suite_create("taxonomy");
+	TCase *tc;
+
+	tc = tcase_create("textnorm");
+	tcase_add_loop_test(tc,
+			    tokens_are_lowercase_ascii_folded_and_split_on_punctuation,
+			    0, N_ELEMS(tokenize_cases));
+	tcase_add_test(tc, token_offsets_point_at_the_word_as_written);
+	tcase_add_test(tc, tokenizing_a_prefix_stops_at_its_length);
+	tcase_add_test(tc, normalize_joins_norms_with_single_spaces);
+	tcase_add_loop_test(tc, stop_words_keep_negations_and_light_words, 0,
+			    N_ELEMS(stopword_cases));
+	tcase_add_test(tc, every_negated_contraction_is_a_negation);
+	tcase_add_loop_test(tc, stems_agree_with_the_fts5_porter_stemmer, 0,
+			    N_ELEMS(stem_cases));
+	tcase_add_test(tc,
+		       stemming_leaves_long_words_alone_and_truncates_safely);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, load_small, free_small);
+	tcase_add_test(tc, the_small_taxonomy_loads_with_every_part);
+	tcase_add_loop_test(tc,
+			    bad_taxonomies_are_refused_naming_file_line_and_path,
+			    0, N_ELEMS(error_cases));
+	tcase_add_loop_test(tc, inline_taxonomy_errors_name_the_json_path, 0,
+			    N_ELEMS(inline_error_cases));
+	tcase_add_test(tc, a_missing_file_is_an_io_error);
+	tcase_add_test(tc,
+		       parsing_from_memory_keeps_the_text_and_accepts_a_bom);
+	tcase_add_test(tc, an_empty_taxonomy_finds_nothing_but_works);
+	tcase_add_test(tc, arbitrary_json_never_crashes_the_loader);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("match");
+	tcase_add_checked_fixture(tc, load_small, free_small);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(
+		tc,
+		models_are_looked_up_by_id_name_or_alias_ignoring_case_and_spaces,
+		0, N_ELEMS(model_lookup_cases));
+	tcase_add_test(tc,
+		       symptoms_colours_and_patterns_are_looked_up_by_any_name);
+	tcase_add_loop_test(
+		tc,
+		models_are_found_whatever_the_spacing_but_only_on_word_boundaries,
+		0, N_ELEMS(model_cases));
+	tcase_add_loop_test(
+		tc, symptoms_match_across_stop_words_word_forms_and_synonyms, 0,
+		N_ELEMS(symptom_cases));
+	tcase_add_loop_test(tc, colours_match_by_id_and_synonym, 0,
+			    N_ELEMS(color_cases));
+	tcase_add_loop_test(tc,
+			    patterns_match_multi_word_synonyms_longest_first, 0,
+			    N_ELEMS(pattern_cases));
+	tcase_add_test(tc, matches_are_appended_to_what_the_caller_has);
+	tcase_add_test(tc, a_taxonomy_built_by_hand_still_matches);
+	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
+	tcase_add_test(tc, a_long_text_is_matched_quickly);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(taxonomy_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
