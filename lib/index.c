@@ -42,8 +42,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " summary, models, symptoms, markdown)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
-			   " anchor, line, models, symptoms)"
-			   " VALUES (?, ?, ?, ?, ?, ?, ?)",
+			   " anchor, line, models, symptoms, boost)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_FTS] = "INSERT INTO fts(rowid, title, heading, body, tags)"
 		       " VALUES (?, ?, ?, ?, ?)",
 	[ST_INS_TAG] = "INSERT OR IGNORE INTO tags(kind, value, section_id)"
@@ -491,6 +491,7 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		sqlite3_bind_int(st, 5, s->line);
 		bind_text(st, 6, smj);
 		bind_text(st, 7, ssj);
+		sqlite3_bind_double(st, 8, kb_section_prior(s->heading));
 		rc = run(ix, ST_INS_SECTION, err);
 		sids[i] = sqlite3_last_insert_rowid(ix->sql);
 		if (rc == KB_OK) {

@@ -28,6 +28,27 @@ static const char hit_sql[] =
 	" a.title, a.path FROM sections s JOIN articles a"
 	" ON a.id = s.article_id WHERE s.id = ?";
 static const char df_sql[] = "SELECT doc FROM fts_vocab WHERE term = ?";
+static const char cand_sql[] =
+	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
+	" ORDER BY rank LIMIT ?5";
+static const char boost_sql[] = "SELECT boost FROM sections WHERE id = ?";
+static const char snip_sql[] =
+	"SELECT snippet(fts, 2, char(1), char(2), '…', 24)"
+	" FROM fts WHERE fts MATCH ?1 AND rowid = ?2";
+
+/*
+ * The best RERANK_WINDOW sections of a level by bm25 are re-ordered with
+ * what bm25 cannot see (the section's prior); past the window, bm25 order
+ * stands.  The window does not depend on offset or limit, so pages stay
+ * consistent with each other.
+ */
+#define RERANK_WINDOW 200
+
+struct cand {
+	int64_t id;
+	double score;
+	size_t pos; /* bm25 order, to keep the sort stable */
+};
 
 #define MAX_LEVELS (KB_QUERY_MAX_TERMS + 2)
 
@@ -196,6 +217,85 @@ fetch(struct kb_db *db, const char *expr, size_t off, size_t lim,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static char *
+snippet_of(struct kb_db *db, const char *expr, int64_t id)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, snip_sql);
+	char *s = NULL;
+
+	if (st == NULL)
+		return kb_xstrdup("");
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s = kb_col_text(st, 0, 1);
+	sqlite3_reset(st);
+	return s ? s : kb_xstrdup("");
+}
+
+/* Rows [off, off+lim) of one level, in final order, appended to r->hits. */
+static int
+fetch_level(struct kb_db *db, const char *expr, size_t off, size_t lim,
+	    struct kb_result *r)
+{
+	struct cand *c = NULL;
+	sqlite3_stmt *st;
+	size_t n = 0, j;
+	int rc = 0, step;
+
+	if (off >= RERANK_WINDOW)
+		return fetch(db, expr, off, lim, r);
+	st = kb_db_stmt(db, cand_sql);
+	if (st == NULL)
+		return -1;
+	c = kb_xcalloc(RERANK_WINDOW, sizeof(*c));
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	bind_filters(st, r->model, r->symptom);
+	sqlite3_bind_int(st, 5, RERANK_WINDOW);
+	while (n < RERANK_WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		c[n].id = sqlite3_column_int64(st, 0);
+		c[n].score = -sqlite3_column_double(st, 1);
+		c[n].pos = n;
+		n++;
+	}
+	sqlite3_reset(st);
+	for (j = 0; j < n; j++) {
+		st = kb_db_stmt(db, boost_sql);
+		if (st == NULL) {
+			rc = -1;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, c[j].id);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			c[j].score *= sqlite3_column_double(st, 0);
+		sqlite3_reset(st);
+	}
+	qsort(c, n, sizeof(*c), cmp_cand);
+	for (j = off; j < n && lim > 0; j++, lim--) {
+		struct kb_hit *h = &r->hits[r->nhits++];
+
+		memset(h, 0, sizeof(*h));
+		h->id = c[j].id;
+		h->score = c[j].score;
+		h->snippet = snippet_of(db, expr, h->id);
+	}
+	if (lim > 0 && n == RERANK_WINDOW)
+		rc = fetch(db, expr, RERANK_WINDOW, lim, r);
+out:
+	free(c);
+	return rc;
+}
+
 static void
 resolve_filters(struct kb_db *db, const struct kb_search_opts *o,
 		struct kb_result *r)
@@ -273,7 +373,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 			      : kb_xasprintf("(%s) NOT (%s)", lv[i].expr,
 					     lv[i - 1].expr);
 		before = r->nhits;
-		rc = fetch(db, expr, off, lim, r);
+		rc = fetch_level(db, expr, off, lim, r);
 		free(expr);
 		if (rc != 0) {
 			rc = fail(db, err);

@@ -1,6 +1,7 @@
 /* tag.c - tagging articles and sections with models and symptoms. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "index.h"
 
@@ -105,4 +106,55 @@ kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 			for (k = 0; k < symptoms->n; k++)
 				kb_strv_push(&s->symptoms, symptoms->v[k]);
 	}
+}
+
+/* Verbs that open the heading of a fix in help-desk articles. */
+static const char *const fix_verbs[] = {
+	"adjust", "avoid", "bypass", "calibrate", "change", "charge",
+	"check", "claim", "clean", "clear", "close", "connect", "contact",
+	"disable", "disconnect", "dont", "download", "dry", "enable",
+	"ensure", "find", "fit", "fix", "forget", "get", "hold", "inspect",
+	"install", "keep", "let", "lift", "look", "make", "move", "open",
+	"pair", "plug", "power", "press", "reboot", "recharge", "reconnect",
+	"reinstall", "remove", "repair", "replace", "resolder", "reset",
+	"restart", "restore", "run", "see", "send", "set", "solder",
+	"straighten", "swap", "switch", "take", "test", "tighten", "try",
+	"turn", "unpair", "unplug", "update", "upgrade", "use", "verify",
+	"wait", "wipe", "wire",
+};
+
+double
+kb_section_prior(const char *heading)
+{
+	const char *p = heading;
+	char word[32];
+	size_t n = 0, i;
+
+	if (heading == NULL || *heading == '\0')
+		return 0.8;
+	/* Skip a step number: "2. Reset the device", "Step 3: Clean". */
+	while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		p++;
+	if (strncasecmp(p, "step ", 5) == 0) {
+		p += 5;
+		while (*p && !((*p >= 'a' && *p <= 'z') ||
+			       (*p >= 'A' && *p <= 'Z')))
+			p++;
+	}
+	for (; *p && n + 1 < sizeof(word); p++) {
+		char c = *p;
+
+		if (c == '\'')
+			continue;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c < 'a' || c > 'z')
+			break;
+		word[n++] = c;
+	}
+	word[n] = '\0';
+	for (i = 0; i < sizeof(fix_verbs) / sizeof(fix_verbs[0]); i++)
+		if (strcmp(word, fix_verbs[i]) == 0)
+			return 1.15;
+	return 1.0;
 }
