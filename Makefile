@@ -64,6 +64,8 @@ TEST_COMMON := $(BUILD)/tests/testutil.o
 
 DB ?= kb.db
 
+.SECONDARY:
+
 .PHONY: all deps deps-test run check test asan format lint install \
 	uninstall clean index
 

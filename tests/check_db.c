@@ -91,7 +91,9 @@ START_TEST(an_article_reads_back_by_path_and_by_id)
 	snprintf(id, sizeof(id), "%lld", (long long)a->id);
 	ck_assert_int_eq(kb_db_article(db, id, &b, &err), KB_OK);
 	ck_assert_str_eq(b->path, "sc2/led.md");
+	kb_db_article_free(b);
 	ck_assert_int_eq(kb_db_article(db, "nope.md", &b, &err) == KB_OK, 0);
+	ck_assert_ptr_null(b);
 	ck_assert_int_eq(err.status, KB_ERR_MISSING);
 	kb_db_article_free(a);
 	kb_db_article_free(b);

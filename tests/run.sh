@@ -5,6 +5,9 @@ set -u
 build=$1
 shift
 failed=""
+# Sanitizer findings must not pass for an expected exit status.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-exitcode=86:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 for t in "$@"; do
 	name=$(basename "$t")
 	if "$t"; then
