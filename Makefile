@@ -66,7 +66,7 @@ DB ?= kb.db
 
 .SECONDARY:
 
-.PHONY: all deps deps-test run check test asan format lint install \
+.PHONY: all deps deps-test run check test eval asan format lint install \
 	uninstall clean index
 
 all: deps $(PROGS)
@@ -94,6 +94,10 @@ $(BUILD)/kbsearch: $(BUILD)/cli/kbsearch.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BUILD)/kbeval: $(BUILD)/tests/relevance/kbeval.o $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -116,8 +120,14 @@ run: all index
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory test
 
-test: $(PROGS) $(TEST_BINS)
+test: $(PROGS) $(BUILD)/kbeval $(TEST_BINS)
 	$(Q)tests/run.sh $(BUILD) $(TEST_BINS)
+
+# Relevance on the judged queries: kbsearch beside plain FTS5 bm25.
+eval: all $(BUILD)/kbeval
+	$(Q)$(BUILD)/kbindex --quiet --full --db $(BUILD)/eval.db kb/
+	$(Q)$(BUILD)/kbeval --db $(BUILD)/eval.db \
+		--thresholds tests/relevance/thresholds tests/relevance/queries.tsv
 
 asan: deps-test
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address test

@@ -24,6 +24,16 @@
 #define MAX_HEADING 200 /* bytes */
 #define MAX_TITLE 300	/* bytes */
 #define MAX_INDENT 8	/* list levels shown by indentation */
+/*
+ * cmark and libxml2 build a whole tree first, at 150-250 bytes a node, so
+ * a file of nothing but markup costs gigabytes.  Refuse input denser than
+ * about 1.5 GB of tree; 50 MB of real prose costs about 5 M units.
+ */
+#define MAX_MD_COST 8000000   /* 2 per line + inline markers */
+#define MAX_HTML_TAGS 3000000 /* '<' characters */
+/* libyaml is quadratic in flow nesting; real front matter is tiny. */
+#define MAX_FM_BYTES 65536
+#define MAX_FM_DEPTH 100
 
 /* ---------------------------------------------------------------------
  * Text helpers shared by the three formats.
@@ -542,6 +552,26 @@ yaml_file_line(size_t line)
 	return line < (size_t)INT_MAX - 2 ? (int)line + 2 : INT_MAX;
 }
 
+/* The file line where [ and { nest too deep, or 0. */
+static int
+fm_too_deep(const char *s, size_t n)
+{
+	size_t i, lines = 0;
+	int depth = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			lines++;
+		else if (s[i] == '[' || s[i] == '{')
+			depth++;
+		else if ((s[i] == ']' || s[i] == '}') && depth > 0)
+			depth--;
+		if (depth > MAX_FM_DEPTH)
+			return yaml_file_line(lines);
+	}
+	return 0;
+}
+
 /*
  * Parse the YAML between the fences.  It starts on line 2 of the file, so
  * libyaml's 0-based line numbers are off by two from the file's.
@@ -558,6 +588,17 @@ parse_front_matter(struct kb_article *a, const char *name, const char *yaml,
 	char *key, *ctx;
 	int rc = KB_OK, line;
 
+	if (n > MAX_FM_BYTES)
+		return kb_error_set(err, KB_ERR_PARSE, 1,
+				    "%s: front matter: larger than %d bytes "
+				    "at line 1",
+				    name, MAX_FM_BYTES);
+	line = fm_too_deep(yaml, n);
+	if (line > 0)
+		return kb_error_set(err, KB_ERR_PARSE, line,
+				    "%s: front matter: lists nested more than "
+				    "%d deep at line %d",
+				    name, MAX_FM_DEPTH, line);
 	if (!yaml_parser_initialize(&parser))
 		return kb_error_set(err, KB_ERR_NOMEM, 0,
 				    "%s: front matter: out of memory", name);
@@ -959,6 +1000,33 @@ md_plan(struct md_state *md, struct kb_article *a)
 	md->sect_level = h2 ? 2 : (min_level == INT_MAX ? 0 : min_level);
 }
 
+/* Roughly how many cmark nodes s makes: see MAX_MD_COST. */
+static size_t
+md_cost(const char *s, size_t n)
+{
+	size_t i, cost = 0;
+
+	for (i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '\n':
+			cost += 2;
+			break;
+		case '*':
+		case '_':
+		case '`':
+		case '[':
+		case '<':
+		case '&':
+		case '\\':
+			cost++;
+			break;
+		default:
+			break;
+		}
+	}
+	return cost;
+}
+
 static int
 parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 	       const char *text, size_t len, struct kb_error *err)
@@ -972,6 +1040,11 @@ parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 				err);
 	if (rc != KB_OK)
 		return rc;
+	if (md_cost(text + body, len - body) > MAX_MD_COST)
+		return kb_error_set(err, KB_ERR_PARSE, 0,
+				    "%s: too much Markdown markup to parse "
+				    "safely",
+				    name);
 	a->markdown = kb_xstrndup(text + body, len - body);
 	md.doc = cmark_parse_document(text + body, len - body,
 				      CMARK_OPT_DEFAULT);
@@ -1023,20 +1096,21 @@ struct tline {
 /* Bullet markers a browser's "save as text" or a person's typing leaves. */
 static const struct {
 	const char *mark;
+	size_t len;
 	bool need_space; /* "-5 degrees" and "–" as a dash are not bullets */
 	bool nested;	 /* browsers use these for the second level */
 } bullet_marks[] = {
-	{"\xE2\x80\xA2", false, false}, /* • */
-	{"\xE2\x97\xA6", false, true},	/* ◦ */
-	{"\xE2\x97\x8B", false, true},	/* ○ */
-	{"\xE2\x96\xAA", false, true},	/* ▪ */
-	{"\xC2\xB7", false, false},	/* · */
-	{"\xE2\x97\x8F", false, false}, /* ● */
-	{"\xE2\x80\xA3", false, false}, /* ‣ */
-	{"\xE2\x96\xA0", false, false}, /* ■ */
-	{"\xE2\x80\x93", true, false},	/* – */
-	{"-", true, false},
-	{"*", true, false},
+	{"\xE2\x80\xA2", 3, false, false}, /* • */
+	{"\xE2\x97\xA6", 3, false, true},	/* ◦ */
+	{"\xE2\x97\x8B", 3, false, true},	/* ○ */
+	{"\xE2\x96\xAA", 3, false, true},	/* ▪ */
+	{"\xC2\xB7", 2, false, false},	/* · */
+	{"\xE2\x97\x8F", 3, false, false}, /* ● */
+	{"\xE2\x80\xA3", 3, false, false}, /* ‣ */
+	{"\xE2\x96\xA0", 3, false, false}, /* ■ */
+	{"\xE2\x80\x93", 3, true, false},	/* – */
+	{"-", 1, true, false},
+	{"*", 1, true, false},
 };
 
 /* Length of the bullet marker at the start of s, or 0. */
@@ -1045,8 +1119,11 @@ bullet_len(const char *s, size_t n, bool *nested)
 {
 	size_t i, k;
 
+	/* Every marker starts with one of these bytes; most lines do not. */
+	if (n == 0 || strchr("-*\xC2\xE2", s[0]) == NULL || s[0] == '\0')
+		return 0;
 	for (i = 0; i < sizeof(bullet_marks) / sizeof(*bullet_marks); i++) {
-		k = strlen(bullet_marks[i].mark);
+		k = bullet_marks[i].len;
 		if (n < k || memcmp(s, bullet_marks[i].mark, k) != 0)
 			continue;
 		if (k < n && bullet_marks[i].need_space &&
@@ -1086,21 +1163,25 @@ text_numbered(const char *s, size_t n, bool *step)
 		"step", "part", "method", "option",
 		"fix",	"solution", "tip", "phase",
 	};
-	size_t i = 0, k, digits;
+	size_t i = 0, k, digits, wlen = 0;
 
 	*step = false;
+	if (n == 0 || !(strchr("spmoft", s[0] | 0x20) != NULL ||
+			(s[0] >= '0' && s[0] <= '9')))
+		return false;
 	for (k = 0; k < sizeof(words) / sizeof(*words); k++) {
-		if (starts_with_ci(s, n, words[k])) {
-			i = strlen(words[k]);
-			while (i < n && s[i] == ' ')
-				i++;
+		wlen = strlen(words[k]);
+		if (n >= wlen && strncasecmp(s, words[k], wlen) == 0) {
+			for (i = wlen; i < n && s[i] == ' '; i++)
+				;
 			*step = true;
 			break;
 		}
 	}
 	for (digits = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
 		digits++;
-	if (digits == 0 || digits > 3 || (*step && i == strlen(words[k]))) {
+	/* "Steps" and "Tip3" are words, not numbers. */
+	if (digits == 0 || digits > 3 || (*step && i == wlen)) {
 		*step = false;
 		return false;
 	}
@@ -1485,7 +1566,9 @@ text_line(struct text_state *ts, const struct tline *t)
 /*
  * The wrap width: the 90th percentile of line lengths, at least 60.  A
  * percentile, so that one long URL does not make every wrapped line look
- * deliberately short.
+ * deliberately short.  Nobody wraps text wider than 100 columns, so a
+ * wider percentile means the text is not wrapped at all (a saved page with
+ * one paragraph a line) and every line break is deliberate.
  */
 static size_t
 text_width(const char *text, size_t len)
@@ -1507,6 +1590,8 @@ text_width(const char *text, size_t len)
 		if (seen * 10 >= total * 9)
 			break;
 	}
+	if (i > 100)
+		return SIZE_MAX / 4;
 	return i < 60 ? 60 : i;
 }
 
@@ -1606,38 +1691,84 @@ html_attr_is(xmlNode *n, const char *attr, const char *value)
 	return r;
 }
 
-/* Page furniture and machinery, never article text. */
+enum html_kind {
+	H_INLINE = 0,
+	H_DROP,	  /* page furniture and machinery, never article text */
+	H_HEADER, /* dropped unless it is an article's own header */
+	H_LINE,	  /* starts a new line */
+	H_PARA,	  /* starts a new paragraph */
+};
+
+/* Sorted by name for bsearch. */
+static const struct html_tag {
+	const char *name;
+	enum html_kind kind;
+} html_tags[] = {
+	{"address", H_PARA},	 {"article", H_LINE},	 {"aside", H_DROP},
+	{"blockquote", H_PARA},	 {"body", H_LINE},	 {"br", H_LINE},
+	{"button", H_DROP},	 {"caption", H_LINE},	 {"center", H_LINE},
+	{"dd", H_LINE},		 {"details", H_PARA},	 {"div", H_LINE},
+	{"dl", H_PARA},		 {"dt", H_LINE},	 {"fieldset", H_LINE},
+	{"figcaption", H_LINE},	 {"figure", H_PARA},	 {"footer", H_DROP},
+	{"form", H_DROP},	 {"h1", H_PARA},	 {"h2", H_PARA},
+	{"h3", H_PARA},		 {"h4", H_PARA},	 {"h5", H_PARA},
+	{"h6", H_PARA},		 {"head", H_DROP},	 {"header", H_HEADER},
+	{"hr", H_PARA},		 {"html", H_LINE},	 {"iframe", H_DROP},
+	{"legend", H_LINE},	 {"li", H_LINE},	 {"main", H_LINE},
+	{"nav", H_DROP},	 {"noscript", H_DROP},	 {"object", H_DROP},
+	{"ol", H_PARA},		 {"p", H_PARA},		 {"pre", H_PARA},
+	{"script", H_DROP},	 {"section", H_LINE},	 {"select", H_DROP},
+	{"style", H_DROP},	 {"summary", H_LINE},	 {"svg", H_DROP},
+	{"table", H_PARA},	 {"tbody", H_LINE},	 {"template", H_DROP},
+	{"tfoot", H_LINE},	 {"thead", H_LINE},	 {"tr", H_LINE},
+	{"ul", H_PARA},
+};
+
+static int
+html_tag_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct html_tag *)elem)->name);
+}
+
+static enum html_kind
+html_kind(const xmlNode *n)
+{
+	const struct html_tag *t;
+
+	if (n->type != XML_ELEMENT_NODE || n->name == NULL)
+		return H_INLINE;
+	t = bsearch(n->name, html_tags, sizeof(html_tags) / sizeof(*html_tags),
+		    sizeof(*html_tags), html_tag_cmp);
+	return t != NULL ? t->kind : H_INLINE;
+}
+
+/* Is n (with everything in it) left out of the article's text? */
 static bool
 html_dropped(xmlNode *n)
 {
-	static const char *const names[] = {
-		"script", "style",  "nav",	"footer", "noscript",
-		"template", "aside", "form", "svg",	 "iframe",
-		"object", "select", "button", "head",
-	};
-	const char *name = html_name(n);
+	enum html_kind kind;
 	xmlNode *p;
-	size_t i;
 	int up;
 
 	if (n->type != XML_ELEMENT_NODE)
 		return n->type != XML_TEXT_NODE &&
 		       n->type != XML_CDATA_SECTION_NODE &&
 		       n->type != XML_ENTITY_REF_NODE;
-	for (i = 0; i < sizeof(names) / sizeof(*names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return true;
+	kind = html_kind(n);
+	if (kind == H_DROP)
+		return true;
 	/* A site's banner goes; an article's own header holds its h1. */
-	if (strcmp(name, "header") == 0) {
+	if (kind == H_HEADER) {
 		for (p = n->parent, up = 0; p != NULL && up < 64;
 		     p = p->parent, up++)
 			if (html_is(p, "article") || html_is(p, "main"))
 				return false;
 		return true;
 	}
-	return html_attr_is(n, "role", "navigation") ||
-	       html_attr_is(n, "hidden", NULL) ||
-	       html_attr_is(n, "aria-hidden", "true");
+	return n->properties != NULL &&
+	       (html_attr_is(n, "role", "navigation") ||
+		html_attr_is(n, "hidden", NULL) ||
+		html_attr_is(n, "aria-hidden", "true"));
 }
 
 typedef bool (*html_enter_fn)(xmlNode *n, void *ctx);
@@ -1868,31 +1999,18 @@ hout_reset(struct html_out *h)
 	h->marker_pending = false;
 }
 
-/* Block elements and how far apart they set their neighbours. */
+/* How far apart a block element sets its neighbours: 0, 1 or 2 lines. */
 static int
 html_block_level(const xmlNode *n)
 {
-	static const char *const para[] = {
-		"p",  "pre",	"blockquote", "table", "hr",	  "figure",
-		"dl", "address", "details",   "h4",    "h5",	  "h6",
-		"h1", "h2",	"h3",	      "ul",    "ol",
-	};
-	static const char *const line[] = {
-		"div",	 "section", "article", "main",	  "dt",
-		"dd",	 "caption", "figcaption", "summary", "center",
-		"fieldset", "legend", "body",   "li",	  "tr",
-		"tbody", "thead",   "tfoot",   "br",	  "html",
-	};
-	const char *name = html_name(n);
-	size_t i;
-
-	for (i = 0; i < sizeof(para) / sizeof(*para); i++)
-		if (strcmp(name, para[i]) == 0)
-			return 2;
-	for (i = 0; i < sizeof(line) / sizeof(*line); i++)
-		if (strcmp(name, line[i]) == 0)
-			return 1;
-	return 0;
+	switch (html_kind(n)) {
+	case H_PARA:
+		return 2;
+	case H_LINE:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static bool
@@ -2036,11 +2154,14 @@ parse_html(struct kb_article *a, struct sections *ss, const char *name,
 	struct html_scan sc;
 	struct html_out h;
 	htmlDocPtr doc;
-	int rc = KB_OK;
+	size_t i, tags;
 
-	if (len > INT_MAX)
+	for (i = 0, tags = 0; i < len; i++)
+		tags += text[i] == '<';
+	if (len > INT_MAX || tags > MAX_HTML_TAGS)
 		return kb_error_set(err, KB_ERR_PARSE, 0,
-				    "%s: too large to parse as HTML", name);
+				    "%s: too much HTML markup to parse safely",
+				    name);
 	/*
 	 * The text is UTF-8 by now, whatever the page's <meta charset> said,
 	 * hence IGNORE_ENC.  BIG_LINES keeps line numbers past 65535.
@@ -2048,7 +2169,8 @@ parse_html(struct kb_article *a, struct sections *ss, const char *name,
 	doc = htmlReadMemory(text, (int)len, NULL, "UTF-8",
 			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
 				     HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-				     HTML_PARSE_IGNORE_ENC | XML_PARSE_BIG_LINES);
+				     HTML_PARSE_IGNORE_ENC | XML_PARSE_BIG_LINES |
+				     XML_PARSE_HUGE);
 	if (doc == NULL)
 		return kb_error_set(err, KB_ERR_PARSE, 0,
 				    "%s: cannot parse the HTML", name);
@@ -2075,7 +2197,7 @@ parse_html(struct kb_article *a, struct sections *ss, const char *name,
 	free(sc.h1_text);
 	free(sc.title);
 	xmlFreeDoc(doc);
-	return rc;
+	return KB_OK;
 }
 
 /* ---------------------------------------------------------------------

@@ -56,6 +56,8 @@ const char kb_db_schema_sql[] =
 	"CREATE VIRTUAL TABLE fts USING fts5("
 	" title, heading, body, tags, tokenize = 'kb');"
 	"CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);"
+	"CREATE TABLE vocab(word TEXT PRIMARY KEY, df INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
 	"INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(3.0, 5.0, 1.0, 2.0)');";
 
 #define STMT_CACHE 16

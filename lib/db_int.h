@@ -21,6 +21,13 @@ sqlite3 *kb_db_handle(struct kb_db *db);
 /* A cached prepared statement for sql (reset and unbound), or NULL. */
 sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
 
+/*
+ * A single index term standing for a tag, written into the tags column so
+ * that MATCH can find sections by model or symptom: "kbmodel" or "kbsym"
+ * and the value's letters and digits ("kbsymwontfullycharge").
+ */
+char *kb_tag_token(int kind, const char *value);
+
 /* JSON array text <-> string list. */
 char *kb_strv_to_json(const struct kb_strv *sv);
 void kb_strv_from_json(struct kb_strv *sv, const char *json);

@@ -12,6 +12,7 @@
  */
 #define UNIT_MAX 600
 #define MEANING_MAX 80
+#define PAIR_WINDOW 6
 
 /* Words that name the light itself. */
 static const char *const led_words[] = {
@@ -305,20 +306,40 @@ same_clause(const struct unit *u, size_t a, size_t b)
  * Pair colour c with the nearest pattern of its clause.  Without one, a
  * colour said of a light ("the light turns blue") is steady, as is a
  * colour in a table about lights; anything else is not an LED state.
+ * Only words within PAIR_WINDOW of the colour are considered: a light's
+ * colour and pattern are never far apart, and it keeps a line made of
+ * nothing but colours and patterns linear.
  */
 static bool
 pair_color(const struct extractor *x, const struct unit *u, size_t c,
 	   struct mention *m)
 {
 	const struct kb_match *col = &u->colors[c], *p, *best = NULL;
-	size_t i, gap, best_gap = 0, dist, best_dist = 0;
-	bool pattern_in_clause = false;
+	size_t i, gap, best_gap = 0, dist, best_dist = 0, t0, t1, lo, hi;
+	size_t mid, end;
+	bool pattern_near = false;
 
-	for (i = 0; i < u->npatterns; i++) {
+	t0 = token_at(u, col->start);
+	t1 = token_at(u, col->end > 0 ? col->end - 1 : 0);
+	if (t1 >= u->ntok)
+		t1 = u->ntok - 1;
+	t0 = t0 > PAIR_WINDOW ? t0 - PAIR_WINDOW : 0;
+	t1 = t1 + PAIR_WINDOW < u->ntok ? t1 + PAIR_WINDOW : u->ntok - 1;
+	lo = u->tok[t0].start;
+	hi = u->tok[t1].end;
+	/* Patterns are in text order: find the first in the window. */
+	for (i = 0, end = u->npatterns; i < end;) {
+		mid = (i + end) / 2;
+		if (u->patterns[mid].start < lo)
+			i = mid + 1;
+		else
+			end = mid;
+	}
+	for (; i < u->npatterns && u->patterns[i].start < hi; i++) {
 		p = &u->patterns[i];
 		if (!same_clause(u, p->start, col->start))
 			continue;
-		pattern_in_clause = true;
+		pattern_near = true;
 		gap = span_gap(u, col->start, col->end, p->start, p->end);
 		if (p->start >= col->end)
 			dist = p->start - col->end;
@@ -342,14 +363,15 @@ pair_color(const struct extractor *x, const struct unit *u, size_t c,
 		m->end = best->end > col->end ? best->end : col->end;
 		return true;
 	}
-	if (pattern_in_clause || x->solid == NULL)
+	/* A pattern nearby that does not pair suggests something else. */
+	if (pattern_near || x->solid == NULL)
 		return false;
 	m->pattern = x->solid;
 	m->start = col->start;
 	m->end = col->end;
 	if (u->table && x->table_led)
 		return true;
-	for (i = 0; i < u->ntok; i++) {
+	for (i = t0; i <= t1; i++) {
 		if (u->kind[i] != TK_LED ||
 		    !same_clause(u, u->tok[i].start, col->start))
 			continue;
@@ -420,6 +442,17 @@ says_nothing(const struct extractor *x, const struct kb_token *tok, size_t n)
 	return true;
 }
 
+/* Has s no letter or digit left? */
+static bool
+has_no_word(const char *s)
+{
+	for (; *s; s++)
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || (unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 /*
  * Turn s[0..n) into a short meaning: drop markup, the verb and subject
  * in front, and trailing joining words and punctuation; stop at the end
@@ -432,7 +465,7 @@ clean_meaning(const struct extractor *x, const char *s, size_t n)
 	struct kb_buf b;
 	struct kb_token *tok = NULL;
 	size_t ntok, i, first, last, k, f, end, cut;
-	char *r = NULL;
+	char *r = NULL, *open_paren;
 	bool changed;
 
 	kb_buf_init(&b);
@@ -487,13 +520,29 @@ clean_meaning(const struct extractor *x, const char *s, size_t n)
 	if (end - tok[first].start > MEANING_MAX)
 		goto out;
 	/* "below 20%" and "(about 3 hours)" keep their closing marks. */
-	if (end < cut && b.data[end] == '%')
+	if (end < cut && b.data[end] == '%' &&
+	    end - tok[first].start < MEANING_MAX)
 		end++;
 	if (end < cut && b.data[end] == ')' &&
+	    end - tok[first].start < MEANING_MAX &&
 	    memchr(b.data + tok[first].start, '(', end - tok[first].start))
 		end++;
 	r = kb_xstrndup(b.data + tok[first].start, end - tok[first].start);
+	/* A bracket cut off by the length limit goes, with what it opened. */
+	open_paren = strrchr(r, '(');
+	if (open_paren != NULL && strchr(open_paren, ')') == NULL) {
+		*open_paren = '\0';
+		if (has_no_word(r))
+			goto drop;
+	}
 	kb_squeeze_space(r);
+	k = strlen(r);
+	while (k > 0 && strchr(" ,;:-", r[k - 1]) != NULL)
+		r[--k] = '\0';
+	goto out;
+drop:
+	free(r);
+	r = NULL;
 out:
 	kb_tokens_free(tok);
 	kb_buf_free(&b);
@@ -509,41 +558,42 @@ out:
 static char *
 meaning_before(const struct extractor *x, const struct unit *u, size_t upto)
 {
-	size_t i, end = 0, comma;
-	char *r = NULL;
-	bool statement = false;
+	size_t i, end, from, comma, led;
+	bool lead, statement;
 
-	if (u->ntok == 0 || u->tok[0].start >= upto)
+	if (u->ntok < 2 || u->tok[0].start >= upto)
 		return NULL;
-	if (IN(lead_conditions, u->tok[0].norm)) {
+	lead = IN(lead_conditions, u->tok[0].norm);
+	i = token_at(u, upto);
+	if (lead) {
+		/* "While X, the light ..." or "Once X the light ...". */
+		from = u->tok[1].start;
 		for (comma = upto; comma > u->tok[0].end; comma--)
 			if (u->text[comma - 1] == ',')
 				break;
 		if (comma > u->tok[0].end) {
 			end = comma - 1;
 		} else {
-			/* "Once it is on charge the light stays red". */
-			for (i = token_at(u, upto); i-- > 2;)
-				if (u->kind[i] == TK_LED)
-					break;
-			if (i < 2)
+			for (led = i; led > 2 && u->kind[led - 1] != TK_LED;)
+				led--;
+			if (led <= 2)
 				return NULL;
-			if (u->kind[i - 1] == TK_FREE)
-				i--;
-			end = u->tok[i].start;
+			led--;
+			if (u->kind[led - 1] == TK_FREE)
+				led--; /* "the" light */
+			end = u->tok[led].start;
 		}
-		statement = true;
-		i = 1;
 	} else {
-		for (i = token_at(u, upto); i-- > 1;)
-			if (IN(lead_conditions, u->tok[i].norm))
-				break;
-		if (i == 0 || i >= u->ntok)
+		/* "X when the light ...". */
+		while (i > 1 && !IN(lead_conditions, u->tok[i - 1].norm))
+			i--;
+		if (i <= 1)
 			return NULL;
-		end = u->tok[i].start;
-		i = 0;
+		from = 0;
+		end = u->tok[i - 1].start;
 	}
-	for (; i < u->ntok && u->tok[i].end <= end; i++) {
+	statement = lead;
+	for (i = 0; i < u->ntok && u->tok[i].end <= end; i++) {
 		const char *w = u->tok[i].norm;
 
 		if (strcmp(w, "you") == 0 || strcmp(w, "your") == 0 ||
@@ -552,19 +602,11 @@ meaning_before(const struct extractor *x, const struct unit *u, size_t upto)
 		if (strcmp(w, "is") == 0 || strcmp(w, "are") == 0)
 			statement = true;
 	}
-	if (!statement)
+	if (!statement || from >= end)
 		return NULL;
-	i = IN(lead_conditions, u->tok[0].norm) ? u->tok[1].start : 0;
-	if (i < end)
-		r = clean_meaning(x, u->text + i, end - i);
-	return r;
+	return clean_meaning(x, u->text + from, end - from);
 }
 
-/*
- * The model a statement at line offset at is about: the nearest named
- * before it on the line, else one named later in the same sentence, else
- * the section's or the article's only model.
- */
 /* Questions and titles ("What the red light means") state no fact. */
 static bool
 is_question(const struct unit *u)
@@ -612,12 +654,17 @@ meaning_span(const struct unit *u, size_t group_start, size_t *from,
 	}
 }
 
+/*
+ * The model a statement at line offset at is about: the nearest named
+ * before it on the line, else one named later in the same sentence, else
+ * the section's or the article's only model.
+ */
 static const char *
 model_for(struct extractor *x, size_t at, size_t unit_end)
 {
 	const struct kb_match *before = NULL, *after = NULL;
 	char *copy;
-	size_t i;
+	size_t i, hi, mid;
 
 	if (!x->models_found) {
 		copy = kb_xstrndup(x->line, x->line_len);
@@ -626,12 +673,18 @@ model_for(struct extractor *x, size_t at, size_t unit_end)
 		x->models_found = true;
 	}
 
-	for (i = 0; i < x->nmodels; i++) {
-		if (x->models[i].start <= at)
-			before = &x->models[i];
-		else if (after == NULL && x->models[i].start < unit_end)
-			after = &x->models[i];
+	/* Matches are in text order: i = how many start at or before at. */
+	for (i = 0, hi = x->nmodels; i < hi;) {
+		mid = (i + hi) / 2;
+		if (x->models[mid].start <= at)
+			i = mid + 1;
+		else
+			hi = mid;
 	}
+	if (i > 0)
+		before = &x->models[i - 1];
+	if (i < x->nmodels && x->models[i].start < unit_end)
+		after = &x->models[i];
 	if (before != NULL)
 		return x->t->models[before->index].name;
 	if (after != NULL)
@@ -780,7 +833,7 @@ extract_sentences(struct extractor *x, const char *s, size_t len)
 
 	while (start < len) {
 		end = len;
-		for (i = start; i + 1 < len; i++)
+		for (i = start; i + 1 < len && i <= start + UNIT_MAX; i++)
 			if ((s[i] == '.' || s[i] == '!' || s[i] == '?') &&
 			    (s[i + 1] == ' ' || s[i + 1] == '\t')) {
 				end = i + 1;

@@ -94,15 +94,45 @@ fts5_api_of(sqlite3 *db)
 	return api;
 }
 
+/*
+ * kbphrases(fts): a bit mask of the query's phrases present in the current
+ * row (phrase i sets bit i, for the first 63), so ranking can tell which
+ * of the query's words a section has without reading its text again.
+ */
+static void
+aux_phrases(const Fts5ExtensionApi *api, Fts5Context *fts,
+	    sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_int64 mask = 0;
+	int n = api->xPhraseCount(fts), i;
+
+	(void)argc;
+	(void)argv;
+	for (i = 0; i < n && i < 63; i++) {
+		Fts5PhraseIter it;
+		int col = -1, off = -1;
+
+		if (api->xPhraseFirst(fts, i, &it, &col, &off) == SQLITE_OK &&
+		    col >= 0)
+			mask |= (sqlite3_int64)1 << i;
+	}
+	sqlite3_result_int64(ctx, mask);
+}
+
 int
 kb_fts_register(sqlite3 *db)
 {
 	static fts5_tokenizer tok = { tok_create, tok_delete, tok_tokenize };
 	fts5_api *api = fts5_api_of(db);
+	int rc;
 
 	if (api == NULL)
 		return SQLITE_ERROR;
-	return api->xCreateTokenizer(api, "kb", NULL, &tok, NULL);
+	rc = api->xCreateTokenizer(api, "kb", NULL, &tok, NULL);
+	if (rc == SQLITE_OK)
+		rc = api->xCreateFunction(api, "kbphrases", NULL, aux_phrases,
+					  NULL);
+	return rc;
 }
 
 char *

@@ -11,6 +11,7 @@
 
 #include "db_int.h"
 #include "index.h"
+#include "vocab.h"
 
 enum {
 	ST_FIND,
@@ -25,6 +26,7 @@ enum {
 	ST_INS_FTS,
 	ST_INS_TAG,
 	ST_INS_LED,
+	ST_OLD_TEXT,
 	ST_COUNT
 };
 
@@ -50,6 +52,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " VALUES (?, ?, ?)",
 	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
 		       " pattern, meaning) VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_OLD_TEXT] = "SELECT title, heading, body FROM fts WHERE rowid IN"
+			" (SELECT id FROM sections WHERE article_id = ?)",
 };
 
 struct kb_index {
@@ -63,6 +67,7 @@ struct kb_index {
 	struct kb_taxonomy *own_tax;
 	const struct kb_taxonomy *tax;
 	struct kb_index_stats stats;
+	struct kb_vocab_delta *vocab;
 };
 
 static int
@@ -238,6 +243,7 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 
 	*out = NULL;
 	ix->lockfd = -1;
+	ix->vocab = kb_vocab_delta_new();
 	ix->path = kb_xstrdup(path);
 	ix->tmp = kb_xasprintf("%s.new", path);
 	ix->lockpath = kb_xasprintf("%s.lock", path);
@@ -373,9 +379,24 @@ delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {
 	static const int order[] = { ST_DEL_FTS, ST_DEL_TAGS, ST_DEL_LEDS,
 				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
+	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
+	struct kb_strv old;
 	size_t i;
 	int rc;
 
+	/* The words the article brought to the vocabulary leave with it. */
+	kb_strv_init(&old);
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (old.n == 0)
+			kb_strv_push_own(&old, kb_col_text(st, 0, 1));
+		kb_strv_push_own(&old, kb_col_text(st, 1, 1));
+		kb_strv_push_own(&old, kb_col_text(st, 2, 1));
+	}
+	sqlite3_reset(st);
+	kb_vocab_delta_article(ix->vocab, (const char *const *)old.v, old.n,
+			       -1);
+	kb_strv_free(&old);
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		sqlite3_bind_int64(ix->st[order[i]], 1, id);
 		rc = run(ix, order[i], err);
@@ -422,6 +443,15 @@ tags_text(const struct kb_taxonomy *t, const struct kb_article *a,
 	}
 	for (i = 0; i < a->fm_tags.n; i++)
 		kb_buf_printf(&b, "%s%s", b.len ? "; " : "", a->fm_tags.v[i]);
+	for (i = 0; i < s->models.n + s->symptoms.n; i++) {
+		bool m = i < s->models.n;
+		char *tok = kb_tag_token(m ? KB_TAG_MODEL : KB_TAG_SYMPTOM,
+					 m ? s->models.v[i]
+					   : s->symptoms.v[i - s->models.n]);
+
+		kb_buf_printf(&b, "%s%s", b.len ? " " : "", tok);
+		free(tok);
+	}
 	return kb_buf_steal(&b);
 }
 
@@ -457,6 +487,19 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	run(ix, ST_SEEN, NULL);
 
 	kb_tag_article(ix->tax, a, &models, &symptoms);
+	{
+		const char **texts = kb_xcalloc(2 * a->nsections + 1,
+						sizeof(*texts));
+		size_t k = 0;
+
+		texts[k++] = a->title;
+		for (i = 0; i < a->nsections; i++) {
+			texts[k++] = a->sections[i].heading;
+			texts[k++] = a->sections[i].body;
+		}
+		kb_vocab_delta_article(ix->vocab, texts, k, 1);
+		free(texts);
+	}
 	kb_extract_leds(ix->tax, a, &models, &leds);
 
 	mj = kb_strv_to_json(&models);
@@ -628,6 +671,43 @@ write_meta(struct kb_index *ix, struct kb_error *err)
 	return rc;
 }
 
+struct vocab_write {
+	sqlite3_stmt *st;
+	int failed;
+};
+
+static void
+vocab_row(void *ctx, const char *word, int64_t delta)
+{
+	struct vocab_write *w = ctx;
+
+	if (w->failed)
+		return;
+	sqlite3_bind_text(w->st, 1, word, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->st, 2, delta);
+	if (sqlite3_step(w->st) != SQLITE_DONE)
+		w->failed = 1;
+	sqlite3_reset(w->st);
+}
+
+static int
+write_vocab(struct kb_index *ix, struct kb_error *err)
+{
+	struct vocab_write w = { NULL, 0 };
+
+	if (sqlite3_prepare_v2(ix->sql,
+			       "INSERT INTO vocab(word, df) VALUES (?, ?)"
+			       " ON CONFLICT(word) DO UPDATE"
+			       " SET df = df + excluded.df",
+			       -1, &w.st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "writing the vocabulary");
+	kb_vocab_delta_each(ix->vocab, vocab_row, &w);
+	sqlite3_finalize(w.st);
+	if (w.failed)
+		return sql_fail(ix, err, "writing the vocabulary");
+	return exec(ix, "DELETE FROM vocab WHERE df <= 0", err);
+}
+
 static int
 sync_path(const char *path, int dir)
 {
@@ -649,6 +729,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	int rc, i;
 
 	rc = remove_unseen(ix, err);
+	if (rc == KB_OK)
+		rc = write_vocab(ix, err);
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
 	if (rc == KB_OK)
@@ -721,6 +803,7 @@ kb_index_abort(struct kb_index *ix)
 	if (ix->lockfd >= 0)
 		close(ix->lockfd);
 	kb_taxonomy_free(ix->own_tax);
+	kb_vocab_delta_free(ix->vocab);
 	free(ix->path);
 	free(ix->tmp);
 	free(ix->lockpath);

@@ -50,6 +50,73 @@ hit_json(const struct kb_hit *h)
 	return o;
 }
 
+static json_t *
+understood_json(const struct kb_understanding *u)
+{
+	json_t *o = json_object(), *led = json_null();
+
+	if (u->color != NULL || u->pattern != NULL) {
+		led = json_object();
+		json_object_set_new(led, "color", str_json(u->color));
+		json_object_set_new(led, "pattern", str_json(u->pattern));
+	}
+	json_object_set_new(o, "model", str_json(u->model));
+	json_object_set_new(o, "brand", str_json(u->brand));
+	json_object_set_new(o, "led", led);
+	json_object_set_new(o, "symptoms", strv_json(&u->symptoms));
+	json_object_set_new(o, "terms", strv_json(&u->terms));
+	return o;
+}
+
+static json_t *
+answers_json(const struct kb_result *r)
+{
+	json_t *o = json_object(), *leds = json_array();
+	size_t i;
+
+	for (i = 0; i < r->nleds; i++) {
+		const struct kb_led_answer *l = &r->leds[i];
+		json_t *a = json_object(), *src = json_object();
+
+		json_object_set_new(src, "article", json_integer(l->article));
+		json_object_set_new(src, "section", json_integer(l->section));
+		json_object_set_new(src, "path", str_json(l->path));
+		json_object_set_new(src, "heading", str_json(l->heading));
+		json_object_set_new(src, "anchor", str_json(l->anchor));
+		json_object_set_new(a, "model", str_json(l->model));
+		json_object_set_new(a, "color", str_json(l->color));
+		json_object_set_new(a, "pattern", str_json(l->pattern));
+		json_object_set_new(a, "meaning", str_json(l->meaning));
+		json_object_set_new(a, "source", src);
+		json_array_append_new(leds, a);
+	}
+	json_object_set_new(o, "led", leds);
+	return o;
+}
+
+static json_t *
+counts_json(const struct kb_count *v, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, v[i].value, json_integer(v[i].count));
+	return o;
+}
+
+static json_t *
+facets_json(const struct kb_result *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "model",
+			    counts_json(r->facet_models, r->nfacet_models));
+	json_object_set_new(o, "symptom", counts_json(r->facet_symptoms,
+						      r->nfacet_symptoms));
+	return o;
+}
+
 json_t *
 kb_json_result(const struct kb_result *r)
 {
@@ -67,6 +134,10 @@ kb_json_result(const struct kb_result *r)
 	json_object_set_new(o, "processingTimeMs",
 			    json_integer((json_int_t)llround(r->ms)));
 	json_object_set_new(o, "relaxed", json_boolean(r->relax != 0));
+	json_object_set_new(o, "understood", understood_json(&r->understood));
+	json_object_set_new(o, "answers", answers_json(r));
+	json_object_set_new(o, "didYouMean", str_json(r->did_you_mean));
+	json_object_set_new(o, "facetDistribution", facets_json(r));
 	json_object_set_new(f, "model", str_json(r->model));
 	json_object_set_new(f, "symptom", str_json(r->symptom));
 	json_object_set_new(o, "filters", f);

@@ -1,15 +1,37 @@
-/* search.c - free text in, ranked sections out. */
+/* search.c - free text in, understood, ranked sections and answers out. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db_int.h"
+#include "fuzzy.h"
 #include "query.h"
 #include "search.h"
+#include "textnorm.h"
+#include "understand.h"
 
 /*
- * Sections matching a filter; ?3 / ?4 are NULL when there is no filter.
- * The rank column is bm25 with the column weights stored in the index.
+ * How a search runs:
+ *
+ *  1. The query is read through the taxonomy (understand.c): model, LED
+ *     state, symptoms, remaining words.
+ *  2. Every word becomes a concept: the word, its taxonomy synonyms and,
+ *     for the last word of a query still being typed, its prefix.  Words
+ *     the index has never seen are corrected against the unstemmed
+ *     vocabulary or dropped; long queries keep their most informative
+ *     words.  Recognised symptoms and the model become tag concepts,
+ *     which match the tag terms kbindex writes into the tags column.
+ *  3. One FTS5 expression ORs every alternative of every concept, so a
+ *     query never comes back empty because one word is missing.  bm25
+ *     (column weights stored in the index) picks a window of candidates.
+ *  4. The window is re-ranked: the share of the query's information a
+ *     section covers, whether it is about the model asked for (generic
+ *     advice above advice for another model), tagged with the symptoms
+ *     asked for, holds the LED state asked about, and its own prior.  A
+ *     single article gets at most two places in the first page.
  */
+
 #define FILTERS                                                            \
 	" AND (?3 IS NULL OR rowid IN (SELECT section_id FROM tags"        \
 	"  WHERE kind = 1 AND value = ?3))"                                \
@@ -18,152 +40,655 @@
 
 static const char count_sql[] =
 	"SELECT count(*) FROM fts WHERE fts MATCH ?1" FILTERS;
+static const char cand_sql[] =
+	"SELECT rowid, rank, kbphrases(fts) FROM fts WHERE fts MATCH ?1" FILTERS
+	" ORDER BY rank LIMIT ?5";
 static const char fetch_sql[] =
-	"SELECT rowid, rank,"
-	" snippet(fts, 2, char(1), char(2), '…', 24)"
-	" FROM fts WHERE fts MATCH ?1" FILTERS
+	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
 	" ORDER BY rank LIMIT ?5 OFFSET ?6";
+static const char snip_sql[] =
+	"SELECT snippet(fts, 2, char(1), char(2), '…', 24)"
+	" FROM fts WHERE fts MATCH ?1 AND rowid = ?2";
 static const char hit_sql[] =
 	"SELECT s.article_id, s.heading, s.anchor, s.models, s.symptoms,"
 	" a.title, a.path FROM sections s JOIN articles a"
 	" ON a.id = s.article_id WHERE s.id = ?";
+static const char feat_sql[] =
+	"SELECT article_id, boost FROM sections WHERE id = ?";
+static const char tags_sql[] =
+	"SELECT kind, value FROM tags WHERE section_id = ?";
+static const char led_sections_sql[] =
+	"SELECT section_id, pattern FROM leds WHERE (?1 IS NULL OR color = ?1)"
+	" AND (?2 IS NULL OR pattern = ?2)";
 static const char df_sql[] = "SELECT doc FROM fts_vocab WHERE term = ?";
-static const char cand_sql[] =
-	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
-	" ORDER BY rank LIMIT ?5";
-static const char boost_sql[] = "SELECT boost FROM sections WHERE id = ?";
-static const char snip_sql[] =
-	"SELECT snippet(fts, 2, char(1), char(2), '…', 24)"
-	" FROM fts WHERE fts MATCH ?1 AND rowid = ?2";
+static const char nsec_sql[] = "SELECT count(*) FROM sections";
+static const char vocab_sql[] =
+	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
+	" AND substr(word, 1, 1) IN (?3, ?4)";
+static const char facet_sql[] =
+	"SELECT kind, value, count(*) FROM tags WHERE section_id IN"
+	" (SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS ")"
+	" GROUP BY kind, value ORDER BY count(*) DESC, value";
+static const char answer_sql[] =
+	"SELECT l.model, l.color, l.pattern, l.meaning, l.article_id,"
+	" l.section_id, a.path, s.heading, s.anchor,"
+	" (SELECT count(*) FROM leds k WHERE k.section_id = l.section_id)"
+	" FROM leds l JOIN sections s ON s.id = l.section_id"
+	" JOIN articles a ON a.id = l.article_id"
+	" WHERE (?1 IS NULL OR l.color = ?1) AND (?2 IS NULL OR l.pattern = ?2)"
+	" ORDER BY 10 DESC, l.id";
+static const char base_all_sql[] =
+	"SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY bm25(fts) LIMIT ?2";
 
-/*
- * The best RERANK_WINDOW sections of a level by bm25 are re-ordered with
- * what bm25 cannot see (the section's prior); past the window, bm25 order
- * stands.  The window does not depend on offset or limit, so pages stay
- * consistent with each other.
- */
-#define RERANK_WINDOW 200
+/* Candidates re-ranked per query; past them, bm25 order stands. */
+#define WINDOW 300
+/* Most word concepts a query keeps (long tickets keep the informative). */
+#define MAX_WORDS 12
+#define MAX_CONCEPTS 24
+/* FTS5 phrases kbphrases() can report on. */
+#define MAX_PHRASES 63
+/* Places one article may take in the first page. */
+#define PER_ARTICLE 2
+#define FIRST_PAGE 10
+
+enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
+
+struct concept {
+	enum concept_kind kind;
+	char *word;	       /* the word searched for (after correction) */
+	struct kb_strv alts;   /* FTS5 phrases, already quoted */
+	double weight;	       /* information: idf x query frequency */
+	int64_t df;	       /* sections holding the word (max of alts) */
+	unsigned qtf;	       /* times the query says it */
+	size_t pos;	       /* first token of the word in the query */
+	uint64_t mask;	       /* phrase bits belonging to this concept */
+};
+
+struct plan {
+	struct concept c[MAX_CONCEPTS];
+	size_t n;
+	char *expr;
+	double total_weight; /* of word concepts */
+	int64_t nsections;
+};
 
 struct cand {
 	int64_t id;
+	int64_t article;
+	double bm25;
+	uint64_t phrases;
+	double cover;
 	double score;
-	size_t pos; /* bm25 order, to keep the sort stable */
-};
-
-#define MAX_LEVELS (KB_QUERY_MAX_TERMS + 2)
-
-struct level {
-	char *expr;
-	size_t count;
+	size_t pos;
 };
 
 static int
-fail(struct kb_db *db, struct kb_error *err)
+fail(struct kb_error *err)
 {
-	/* The message stays generic: SQLite's text never reaches users. */
-	(void)db;
+	/* SQLite's text never reaches users: their input caused nothing. */
 	return kb_error_set(err, KB_ERR_DB, 0,
 			    "the index could not be searched (damaged or "
 			    "built by another version? run kbindex --full)");
 }
 
 static void
-bind_filters(sqlite3_stmt *st, const char *model, const char *symptom)
+bind_filters(sqlite3_stmt *st, const struct kb_result *r)
 {
-	if (model)
-		sqlite3_bind_text(st, 3, model, -1, SQLITE_STATIC);
-	if (symptom)
-		sqlite3_bind_text(st, 4, symptom, -1, SQLITE_STATIC);
+	if (r->model)
+		sqlite3_bind_text(st, 3, r->model, -1, SQLITE_STATIC);
+	if (r->symptom)
+		sqlite3_bind_text(st, 4, r->symptom, -1, SQLITE_STATIC);
 }
 
-static int
-count_matches(struct kb_db *db, const char *expr, const struct kb_result *r,
-	      size_t *out)
+static int64_t
+term_df(struct kb_db *db, const char *word)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, count_sql);
-	int rc;
+	sqlite3_stmt *st;
+	char *term = kb_fts_term(word);
+	int64_t df = 0;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r->model, r->symptom);
-	rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	if (term == NULL)
+		return 0;
+	st = kb_db_stmt(db, df_sql);
+	if (st != NULL) {
+		sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			df = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	free(term);
+	return df;
 }
 
 static void
-lookup_df(struct kb_db *db, struct kb_query *q)
+quoted(struct kb_strv *sv, const char *phrase, bool prefix, const char *col)
 {
-	sqlite3_stmt *st;
-	size_t i;
+	struct kb_buf b;
 
-	for (i = 0; i < q->nterms; i++) {
-		char *term = kb_fts_term(q->terms[i].word);
+	kb_buf_init(&b);
+	if (col != NULL)
+		kb_buf_printf(&b, "%s : ", col);
+	kb_fts_quote(&b, phrase);
+	if (prefix)
+		kb_buf_addc(&b, '*');
+	kb_strv_push_own(sv, kb_buf_steal(&b));
+}
 
-		q->terms[i].df = 0;
-		st = kb_db_stmt(db, df_sql);
-		if (term == NULL || st == NULL) {
-			free(term);
-			continue;
+/* Synonyms of a word from the taxonomy's groups (stems compared). */
+static void
+add_synonyms(const struct kb_taxonomy *t, struct concept *c)
+{
+	char ws[128], ss[128];
+	size_t g, k;
+
+	kb_stem(c->word, ws, sizeof(ws));
+	for (g = 0; g < t->nsynonyms; g++) {
+		const struct kb_strv *grp = &t->synonyms[g];
+		bool in = false;
+
+		for (k = 0; k < grp->n && !in; k++) {
+			char *n = kb_normalize(grp->v[k]);
+
+			kb_stem(n, ss, sizeof(ss));
+			in = strchr(n, ' ') == NULL && strcmp(ss, ws) == 0;
+			free(n);
 		}
-		sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			q->terms[i].df = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		free(term);
+		if (!in)
+			continue;
+		for (k = 0; k < grp->n; k++) {
+			char *n = kb_normalize(grp->v[k]);
+
+			kb_stem(n, ss, sizeof(ss));
+			if (*n && strcmp(ss, ws) != 0 &&
+			    !kb_strv_contains(&c->alts, n))
+				quoted(&c->alts, n, false, NULL);
+			free(n);
+		}
 	}
 }
 
 /*
- * The relaxation ladder: each expression matches a superset of the one
- * before, so results can be listed level by level without repeats.
+ * The closest word of the unstemmed vocabulary within the typo budget;
+ * ties go to the more common word.  NULL when there is none.
  */
-static size_t
-build_levels(const struct kb_query *q, struct level *lv, int *relax_of)
+static char *
+correct(struct kb_db *db, const char *word)
 {
-	bool use[KB_QUERY_MAX_TERMS] = { false };
-	bool any_content = false, all_known = true;
-	size_t i, n = 0, nuse = 0;
+	size_t budget = kb_typo_budget(word), len = strlen(word), d;
+	size_t best = budget + 1;
+	int64_t best_df = 0;
+	sqlite3_stmt *st;
+	char *out = NULL, f0[2] = { word[0], 0 }, f1[2] = { word[1], 0 };
 
-	for (i = 0; i < q->nterms; i++)
-		if (!q->terms[i].stop)
-			any_content = true;
-	/* Stop words count only when the query is nothing but stop words. */
-	for (i = 0; i < q->nterms; i++) {
-		if (any_content && q->terms[i].stop)
+	if (budget == 0)
+		return NULL;
+	st = kb_db_stmt(db, vocab_sql);
+	if (st == NULL)
+		return NULL;
+	/* A typo rarely hits the first letter and the second one together. */
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(len - budget));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(len + budget));
+	sqlite3_bind_text(st, 3, f0, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f1, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *w = (const char *)sqlite3_column_text(st, 0);
+		int64_t df = sqlite3_column_int64(st, 1);
+
+		if (w == NULL || kb_typo_budget(w) == 0)
 			continue;
-		if (q->terms[i].df > 0) {
-			use[i] = true;
-			nuse++;
-		} else {
-			all_known = false;
+		d = kb_edit_distance(word, w, budget);
+		if (d == 0 || d > budget)
+			continue;
+		if (d < best || (d == best && df > best_df)) {
+			free(out);
+			out = kb_xstrdup(w);
+			best = d;
+			best_df = df;
 		}
 	}
-	if (nuse == 0)
-		return 0;
-	lv[n].expr = kb_query_fts(q, use, KB_FTS_ALL);
-	relax_of[n++] = all_known ? 0 : 1;
-	while (nuse > 1) {
-		size_t drop = q->nterms;
+	sqlite3_reset(st);
+	return out;
+}
 
-		for (i = 0; i < q->nterms; i++)
-			if (use[i] && (drop == q->nterms ||
-				       q->terms[i].df > q->terms[drop].df))
-				drop = i;
-		use[drop] = false;
-		nuse--;
-		lv[n].expr = kb_query_fts(q, use, KB_FTS_ALL);
-		relax_of[n] = relax_of[n - 1] + 1;
+static double
+idf(int64_t n, int64_t df)
+{
+	return log(1.0 + ((double)n - (double)df + 0.5) / ((double)df + 0.5));
+}
+
+static int
+cmp_weight_desc(const void *a, const void *b)
+{
+	const struct concept *x = a, *y = b;
+
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+cmp_pos(const void *a, const void *b)
+{
+	const struct concept *x = a, *y = b;
+
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void
+concept_free(struct concept *c)
+{
+	free(c->word);
+	kb_strv_free(&c->alts);
+}
+
+static void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		concept_free(&p->c[i]);
+	free(p->expr);
+}
+
+/* Replace the bytes of one query word in the did-you-mean text. */
+static void
+note_correction(struct kb_buf *dym, const char *text, size_t start,
+		size_t end, const char *fix, size_t *copied)
+{
+	kb_buf_add(dym, text + *copied, start - *copied);
+	kb_buf_adds(dym, fix);
+	*copied = end;
+}
+
+static void
+build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
+	   struct plan *p, char **did_you_mean)
+{
+	const struct kb_taxonomy *t = kb_db_taxonomy(db);
+	struct kb_token *tok = NULL;
+	struct kb_buf dym;
+	size_t ntok = 0, i, k, nwords = 0, copied = 0, phrase = 0;
+	bool any_content = false, corrected = false, typing;
+	sqlite3_stmt *st;
+	char stem[128];
+
+	memset(p, 0, sizeof(*p));
+	kb_buf_init(&dym);
+	st = kb_db_stmt(db, nsec_sql);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		p->nsections = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	kb_tokenize(text, &tok, &ntok);
+	for (i = 0; i < ntok; i++)
+		if (!kb_is_stopword(tok[i].norm) &&
+		    !(i >= u->model_start && i < u->model_end))
+			any_content = true;
+	/* A query still being typed: no space after its last word. */
+	typing = ntok > 0 && text[tok[ntok - 1].end] == '\0';
+
+	for (i = 0; i < ntok && nwords < 4 * MAX_CONCEPTS; i++) {
+		const char *w = tok[i].norm;
+		struct concept *c = NULL;
+
+		if (i >= u->model_start && i < u->model_end)
+			continue;
+		if (any_content && kb_is_stopword(w))
+			continue;
+		kb_stem(w, stem, sizeof(stem));
+		for (k = 0; k < p->n; k++) {
+			char s2[128];
+
+			kb_stem(p->c[k].word, s2, sizeof(s2));
+			if (strcmp(s2, stem) == 0) {
+				p->c[k].qtf++;
+				c = &p->c[k];
+				break;
+			}
+		}
+		if (c != NULL)
+			continue;
+		if (p->n == MAX_CONCEPTS) {
+			/* Make room: keep the most informative so far. */
+			qsort(p->c, p->n, sizeof(p->c[0]), cmp_weight_desc);
+			concept_free(&p->c[--p->n]);
+		}
+		c = &p->c[p->n];
+		memset(c, 0, sizeof(*c));
+		kb_strv_init(&c->alts);
+		c->kind = C_WORD;
+		c->word = kb_xstrdup(w);
+		c->qtf = 1;
+		c->pos = i;
+		c->df = term_df(db, w);
+		if (c->df == 0) {
+			char *fix = correct(db, w);
+
+			if (fix != NULL) {
+				note_correction(&dym, text, tok[i].start,
+						tok[i].end, fix, &copied);
+				corrected = true;
+				free(c->word);
+				c->word = fix;
+				c->df = term_df(db, fix);
+			}
+		}
+		quoted(&c->alts, c->word, false, NULL);
+		if (typing && i == ntok - 1 && strlen(c->word) >= 2)
+			quoted(&c->alts, c->word, true, NULL);
+		add_synonyms(t, c);
+		for (k = 1; k < c->alts.n; k++) {
+			/* A synonym the index has makes the concept known. */
+			const char *a = c->alts.v[k];
+			char *plain;
+			int64_t df;
+
+			if (strchr(a, '*') || strchr(a + 1, ' '))
+				continue;
+			plain = kb_xstrndup(a + 1, strlen(a) - 2);
+			df = term_df(db, plain);
+			free(plain);
+			if (df > c->df)
+				c->df = df;
+		}
+		if (c->df == 0 && !(typing && i == ntok - 1)) {
+			concept_free(c);
+			continue;
+		}
+		c->weight = idf(p->nsections, c->df);
+		p->n++;
+		nwords++;
+	}
+	for (i = 0; i < p->n; i++)
+		p->c[i].weight *= 1.0 + log((double)p->c[i].qtf);
+	/* Long queries: the informative words carry the ranking. */
+	if (p->n > MAX_WORDS) {
+		qsort(p->c, p->n, sizeof(p->c[0]), cmp_weight_desc);
+		while (p->n > MAX_WORDS)
+			concept_free(&p->c[--p->n]);
+	}
+	qsort(p->c, p->n, sizeof(p->c[0]), cmp_pos);
+	for (i = 0; i < p->n; i++)
+		p->total_weight += p->c[i].weight;
+
+	for (i = 0; i < u->symptoms.n && p->n < MAX_CONCEPTS; i++) {
+		struct concept *c = &p->c[p->n++];
+		char *tag = kb_tag_token(KB_TAG_SYMPTOM, u->symptoms.v[i]);
+
+		memset(c, 0, sizeof(*c));
+		kb_strv_init(&c->alts);
+		c->kind = C_SYMPTOM;
+		c->word = kb_xstrdup(u->symptoms.v[i]);
+		quoted(&c->alts, tag, false, "tags");
+		free(tag);
+	}
+	if (u->model != NULL && p->n < MAX_CONCEPTS) {
+		struct concept *c = &p->c[p->n++];
+		char *tag = kb_tag_token(KB_TAG_MODEL, u->model->name);
+
+		memset(c, 0, sizeof(*c));
+		kb_strv_init(&c->alts);
+		c->kind = C_MODEL;
+		c->word = kb_xstrdup(u->model->name);
+		quoted(&c->alts, tag, false, "tags");
+		free(tag);
+	}
+
+	/* One OR over every alternative; phrase numbers follow the order. */
+	{
+		struct kb_buf e;
+
+		kb_buf_init(&e);
+		for (i = 0; i < p->n; i++) {
+			for (k = 0; k < p->c[i].alts.n; k++) {
+				if (phrase >= MAX_PHRASES)
+					break;
+				if (e.len)
+					kb_buf_adds(&e, " OR ");
+				kb_buf_adds(&e, p->c[i].alts.v[k]);
+				p->c[i].mask |= (uint64_t)1 << phrase;
+				phrase++;
+			}
+		}
+		p->expr = e.len ? kb_buf_steal(&e) : NULL;
+		kb_buf_free(&e);
+	}
+	if (corrected) {
+		kb_buf_adds(&dym, text + copied);
+		*did_you_mean = kb_buf_steal(&dym);
+	}
+	kb_buf_free(&dym);
+	kb_tokens_free(tok);
+}
+
+struct section_tags {
+	bool model_match;   /* tagged with the model asked for */
+	bool other_model;   /* tagged only with other models */
+	bool brand_match;
+	bool generic;	    /* no model at all */
+	int symptom_hits;
+};
+
+static void
+read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
+	  struct section_tags *f)
+{
+	const struct kb_taxonomy *t = kb_db_taxonomy(db);
+	sqlite3_stmt *st = kb_db_stmt(db, tags_sql);
+	int models = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+
+		if (v == NULL)
+			continue;
+		if (sqlite3_column_int(st, 0) == KB_TAG_MODEL) {
+			models++;
+			if (u->model && strcasecmp(v, u->model->name) == 0)
+				f->model_match = true;
+			if (u->brand) {
+				const struct kb_model *m =
+					kb_taxonomy_model(t, v);
+
+				if (m && strcasecmp(m->brand, u->brand) == 0)
+					f->brand_match = true;
+			}
+		} else if (kb_strv_contains(&u->symptoms, v)) {
+			f->symptom_hits++;
+		}
+	}
+	sqlite3_reset(st);
+	f->generic = models == 0;
+	f->other_model = models > 0 && !f->model_match;
+}
+
+struct led_hits {
+	int64_t *ids;
+	bool *exact; /* the pattern matched too */
+	size_t n;
+};
+
+static void
+led_sections(struct kb_db *db, const struct kb_understood *u,
+	     struct led_hits *lh)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+
+	memset(lh, 0, sizeof(*lh));
+	if (u->color == NULL && u->pattern == NULL)
+		return;
+	st = kb_db_stmt(db, led_sections_sql);
+	if (st == NULL)
+		return;
+	if (u->color)
+		sqlite3_bind_text(st, 1, u->color->id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *pat = (const char *)sqlite3_column_text(st, 1);
+
+		if (lh->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			lh->ids = kb_xrealloc(lh->ids, cap * sizeof(*lh->ids));
+			lh->exact = kb_xrealloc(lh->exact,
+						cap * sizeof(*lh->exact));
+		}
+		lh->ids[lh->n] = sqlite3_column_int64(st, 0);
+		lh->exact[lh->n] = u->pattern == NULL ||
+				   (pat && strcmp(pat, u->pattern->id) == 0);
+		lh->n++;
+	}
+	sqlite3_reset(st);
+}
+
+static double
+led_factor(const struct led_hits *lh, int64_t id)
+{
+	double f = 1.0;
+	size_t i;
+
+	for (i = 0; i < lh->n; i++)
+		if (lh->ids[i] == id)
+			f = lh->exact[i] ? 1.6 : (f > 1.2 ? f : 1.2);
+	return f;
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* At most PER_ARTICLE sections of one article in the first page. */
+static void
+diversify(struct cand *c, size_t n)
+{
+	struct cand *out = kb_xcalloc(n ? n : 1, sizeof(*out));
+	bool *taken = kb_xcalloc(n ? n : 1, sizeof(*taken));
+	size_t k = 0, i, j, same;
+
+	for (i = 0; i < n && k < FIRST_PAGE; i++) {
+		for (same = 0, j = 0; j < k; j++)
+			same += out[j].article == c[i].article;
+		if (same < PER_ARTICLE) {
+			out[k++] = c[i];
+			taken[i] = true;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!taken[i])
+			out[k++] = c[i];
+	memcpy(c, out, n * sizeof(*c));
+	free(out);
+	free(taken);
+}
+
+static double
+score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
+	 double bm_max, const struct section_tags *f, double led, double prior)
+{
+	double cover = 1.0, matched = 0.0, s, model = 1.0, sym = 1.0;
+	size_t i;
+
+	if (p->total_weight > 0) {
+		for (i = 0; i < p->n; i++)
+			if (p->c[i].kind == C_WORD && (c->phrases & p->c[i].mask))
+				matched += p->c[i].weight;
+		cover = matched / p->total_weight;
+	}
+	c->cover = cover;
+	if (u->model != NULL)
+		model = f->model_match ? 1.5 : f->generic ? 1.0 : 0.35;
+	else if (u->brand != NULL)
+		model = f->brand_match ? 1.2 : f->generic ? 1.0 : 0.7;
+	else if (!f->generic)
+		model = 0.9;
+	if (f->symptom_hits > 0)
+		sym = 1.0 + 0.4 * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
+	s = (0.3 + c->bm25 / (bm_max > 0 ? bm_max : 1.0)) *
+	    pow(0.1 + cover, 2.0);
+	return s * model * sym * led * prior;
+}
+
+static int
+rank_window(struct kb_db *db, const struct plan *p,
+	    const struct kb_understood *u, struct kb_result *r,
+	    struct cand **out, size_t *nout)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, cand_sql);
+	struct led_hits lh;
+	struct cand *c;
+	double bm_max = 0.0;
+	size_t n = 0, i;
+	int step;
+
+	*out = NULL;
+	*nout = 0;
+	if (st == NULL)
+		return -1;
+	c = kb_xcalloc(WINDOW, sizeof(*c));
+	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
+	bind_filters(st, r);
+	sqlite3_bind_int(st, 5, WINDOW);
+	while (n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		c[n].id = sqlite3_column_int64(st, 0);
+		c[n].bm25 = -sqlite3_column_double(st, 1);
+		c[n].phrases = (uint64_t)sqlite3_column_int64(st, 2);
+		c[n].pos = n;
+		if (c[n].bm25 > bm_max)
+			bm_max = c[n].bm25;
 		n++;
 	}
-	for (i = 0; i < q->nterms; i++)
-		use[i] = q->terms[i].df > 0 && (!any_content || !q->terms[i].stop);
-	lv[n].expr = kb_query_fts(q, use, KB_FTS_ANY);
-	relax_of[n] = -1;
-	n++;
-	return n;
+	sqlite3_reset(st);
+	led_sections(db, u, &lh);
+	for (i = 0; i < n; i++) {
+		struct section_tags f;
+		double prior = 1.0;
+
+		st = kb_db_stmt(db, feat_sql);
+		if (st == NULL)
+			continue;
+		sqlite3_bind_int64(st, 1, c[i].id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			c[i].article = sqlite3_column_int64(st, 0);
+			prior = sqlite3_column_double(st, 1);
+		}
+		sqlite3_reset(st);
+		read_tags(db, c[i].id, u, &f);
+		c[i].score = score_of(p, u, &c[i], bm_max, &f,
+				      led_factor(&lh, c[i].id), prior);
+	}
+	free(lh.ids);
+	free(lh.exact);
+	qsort(c, n, sizeof(*c), cmp_cand);
+	diversify(c, n);
+	*out = c;
+	*nout = n;
+	return 0;
+}
+
+static char *
+snippet_of(struct kb_db *db, const char *expr, int64_t id)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, snip_sql);
+	char *s = NULL;
+
+	if (st == NULL)
+		return kb_xstrdup("");
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s = kb_col_text(st, 0, 1);
+	sqlite3_reset(st);
+	return s ? s : kb_xstrdup("");
 }
 
 static int
@@ -190,10 +715,21 @@ fill_hit(struct kb_db *db, struct kb_hit *h)
 	return 0;
 }
 
-/* Fetch rows [off, off+lim) of expr, appending them to r->hits. */
+static struct kb_hit *
+add_hit(struct kb_result *r, int64_t id, double score)
+{
+	struct kb_hit *h = &r->hits[r->nhits++];
+
+	memset(h, 0, sizeof(*h));
+	h->id = id;
+	h->score = score;
+	return h;
+}
+
+/* Rows past the window, in bm25 order. */
 static int
-fetch(struct kb_db *db, const char *expr, size_t off, size_t lim,
-      struct kb_result *r)
+fetch_tail(struct kb_db *db, const char *expr, size_t off, size_t lim,
+	   struct kb_result *r)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, fetch_sql);
 	int rc;
@@ -201,99 +737,146 @@ fetch(struct kb_db *db, const char *expr, size_t off, size_t lim,
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r->model, r->symptom);
+	bind_filters(st, r);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)lim);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)off);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct kb_hit *h = &r->hits[r->nhits];
+		struct kb_hit *h = add_hit(r, sqlite3_column_int64(st, 0), 0.0);
 
-		memset(h, 0, sizeof(*h));
-		h->id = sqlite3_column_int64(st, 0);
-		h->score = -sqlite3_column_double(st, 1);
-		h->snippet = kb_col_text(st, 2, 1);
-		r->nhits++;
+		h->relax = 1;
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
-cmp_cand(const void *a, const void *b)
+count_matches(struct kb_db *db, const char *expr, struct kb_result *r)
 {
-	const struct cand *x = a, *y = b;
+	sqlite3_stmt *st = kb_db_stmt(db, count_sql);
+	int rc;
 
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static char *
-snippet_of(struct kb_db *db, const char *expr, int64_t id)
-{
-	sqlite3_stmt *st = kb_db_stmt(db, snip_sql);
-	char *s = NULL;
-
-	if (st == NULL)
-		return kb_xstrdup("");
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		s = kb_col_text(st, 0, 1);
-	sqlite3_reset(st);
-	return s ? s : kb_xstrdup("");
-}
-
-/* Rows [off, off+lim) of one level, in final order, appended to r->hits. */
-static int
-fetch_level(struct kb_db *db, const char *expr, size_t off, size_t lim,
-	    struct kb_result *r)
-{
-	struct cand *c = NULL;
-	sqlite3_stmt *st;
-	size_t n = 0, j;
-	int rc = 0, step;
-
-	if (off >= RERANK_WINDOW)
-		return fetch(db, expr, off, lim, r);
-	st = kb_db_stmt(db, cand_sql);
 	if (st == NULL)
 		return -1;
-	c = kb_xcalloc(RERANK_WINDOW, sizeof(*c));
 	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r->model, r->symptom);
-	sqlite3_bind_int(st, 5, RERANK_WINDOW);
-	while (n < RERANK_WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		c[n].id = sqlite3_column_int64(st, 0);
-		c[n].score = -sqlite3_column_double(st, 1);
-		c[n].pos = n;
-		n++;
+	bind_filters(st, r);
+	rc = sqlite3_step(st);
+	r->total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static void
+push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
+{
+	*v = kb_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].value = kb_xstrdup(value);
+	(*v)[*n].count = count;
+	(*n)++;
+}
+
+static int
+facets(struct kb_db *db, const char *expr, struct kb_result *r)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, facet_sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	bind_filters(st, r);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+
+		if (v == NULL)
+			continue;
+		if (sqlite3_column_int(st, 0) == KB_TAG_MODEL)
+			push_count(&r->facet_models, &r->nfacet_models, v,
+				   sqlite3_column_int64(st, 2));
+		else
+			push_count(&r->facet_symptoms, &r->nfacet_symptoms, v,
+				   sqlite3_column_int64(st, 2));
 	}
 	sqlite3_reset(st);
-	for (j = 0; j < n; j++) {
-		st = kb_db_stmt(db, boost_sql);
-		if (st == NULL) {
-			rc = -1;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, c[j].id);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			c[j].score *= sqlite3_column_double(st, 0);
-		sqlite3_reset(st);
-	}
-	qsort(c, n, sizeof(*c), cmp_cand);
-	for (j = off; j < n && lim > 0; j++, lim--) {
-		struct kb_hit *h = &r->hits[r->nhits++];
+	return rc == SQLITE_DONE ? 0 : -1;
+}
 
-		memset(h, 0, sizeof(*h));
-		h->id = c[j].id;
-		h->score = c[j].score;
-		h->snippet = snippet_of(db, expr, h->id);
+/*
+ * LED facts for the state asked about: the model's own first, then facts
+ * that hold for any model; every model's when none was named.  One fact
+ * per model, colour and pattern, from the section that lists the most.
+ */
+static int
+led_answers(struct kb_db *db, const struct kb_understood *u,
+	    struct kb_result *r)
+{
+	const struct kb_taxonomy *t = kb_db_taxonomy(db);
+	sqlite3_stmt *st;
+	struct kb_led_answer *v = NULL;
+	size_t n = 0, i, pass;
+	int rc = SQLITE_DONE;
+
+	if (u->color == NULL && u->pattern == NULL)
+		return 0;
+	st = kb_db_stmt(db, answer_sql);
+	if (st == NULL)
+		return -1;
+	/* Pass 0: the model asked for (or its brand); pass 1: the rest. */
+	for (pass = 0; pass < 2; pass++) {
+		if (u->color)
+			sqlite3_bind_text(st, 1, u->color->id, -1,
+					  SQLITE_STATIC);
+		if (u->pattern)
+			sqlite3_bind_text(st, 2, u->pattern->id, -1,
+					  SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *model =
+				(const char *)sqlite3_column_text(st, 0);
+			const char *color =
+				(const char *)sqlite3_column_text(st, 1);
+			const char *pattern =
+				(const char *)sqlite3_column_text(st, 2);
+			const struct kb_model *m =
+				model ? kb_taxonomy_model(t, model) : NULL;
+			bool mine = (u->model && model &&
+				     strcasecmp(model, u->model->name) == 0) ||
+				    (u->brand && m &&
+				     strcasecmp(m->brand, u->brand) == 0);
+			bool dup = false;
+
+			if (pass == 0 && !mine)
+				continue;
+			if (pass == 1 && mine)
+				continue;
+			/* A named model excludes other models' lights. */
+			if (pass == 1 && u->model && model)
+				continue;
+			for (i = 0; i < n && !dup; i++)
+				dup = ((v[i].model == NULL) == (model == NULL)) &&
+				      (!model ||
+				       strcasecmp(v[i].model, model) == 0) &&
+				      strcmp(v[i].color, color) == 0 &&
+				      strcmp(v[i].pattern, pattern) == 0;
+			if (dup)
+				continue;
+			v = kb_xrealloc(v, (n + 1) * sizeof(*v));
+			v[n].model = model ? kb_xstrdup(model) : NULL;
+			v[n].color = kb_xstrdup(color ? color : "");
+			v[n].pattern = kb_xstrdup(pattern ? pattern : "");
+			v[n].meaning = kb_col_text(st, 3, 1);
+			v[n].article = sqlite3_column_int64(st, 4);
+			v[n].section = sqlite3_column_int64(st, 5);
+			v[n].path = kb_col_text(st, 6, 1);
+			v[n].heading = kb_col_text(st, 7, 1);
+			v[n].anchor = kb_col_text(st, 8, 1);
+			n++;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			break;
 	}
-	if (lim > 0 && n == RERANK_WINDOW)
-		rc = fetch(db, expr, RERANK_WINDOW, lim, r);
-out:
-	free(c);
-	return rc;
+	r->leds = v;
+	r->nleds = n;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static void
@@ -314,89 +897,99 @@ resolve_filters(struct kb_db *db, const struct kb_search_opts *o,
 	}
 }
 
+static void
+copy_understanding(const struct kb_understood *u, struct kb_result *r)
+{
+	struct kb_understanding *d = &r->understood;
+	size_t i;
+
+	d->model = u->model ? kb_xstrdup(u->model->name) : NULL;
+	d->brand = u->brand ? kb_xstrdup(u->brand) : NULL;
+	d->color = u->color ? kb_xstrdup(u->color->id) : NULL;
+	d->pattern = u->pattern ? kb_xstrdup(u->pattern->id) : NULL;
+	kb_strv_init(&d->symptoms);
+	kb_strv_init(&d->terms);
+	for (i = 0; i < u->symptoms.n; i++)
+		kb_strv_push(&d->symptoms, u->symptoms.v[i]);
+	for (i = 0; i < u->terms.n; i++)
+		kb_strv_push(&d->terms, u->terms.v[i]);
+}
+
+/* Cut at most max bytes from s without splitting a UTF-8 sequence. */
+static char *
+clip_query(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > KB_QUERY_MAX_BYTES) {
+		n = KB_QUERY_MAX_BYTES;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	return kb_xstrndup(s, n);
+}
+
 int
 kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	  struct kb_result **out, struct kb_error *err)
 {
 	struct kb_result *r = kb_xcalloc(1, sizeof(*r));
-	struct kb_query *q = NULL;
-	struct level lv[MAX_LEVELS];
-	int relax_of[MAX_LEVELS];
-	size_t nlv = 0, used = 0, i, want, prev, before;
+	struct kb_understood u;
+	struct plan p;
+	struct cand *c = NULL;
+	size_t nc = 0, i, start;
 	double t0 = kb_now();
 	int rc = KB_OK;
 
-	memset(lv, 0, sizeof(lv));
+	memset(&p, 0, sizeof(p));
 	*out = NULL;
 	r->limit = opts->limit == 0 ? 10 : opts->limit;
 	if (r->limit > KB_SEARCH_MAX_LIMIT)
 		r->limit = KB_SEARCH_MAX_LIMIT;
 	r->offset = opts->offset;
-	rc = kb_query_parse(opts->query ? opts->query : "", &q, err);
-	if (rc != KB_OK)
-		goto out;
-	r->query = kb_xstrdup(q->text);
-	resolve_filters(db, opts, r);
-	lookup_df(db, q);
-	nlv = build_levels(q, lv, relax_of);
-
-	/* Relax until the page can be filled or there is nothing left. */
-	want = r->offset + r->limit;
-	for (i = 0; i < nlv; i++) {
-		if (count_matches(db, lv[i].expr, r, &lv[i].count) != 0) {
-			rc = fail(db, err);
-			goto out;
-		}
-		used = i + 1;
-		if (lv[i].count >= want)
-			break;
-	}
-	if (used > 0) {
-		r->total = lv[used - 1].count;
-		r->relax = relax_of[used - 1];
-		r->match = kb_xstrdup(lv[used - 1].expr);
-	}
-
+	r->query = clip_query(opts->query ? opts->query : "");
 	r->hits = kb_xcalloc(r->limit, sizeof(*r->hits));
-	prev = 0;
-	for (i = 0; i < used && r->nhits < r->limit; i++) {
-		size_t start = r->offset + r->nhits, off, lim;
-		char *expr;
+	resolve_filters(db, opts, r);
+	kb_understand(kb_db_taxonomy(db), r->query, &u);
+	copy_understanding(&u, r);
+	build_plan(db, r->query, &u, &p, &r->did_you_mean);
+	if (led_answers(db, &u, r) != 0) {
+		rc = fail(err);
+		goto out;
+	}
+	if (p.expr == NULL)
+		goto done;
+	r->match = kb_xstrdup(p.expr);
+	if (count_matches(db, p.expr, r) != 0 || facets(db, p.expr, r) != 0 ||
+	    rank_window(db, &p, &u, r, &c, &nc) != 0) {
+		rc = fail(err);
+		goto out;
+	}
+	for (i = r->offset; i < nc && r->nhits < r->limit; i++) {
+		struct kb_hit *h = add_hit(r, c[i].id, c[i].score);
 
-		if (lv[i].count <= start || lv[i].count == prev) {
-			prev = lv[i].count > prev ? lv[i].count : prev;
-			continue;
-		}
-		off = start > prev ? start - prev : 0;
-		lim = r->limit - r->nhits;
-		expr = i == 0 ? kb_xstrdup(lv[0].expr)
-			      : kb_xasprintf("(%s) NOT (%s)", lv[i].expr,
-					     lv[i - 1].expr);
-		before = r->nhits;
-		rc = fetch_level(db, expr, off, lim, r);
-		free(expr);
-		if (rc != 0) {
-			rc = fail(db, err);
-			goto out;
-		}
-		/* "relaxed" describes the hits shown, not the levels counted. */
-		if (r->nhits > before)
-			r->relax = relax_of[i];
-		while (before < r->nhits)
-			r->hits[before++].relax = relax_of[i];
-		prev = lv[i].count;
+		h->relax = c[i].cover < 0.999;
+	}
+	start = r->offset + r->nhits;
+	if (r->nhits < r->limit && nc == WINDOW && start >= WINDOW &&
+	    fetch_tail(db, p.expr, start, r->limit - r->nhits, r) != 0) {
+		rc = fail(err);
+		goto out;
 	}
 	for (i = 0; i < r->nhits; i++) {
+		r->hits[i].snippet = snippet_of(db, p.expr, r->hits[i].id);
 		if (fill_hit(db, &r->hits[i]) != 0) {
-			rc = fail(db, err);
+			rc = fail(err);
 			goto out;
 		}
 	}
+	r->relax = nc > 0 && c[0].cover < 0.999;
+done:
 	r->ms = (kb_now() - t0) * 1000.0;
 out:
-	for (i = 0; i < nlv; i++)
-		free(lv[i].expr);
-	kb_query_free(q);
+	free(c);
+	plan_free(&p);
+	kb_understood_free(&u);
 	if (rc != KB_OK) {
 		kb_result_free(r);
 		r = NULL;
@@ -423,10 +1016,60 @@ kb_result_free(struct kb_result *r)
 		kb_strv_free(&h->models);
 		kb_strv_free(&h->symptoms);
 	}
+	for (i = 0; i < r->nleds; i++) {
+		free(r->leds[i].model);
+		free(r->leds[i].color);
+		free(r->leds[i].pattern);
+		free(r->leds[i].meaning);
+		free(r->leds[i].path);
+		free(r->leds[i].heading);
+		free(r->leds[i].anchor);
+	}
+	free(r->leds);
+	free(r->understood.model);
+	free(r->understood.brand);
+	free(r->understood.color);
+	free(r->understood.pattern);
+	kb_strv_free(&r->understood.symptoms);
+	kb_strv_free(&r->understood.terms);
+	kb_counts_free(r->facet_models, r->nfacet_models);
+	kb_counts_free(r->facet_symptoms, r->nfacet_symptoms);
+	free(r->did_you_mean);
 	free(r->hits);
 	free(r->query);
 	free(r->match);
 	free(r->model);
 	free(r->symptom);
 	free(r);
+}
+
+int
+kb_search_baseline(struct kb_db *db, const char *text, int op, int64_t *ids,
+		   size_t max, size_t *n, struct kb_error *err)
+{
+	struct kb_query *q = NULL;
+	sqlite3_stmt *st;
+	char *expr;
+	int rc;
+
+	*n = 0;
+	rc = kb_query_parse(text, &q, err);
+	if (rc != KB_OK)
+		return rc;
+	expr = kb_query_fts(q, NULL, op == KB_FTS_ANY ? KB_FTS_ANY : KB_FTS_ALL);
+	kb_query_free(q);
+	if (expr == NULL)
+		return KB_OK;
+	st = kb_db_stmt(db, base_all_sql);
+	if (st == NULL) {
+		free(expr);
+		return fail(err);
+	}
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	free(expr);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KB_OK : fail(err);
 }

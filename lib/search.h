@@ -1,7 +1,8 @@
-/* search.h - free text in, ranked sections out. */
+/* search.h - free text in, understood, ranked sections and answers out. */
 #ifndef KB_SEARCH_H
 #define KB_SEARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,30 +30,66 @@ struct kb_hit {
 	char *path;    /* indexed file, relative to the indexed folder */
 	struct kb_strv models;
 	struct kb_strv symptoms;
-	double score; /* higher is better, within one relaxation level */
-	int relax;    /* the relaxation level the hit was found at */
+	double score; /* higher is better */
+	int relax;    /* 0 when the section has every word of the query */
+};
+
+/* What the query was read as (see understand.h). */
+struct kb_understanding {
+	char *model; /* display name, or NULL */
+	char *brand; /* brand named without a model, or NULL */
+	char *color; /* LED colour id, or NULL */
+	char *pattern;
+	struct kb_strv symptoms; /* ids */
+	struct kb_strv terms;	 /* the remaining words */
+};
+
+/* An LED fact that answers the query's LED state. */
+struct kb_led_answer {
+	char *model; /* NULL when it holds for any model */
+	char *color;
+	char *pattern;
+	char *meaning;
+	int64_t article;
+	int64_t section;
+	char *path;
+	char *heading;
+	char *anchor;
 };
 
 struct kb_result {
 	char *query;
 	struct kb_hit *hits;
 	size_t nhits;
-	size_t total; /* sections matching at the relaxation level used */
+	size_t total; /* sections matching any of the query's words or tags */
 	size_t limit;
 	size_t offset;
 	double ms;
-	/*
-	 * How far the words had to be relaxed: 0 every word, 1 unknown words
-	 * dropped, 2+ more words dropped, and "any" when any word sufficed.
-	 */
-	int relax;
-	char *match; /* the last FTS5 expression used, or NULL */
+	int relax;   /* nonzero when the best hit lacks some of the words */
+	char *match; /* the FTS5 expression used, or NULL */
 	char *model;   /* resolved filters, or NULL */
 	char *symptom;
+	struct kb_understanding understood;
+	struct kb_led_answer *leds;
+	size_t nleds;
+	char *did_you_mean; /* the query with typos corrected, or NULL */
+	struct kb_count *facet_models; /* over every match */
+	size_t nfacet_models;
+	struct kb_count *facet_symptoms;
+	size_t nfacet_symptoms;
 };
 
 int kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	      struct kb_result **out, struct kb_error *err);
 void kb_result_free(struct kb_result *r);
+
+/*
+ * Plain FTS5 bm25 over the same index, for comparison: every word of text
+ * (KB_FTS_ALL) or any word (KB_FTS_ANY), best first.  Fills ids[0..*n)
+ * with section ids, at most max.
+ */
+int kb_search_baseline(struct kb_db *db, const char *text, int op,
+		       int64_t *ids, size_t max, size_t *n,
+		       struct kb_error *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db_int.h"
 #include "index.h"
 
 /* Canonical model name for a front-matter value; unknown ones kept as given. */
@@ -157,4 +158,22 @@ kb_section_prior(const char *heading)
 		if (strcmp(word, fix_verbs[i]) == 0)
 			return 1.15;
 	return 1.0;
+}
+
+char *
+kb_tag_token(int kind, const char *value)
+{
+	struct kb_buf b;
+
+	kb_buf_init(&b);
+	kb_buf_adds(&b, kind == KB_TAG_MODEL ? "kbmodel" : "kbsym");
+	for (; *value; value++) {
+		char c = *value;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			kb_buf_addc(&b, c);
+	}
+	return kb_buf_steal(&b);
 }

@@ -163,7 +163,7 @@ struct kb_taxonomy_index {
 	size_t squash_max;
 	struct strmap dict; /* stem -> key (1..nkeys) */
 	uint32_t *canon;    /* key -> key standing for its synonym group */
-	size_t nkeys;
+	size_t nkeys, capkeys;
 	uint32_t not_key; /* what every negation reads as */
 	struct phrase_set sets[NSETS];
 	struct strmap names[NNAMES]; /* squashed id/name/alias -> index */
@@ -196,9 +196,12 @@ intern_stem(struct kb_taxonomy_index *x, const char *stem)
 		       &added);
 	if (added) {
 		x->nkeys++;
-		x->canon = kb_xrealloc(x->canon,
-				       (x->nkeys + 1) * sizeof(*x->canon));
-		x->canon[0] = 0;
+		if (x->nkeys + 1 > x->capkeys) {
+			x->capkeys = x->capkeys ? x->capkeys * 2 : 256;
+			x->canon = kb_xrealloc(x->canon, x->capkeys *
+							 sizeof(*x->canon));
+			x->canon[0] = 0;
+		}
 		x->canon[x->nkeys] = (uint32_t)x->nkeys;
 	}
 	return *v;
@@ -435,7 +438,6 @@ index_build(const struct kb_taxonomy *t)
 	char *brand, *rest;
 	size_t i, j;
 
-	x->canon = kb_xcalloc(1, sizeof(*x->canon));
 	x->not_key = intern_stem(x, "not");
 	for (i = 0; i < t->nsynonyms; i++)
 		add_synonym_group(x, &t->synonyms[i]);
@@ -585,12 +587,13 @@ skip_value(const char *s, size_t n, size_t i)
 static size_t
 follow_step(const char *s, size_t n, size_t i, const struct jstep *st)
 {
-	size_t k, klen, count = 0;
+	size_t k, klen, count = 0, was;
 
 	if (i >= n || s[i] != (st->key != NULL ? '{' : '['))
 		return SIZE_MAX;
 	i = skip_ws(s, n, i + 1);
 	while (i < n && s[i] != '}' && s[i] != ']') {
+		was = i;
 		if (st->key != NULL) {
 			k = i + 1;
 			i = skip_string(s, n, i);
@@ -607,6 +610,8 @@ follow_step(const char *s, size_t n, size_t i, const struct jstep *st)
 		i = skip_ws(s, n, skip_value(s, n, i));
 		if (i < n && s[i] == ',')
 			i = skip_ws(s, n, i + 1);
+		if (i == was)
+			break; /* not JSON after all: give up on the line */
 	}
 	return SIZE_MAX;
 }
@@ -951,6 +956,12 @@ kb_taxonomy_parse(const char *name, const char *json, size_t len,
 	int rc = KB_OK;
 
 	*out = NULL;
+	if (name == NULL)
+		name = "taxonomy";
+	if (json == NULL) {
+		json = "";
+		len = 0;
+	}
 	ld.name = name;
 	ld.text = json;
 	ld.len = len;
@@ -1230,6 +1241,38 @@ resolve_overlaps(struct candidates *c, size_t ntok, struct kb_match **out,
 						   c->v[i].end};
 }
 
+/*
+ * Units that turn a model-like "charge 4" or "flip 5" into an amount:
+ * "let it charge 4 hours", "flip 5 times".
+ */
+static const char *const units[] = {
+	"day",	   "days",    "h",	"hour",	  "hours", "hr",
+	"hrs",	   "min",     "mins",	"minute", "minutes", "month",
+	"months",  "percent", "s",	"sec",	  "second", "seconds",
+	"secs",	   "step",    "steps",	"time",	  "times", "week",
+	"weeks",   "year",    "years",
+};
+
+/* Does the match ending at tok[last] end in a number followed by a unit? */
+static bool
+number_of_units(const char *text, const struct kb_token *tok, size_t ntok,
+		size_t last)
+{
+	const char *w = tok[last].norm;
+	size_t i;
+
+	if (*w < '0' || *w > '9' || !all_digits(w))
+		return false;
+	if (last + 1 < ntok && !gap_breaks(text, tok[last].end,
+					   tok[last + 1].start)) {
+		for (i = 0; i < sizeof(units) / sizeof(*units); i++)
+			if (strcmp(units[i], tok[last + 1].norm) == 0)
+				return true;
+	}
+	/* "4%" reads as an amount too. */
+	return text[tok[last].end] == '%';
+}
+
 void
 kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 			struct kb_match **out, size_t *n)
@@ -1271,7 +1314,7 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 			v = strmap_get_h(&x->squash, h, buf, len);
 			if (v == NULL)
 				break;
-			if (*v != 0)
+			if (*v != 0 && !number_of_units(text, tok, ntok, j))
 				candidate_add(&c, tok, *v - 1, i, j);
 		}
 	}

@@ -25,8 +25,11 @@
  * Matching is on normalised tokens: lowercase, apostrophes dropped
  * ("won't" -> "wont"), diacritics-free ASCII where possible.  Model aliases
  * also match with their spaces removed or added ("soundcore2" and
- * "sound core 2" both find "soundcore 2").  A model's name and brand are
- * implicitly aliases.
+ * "sound core 2" both find "soundcore 2").  A model's name, and its name
+ * without the brand ("Flip 5"), are implicitly aliases; a brand alone never
+ * is.  Symptom phrases and LED words match word by word with stop words
+ * skipped and words stemmed ("battery drains fast" finds "battery is
+ * draining fast"), single-word synonyms counting as the same word.
  */
 
 struct kb_model {

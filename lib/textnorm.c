@@ -1,4 +1,4 @@
-/* textnorm.c - word tokens, ASCII folding, stop words and the Porter stemmer. */
+/* textnorm.c - word tokens, ASCII folding, stop words, the Porter stemmer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,8 @@ static const struct {
 	{0x17F, 0x17F, "s"},
 };
 
+#define N_FOLDS (sizeof(latin_ext_fold) / sizeof(*latin_ext_fold))
+
 static enum cp_class
 classify_cp(uint32_t cp)
 {
@@ -46,7 +48,7 @@ classify_cp(uint32_t cp)
 			return CP_WORD;
 		return cp == '\'' ? CP_APOS : CP_SEP;
 	}
-	/* Typographic apostrophes, and the acute accent typed in their place. */
+	/* Typographic apostrophes, and the acute accent typed for one. */
 	if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC || cp == 0x00B4)
 		return CP_APOS;
 	if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7)
@@ -92,8 +94,7 @@ fold_cp(char *dst, uint32_t cp)
 	if (cp >= 0xC0 && cp <= 0xFF)
 		return put_str(dst, latin1_fold[cp - 0xC0]);
 	if (cp >= 0x100 && cp <= 0x17F) {
-		for (i = 0; i < sizeof(latin_ext_fold) / sizeof(*latin_ext_fold);
-		     i++)
+		for (i = 0; i < N_FOLDS; i++)
 			if (cp >= latin_ext_fold[i].lo &&
 			    cp <= latin_ext_fold[i].hi)
 				return put_str(dst, latin_ext_fold[i].ascii);

@@ -1,4 +1,4 @@
-/* textnorm.h - splitting text into normalised word tokens, stop words, stemming. */
+/* textnorm.h - normalised word tokens, stop words and stemming. */
 #ifndef KB_TEXTNORM_H
 #define KB_TEXTNORM_H
 

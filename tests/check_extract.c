@@ -1,4 +1,4 @@
-/* check_extract.c - LED facts (colour + pattern -> meaning) from article text. */
+/* check_extract.c - LED facts (colour + pattern -> meaning) from articles. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +214,12 @@ START_TEST(long_meanings_are_cut_on_a_word_under_eighty_bytes)
 	ck_assert_str_eq(meaning, "battery is very low and the speaker will "
 				  "switch itself off within a few minutes");
 	free(got);
+	got = facts_of("Solid white: fully charged and ready to go with a good "
+		       "cable and a 5 W or 10 W adapter (or a computer's USB "
+		       "port)");
+	ck_assert_str_eq(got, "-|solid/white=fully charged and ready to go "
+			      "with a good cable and a 5 W or 10 W adapter");
+	free(got);
 }
 END_TEST
 
@@ -243,7 +249,7 @@ static const struct {
 	 "Anker Soundcore 2|blinking/red=low battery"},
 };
 
-START_TEST(the_model_is_the_one_named_nearby_else_the_sections_else_the_articles)
+START_TEST(the_model_named_nearby_wins_then_the_sections_then_the_articles)
 {
 	struct test_article t;
 	struct kb_strv amodels;
@@ -269,7 +275,7 @@ START_TEST(the_model_is_the_one_named_nearby_else_the_sections_else_the_articles
 }
 END_TEST
 
-START_TEST(several_models_in_a_section_or_article_leave_the_fact_generic)
+START_TEST(several_models_leave_a_fact_generic)
 {
 	struct test_article t;
 	struct kb_led_facts f = {0};
@@ -456,10 +462,9 @@ extract_suite(void)
 	tcase_add_test(tc, long_meanings_are_cut_on_a_word_under_eighty_bytes);
 	tcase_add_loop_test(
 		tc,
-		the_model_is_the_one_named_nearby_else_the_sections_else_the_articles,
+		the_model_named_nearby_wins_then_the_sections_then_the_articles,
 		0, N_ELEMS(model_cases));
-	tcase_add_test(
-		tc, several_models_in_a_section_or_article_leave_the_fact_generic);
+	tcase_add_test(tc, several_models_leave_a_fact_generic);
 	tcase_add_test(tc, front_matter_models_are_used_when_no_list_is_given);
 	tcase_add_test(tc,
 		       facts_name_their_section_and_duplicates_keep_the_first);

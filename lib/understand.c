@@ -1,0 +1,297 @@
+/* understand.c - what a query names: model, LED state, symptoms, free words. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzzy.h"
+#include "textnorm.h"
+#include "understand.h"
+
+/* The most words a model name spans in a query ("ultimate ears boom 3"). */
+#define MODEL_SPAN 5
+
+static void
+squash_into(struct kb_buf *b, const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ')
+			kb_buf_addc(b, *s);
+}
+
+/* Lowercase alphanumerics of s with everything else removed. */
+static char *
+squash(const char *s)
+{
+	char *n = kb_normalize(s);
+	struct kb_buf b;
+
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	squash_into(&b, n);
+	free(n);
+	return kb_buf_steal(&b);
+}
+
+static bool
+same_digits(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a && !(*a >= '0' && *a <= '9'))
+			a++;
+		while (*b && !(*b >= '0' && *b <= '9'))
+			b++;
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		a++;
+		b++;
+	}
+}
+
+static bool
+has_letters(const char *s, size_t min)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += (*s >= 'a' && *s <= 'z');
+	return n >= min;
+}
+
+/*
+ * A model through a typo: consecutive words whose squashed form is within
+ * the typo budget of a squashed alias with exactly the same digits, so
+ * "soundcor 2" finds the Soundcore 2 and never the Soundcore 3.
+ */
+struct alias_form {
+	char *sq; /* squashed alias */
+	size_t budget;
+	const struct kb_model *model;
+};
+
+static size_t
+alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
+{
+	struct alias_form *v = NULL;
+	size_t n = 0, cap = 0, m, a;
+
+	for (m = 0; m < t->nmodels; m++) {
+		const struct kb_model *mo = &t->models[m];
+
+		for (a = 0; a <= mo->aliases.n; a++) {
+			char *sq = squash(a < mo->aliases.n ? mo->aliases.v[a]
+							    : mo->name);
+			char *letters = kb_xstrdup(sq), *w = letters, *r;
+
+			/* The budget counts letters only. */
+			for (r = sq; *r; r++)
+				if (!(*r >= '0' && *r <= '9'))
+					*w++ = *r;
+			*w = '\0';
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = kb_xrealloc(v, cap * sizeof(*v));
+			}
+			v[n].sq = sq;
+			v[n].budget = kb_typo_budget(letters);
+			v[n].model = mo;
+			n++;
+			free(letters);
+		}
+	}
+	*out = v;
+	return n;
+}
+
+/*
+ * A model through a typo: consecutive words whose squashed form is within
+ * the typo budget of a squashed alias with exactly the same digits, so
+ * "soundcor 2" finds the Soundcore 2 and never the Soundcore 3.
+ */
+static void
+fuzzy_model(const struct kb_taxonomy *t, const struct kb_token *tok,
+	    size_t ntok, struct kb_understood *u)
+{
+	struct alias_form *f = NULL;
+	struct kb_buf cat;
+	size_t nf, i, k, j, best = (size_t)-1, bi = 0, bk = 0, d;
+	const struct kb_model *bm = NULL;
+
+	nf = alias_forms(t, &f);
+	kb_buf_init(&cat);
+	for (i = 0; i < ntok; i++) {
+		kb_buf_reset(&cat);
+		kb_buf_add(&cat, "", 0);
+		for (k = 1; k <= MODEL_SPAN && i + k <= ntok; k++) {
+			squash_into(&cat, tok[i + k - 1].norm);
+			if (cat.len < 5 || !has_letters(cat.data, 4))
+				continue;
+			for (j = 0; j < nf; j++) {
+				if (f[j].budget == 0 || f[j].sq[0] != cat.data[0] ||
+				    !same_digits(f[j].sq, cat.data))
+					continue;
+				d = kb_edit_distance(cat.data, f[j].sq,
+						     f[j].budget);
+				if (d <= f[j].budget &&
+				    (d < best || (d == best && k > bk))) {
+					best = d;
+					bm = f[j].model;
+					bi = i;
+					bk = k;
+				}
+			}
+		}
+	}
+	kb_buf_free(&cat);
+	for (j = 0; j < nf; j++)
+		free(f[j].sq);
+	free(f);
+	if (bm != NULL && best > 0) {
+		u->model = bm;
+		u->model_fuzzy = true;
+		u->model_start = bi;
+		u->model_end = bi + bk;
+	}
+}
+
+static void
+brand_only(const struct kb_taxonomy *t, const struct kb_token *tok,
+	   size_t ntok, struct kb_understood *u)
+{
+	struct kb_buf cat;
+	size_t i, k, m;
+
+	kb_buf_init(&cat);
+	for (i = 0; i < ntok && u->brand == NULL; i++) {
+		kb_buf_reset(&cat);
+		kb_buf_add(&cat, "", 0);
+		for (k = 1; k <= 3 && i + k <= ntok && u->brand == NULL; k++) {
+			squash_into(&cat, tok[i + k - 1].norm);
+			for (m = 0; m < t->nmodels; m++) {
+				char *sq = squash(t->models[m].brand);
+
+				if (*sq && strcmp(sq, cat.data) == 0) {
+					u->brand = t->models[m].brand;
+					u->model_start = i;
+					u->model_end = i + k;
+				}
+				free(sq);
+				if (u->brand)
+					break;
+			}
+		}
+	}
+	kb_buf_free(&cat);
+}
+
+static bool
+is_light_word(const char *norm)
+{
+	static const char *const w[] = { "light", "lights", "led", "leds",
+					 "indicator", "indicators", "lamp",
+					 "glow", "glows", "glowing" };
+	size_t i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (strcmp(norm, w[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Token index range [*a, *b) covering byte span [start, end). */
+static void
+span_tokens(const struct kb_token *tok, size_t ntok, size_t start,
+	    size_t end, size_t *a, size_t *b)
+{
+	size_t i;
+
+	*a = *b = ntok;
+	for (i = 0; i < ntok; i++) {
+		if (tok[i].end > start && *a == ntok)
+			*a = i;
+		if (tok[i].start < end)
+			*b = i + 1;
+	}
+	if (*a > *b)
+		*a = *b;
+}
+
+void
+kb_understand(const struct kb_taxonomy *t, const char *text,
+	      struct kb_understood *u)
+{
+	struct kb_token *tok = NULL;
+	struct kb_match *m = NULL;
+	size_t ntok = 0, n = 0, i, a, b;
+	bool light = false, *used = NULL;
+
+	memset(u, 0, sizeof(*u));
+	kb_strv_init(&u->symptoms);
+	kb_strv_init(&u->terms);
+	kb_tokenize(text, &tok, &ntok);
+	used = kb_xcalloc(ntok + 1, sizeof(*used));
+
+	kb_taxonomy_find_models(t, text, &m, &n);
+	if (n > 0) {
+		u->model = &t->models[m[0].index];
+		span_tokens(tok, ntok, m[0].start, m[0].end, &u->model_start,
+			    &u->model_end);
+	}
+	free(m);
+	m = NULL;
+	n = 0;
+	if (u->model == NULL)
+		fuzzy_model(t, tok, ntok, u);
+	if (u->model == NULL)
+		brand_only(t, tok, ntok, u);
+	for (i = u->model_start; i < u->model_end; i++)
+		used[i] = true;
+
+	for (i = 0; i < ntok; i++)
+		light |= is_light_word(tok[i].norm);
+	kb_taxonomy_find_colors(t, text, &m, &n);
+	for (i = 0; i < n && u->color == NULL; i++) {
+		span_tokens(tok, ntok, m[i].start, m[i].end, &a, &b);
+		if (a < b && used[a])
+			continue;
+		u->color = &t->colors[m[i].index];
+	}
+	free(m);
+	m = NULL;
+	n = 0;
+	/* "turn it on" names no light; "solid red" and "no light" do. */
+	if (u->color != NULL || light) {
+		kb_taxonomy_find_patterns(t, text, &m, &n);
+		for (i = 0; i < n && u->pattern == NULL; i++) {
+			span_tokens(tok, ntok, m[i].start, m[i].end, &a, &b);
+			if (a < b && used[a])
+				continue;
+			u->pattern = &t->patterns[m[i].index];
+		}
+		free(m);
+		m = NULL;
+		n = 0;
+	}
+
+	kb_taxonomy_find_symptoms(t, text, &m, &n);
+	for (i = 0; i < n; i++)
+		kb_strv_add_unique(&u->symptoms, t->symptoms[m[i].index].id);
+	free(m);
+
+	for (i = 0; i < ntok; i++) {
+		if (used[i] || kb_is_stopword(tok[i].norm))
+			continue;
+		kb_strv_add_unique(&u->terms, tok[i].norm);
+	}
+	free(used);
+	kb_tokens_free(tok);
+}
+
+void
+kb_understood_free(struct kb_understood *u)
+{
+	if (u == NULL)
+		return;
+	kb_strv_free(&u->symptoms);
+	kb_strv_free(&u->terms);
+}

@@ -1,0 +1,36 @@
+/* understand.h - what a query names: model, LED state, symptoms, free words. */
+#ifndef KB_UNDERSTAND_H
+#define KB_UNDERSTAND_H
+
+#include <stdbool.h>
+
+#include "taxonomy.h"
+#include "util.h"
+
+/*
+ * How a query was read.  Pointers into the taxonomy are borrowed; the
+ * lists are owned and released by kb_understood_free.
+ */
+struct kb_understood {
+	const struct kb_model *model; /* NULL when none was named */
+	bool model_fuzzy;	      /* recognised through a typo */
+	const char *brand;	      /* a brand named without a model */
+	const struct kb_led_term *color;
+	const struct kb_led_term *pattern;
+	struct kb_strv symptoms; /* ids, in the order they appear */
+	struct kb_strv terms;	 /* the remaining words: norms, no stop words */
+	/* Word spans of the query that named the model: [start, end) tokens. */
+	size_t model_start, model_end;
+};
+
+/*
+ * Read text through the taxonomy: the model (aliases, spacing and case
+ * variants, small typos, a brand alone), an LED state (a colour, a
+ * pattern with its synonyms; a pattern alone only next to "light"/"LED"),
+ * symptoms from their phrases, and what is left.
+ */
+void kb_understand(const struct kb_taxonomy *t, const char *text,
+		   struct kb_understood *u);
+void kb_understood_free(struct kb_understood *u);
+
+#endif

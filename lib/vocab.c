@@ -1,0 +1,147 @@
+/* vocab.c - the unstemmed word list the index keeps for typo correction. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "textnorm.h"
+#include "util.h"
+#include "vocab.h"
+
+struct entry {
+	char *word; /* NULL: empty slot */
+	uint64_t hash;
+	int64_t delta;
+	uint64_t gen; /* last article that counted it */
+};
+
+struct kb_vocab_delta {
+	struct entry *slots;
+	size_t cap; /* power of two */
+	size_t used;
+	uint64_t gen;
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct kb_vocab_delta *
+kb_vocab_delta_new(void)
+{
+	struct kb_vocab_delta *d = kb_xcalloc(1, sizeof(*d));
+
+	d->cap = 1024;
+	d->slots = kb_xcalloc(d->cap, sizeof(*d->slots));
+	return d;
+}
+
+void
+kb_vocab_delta_free(struct kb_vocab_delta *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->cap; i++)
+		free(d->slots[i].word);
+	free(d->slots);
+	free(d);
+}
+
+static struct entry *
+find_slot(struct entry *slots, size_t cap, const char *w, uint64_t h)
+{
+	size_t i = (size_t)h & (cap - 1);
+
+	while (slots[i].word != NULL &&
+	       (slots[i].hash != h || strcmp(slots[i].word, w) != 0))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static void
+grow(struct kb_vocab_delta *d)
+{
+	struct entry *old = d->slots;
+	size_t oldcap = d->cap, i;
+
+	d->cap *= 2;
+	d->slots = kb_xcalloc(d->cap, sizeof(*d->slots));
+	for (i = 0; i < oldcap; i++)
+		if (old[i].word != NULL)
+			*find_slot(d->slots, d->cap, old[i].word,
+				   old[i].hash) = old[i];
+	free(old);
+}
+
+static bool
+worth_keeping(const char *w)
+{
+	size_t n = strlen(w);
+	const char *p;
+
+	if (n < 2 || n > 32)
+		return false;
+	for (p = w; *p; p++)
+		if (!(*p >= '0' && *p <= '9'))
+			return true;
+	return false;
+}
+
+void
+kb_vocab_delta_article(struct kb_vocab_delta *d, const char *const *texts,
+		       size_t n, int sign)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok, i, k;
+
+	d->gen++;
+	for (k = 0; k < n; k++) {
+		if (texts[k] == NULL)
+			continue;
+		ntok = 0;
+		kb_tokenize(texts[k], &tok, &ntok);
+		for (i = 0; i < ntok; i++) {
+			const char *w = tok[i].norm;
+			uint64_t h;
+			struct entry *e;
+
+			if (!worth_keeping(w))
+				continue;
+			h = hash_str(w);
+			e = find_slot(d->slots, d->cap, w, h);
+			if (e->word == NULL) {
+				e->word = kb_xstrdup(w);
+				e->hash = h;
+				d->used++;
+			}
+			if (e->gen != d->gen) {
+				e->gen = d->gen;
+				e->delta += sign;
+			}
+			if (d->used * 2 > d->cap)
+				grow(d);
+		}
+		kb_tokens_free(tok);
+		tok = NULL;
+	}
+}
+
+void
+kb_vocab_delta_each(const struct kb_vocab_delta *d,
+		    void (*fn)(void *ctx, const char *word, int64_t delta),
+		    void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < d->cap; i++)
+		if (d->slots[i].word != NULL && d->slots[i].delta != 0)
+			fn(ctx, d->slots[i].word, d->slots[i].delta);
+}

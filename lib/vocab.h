@@ -1,0 +1,25 @@
+/* vocab.h - the unstemmed word list the index keeps for typo correction. */
+#ifndef KB_VOCAB_H
+#define KB_VOCAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Changes to the vocabulary during one indexer run: for every word, how
+ * many articles gained (+) or lost (-) it.  Words are token norms (as
+ * typed, lowercased, unstemmed), 2 to 32 bytes, not all digits.
+ */
+struct kb_vocab_delta;
+
+struct kb_vocab_delta *kb_vocab_delta_new(void);
+void kb_vocab_delta_free(struct kb_vocab_delta *d);
+/* Count each distinct word of texts[0..n) once, with sign +1 or -1. */
+void kb_vocab_delta_article(struct kb_vocab_delta *d,
+			    const char *const *texts, size_t n, int sign);
+/* Visit every word whose count changed. */
+void kb_vocab_delta_each(const struct kb_vocab_delta *d,
+			 void (*fn)(void *ctx, const char *word, int64_t delta),
+			 void *ctx);
+
+#endif
