@@ -93,5 +93,7 @@ void kb_counts_free(struct kb_count *v, size_t n);
 /* Tag kinds in the index. */
 #define KB_TAG_MODEL 1
 #define KB_TAG_SYMPTOM 2
+/* A symptom of the section's article (as a whole), on every section. */
+#define KB_TAG_ARTICLE_SYMPTOM 3
 
 #endif

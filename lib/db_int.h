@@ -9,7 +9,10 @@
 
 extern const char kb_db_schema_sql[];
 
-/* Register the "kb" FTS5 tokenizer on a connection. */
+/* Phrases kbstats() reports on; later ones are not counted. */
+#define KB_STATS_MAX_PHRASES 63
+
+/* Register the "kb" FTS5 tokenizer and kbsearch's auxiliary functions. */
 int kb_fts_register(sqlite3 *db);
 /* The index term the tokenizer makes of one word, or NULL if none. */
 char *kb_fts_term(const char *word);

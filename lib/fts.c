@@ -1,4 +1,5 @@
 /* fts.c - the "kb" FTS5 tokenizer: the same words, folding and stems everywhere. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,56 @@ aux_phrases(const Fts5ExtensionApi *api, Fts5Context *fts,
 	sqlite3_result_int64(ctx, mask);
 }
 
+/*
+ * kbstats(fts): what re-ranking needs to score a row itself, as a blob of
+ * 32-bit little-endian-or-native unsigned integers: the number of phrases
+ * P (at most KB_STATS_MAX_PHRASES), the number of columns C, each
+ * column's length in tokens, each column's average length times 1000,
+ * then P x C occurrence counts (phrase-major).
+ */
+static void
+aux_stats(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+	  int argc, sqlite3_value **argv)
+{
+	int np = api->xPhraseCount(fts), nc = api->xColumnCount(fts);
+	int ninst = 0, i, ph, col, off;
+	sqlite3_int64 rows = 0, total;
+	uint32_t *v;
+	size_t n;
+
+	(void)argc;
+	(void)argv;
+	if (np > KB_STATS_MAX_PHRASES)
+		np = KB_STATS_MAX_PHRASES;
+	n = 2 + 2 * (size_t)nc + (size_t)np * (size_t)nc;
+	v = sqlite3_malloc64(n * sizeof(*v));
+	if (v == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	memset(v, 0, n * sizeof(*v));
+	v[0] = (uint32_t)np;
+	v[1] = (uint32_t)nc;
+	api->xRowCount(fts, &rows);
+	for (i = 0; i < nc; i++) {
+		int len = 0;
+
+		api->xColumnSize(fts, i, &len);
+		v[2 + i] = (uint32_t)(len > 0 ? len : 0);
+		total = 0;
+		api->xColumnTotalSize(fts, i, &total);
+		v[2 + nc + i] = rows > 0 ? (uint32_t)(total * 1000 / rows) : 0;
+	}
+	api->xInstCount(fts, &ninst);
+	for (i = 0; i < ninst; i++) {
+		if (api->xInst(fts, i, &ph, &col, &off) != SQLITE_OK)
+			break;
+		if (ph < np && col >= 0 && col < nc)
+			v[2 + 2 * nc + ph * nc + col]++;
+	}
+	sqlite3_result_blob64(ctx, v, n * sizeof(*v), sqlite3_free);
+}
+
 int
 kb_fts_register(sqlite3 *db)
 {
@@ -131,6 +182,9 @@ kb_fts_register(sqlite3 *db)
 	rc = api->xCreateTokenizer(api, "kb", NULL, &tok, NULL);
 	if (rc == SQLITE_OK)
 		rc = api->xCreateFunction(api, "kbphrases", NULL, aux_phrases,
+					  NULL);
+	if (rc == SQLITE_OK)
+		rc = api->xCreateFunction(api, "kbstats", NULL, aux_stats,
 					  NULL);
 	return rc;
 }

@@ -559,6 +559,14 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			sqlite3_bind_int64(st, 3, sids[i]);
 			rc = run(ix, ST_INS_TAG, err);
 		}
+		/* What the whole article is about, for ranking its sections. */
+		for (k = 0; rc == KB_OK && k < symptoms.n; k++) {
+			st = ix->st[ST_INS_TAG];
+			sqlite3_bind_int(st, 1, KB_TAG_ARTICLE_SYMPTOM);
+			bind_text(st, 2, symptoms.v[k]);
+			sqlite3_bind_int64(st, 3, sids[i]);
+			rc = run(ix, ST_INS_TAG, err);
+		}
 		free(smj);
 		free(ssj);
 		free(tags);

@@ -41,7 +41,7 @@
 static const char count_sql[] =
 	"SELECT count(*) FROM fts WHERE fts MATCH ?1" FILTERS;
 static const char cand_sql[] =
-	"SELECT rowid, rank, kbphrases(fts) FROM fts WHERE fts MATCH ?1" FILTERS
+	"SELECT rowid, rank, kbstats(fts) FROM fts WHERE fts MATCH ?1" FILTERS
 	" ORDER BY rank LIMIT ?5";
 static const char fetch_sql[] =
 	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
@@ -66,7 +66,8 @@ static const char vocab_sql[] =
 	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
 	" AND substr(word, 1, 1) IN (?3, ?4)";
 static const char facet_sql[] =
-	"SELECT kind, value, count(*) FROM tags WHERE section_id IN"
+	"SELECT kind, value, count(*) FROM tags WHERE kind IN (1, 2)"
+	" AND section_id IN"
 	" (SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS ")"
 	" GROUP BY kind, value ORDER BY count(*) DESC, value";
 static const char answer_sql[] =
@@ -90,6 +91,11 @@ static const char base_all_sql[] =
 /* Places one article may take in the first page. */
 #define PER_ARTICLE 2
 #define FIRST_PAGE 10
+/* Share of a word's weight earned through a synonym or a tag. */
+#define SYNONYM_CREDIT 0.6
+#define TAG_CREDIT 0.8
+#define BM_K1 1.2
+#define BM_B 0.75
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -100,8 +106,12 @@ struct concept {
 	double weight;	       /* information: idf x query frequency */
 	int64_t df;	       /* sections holding the word (max of alts) */
 	unsigned qtf;	       /* times the query says it */
+	size_t nexact;	       /* alts before the synonyms */
 	size_t pos;	       /* first token of the word in the query */
 	uint64_t mask;	       /* phrase bits belonging to this concept */
+	uint64_t exact;	       /* bits of the word as typed (no synonyms) */
+	int symptom;	       /* the recognised symptom it is part of, or -1 */
+	bool led;	       /* it names the LED state asked about */
 };
 
 struct plan {
@@ -361,6 +371,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		c->word = kb_xstrdup(w);
 		c->qtf = 1;
 		c->pos = i;
+		c->symptom = i < u->ntokens ? u->symptom_of[i] : -1;
+		c->led = i < u->ntokens && u->led_word[i];
 		c->df = term_df(db, w);
 		if (c->df == 0) {
 			char *fix = correct(db, w);
@@ -377,6 +389,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		quoted(&c->alts, c->word, false, NULL);
 		if (typing && i == ntok - 1 && strlen(c->word) >= 2)
 			quoted(&c->alts, c->word, true, NULL);
+		c->nexact = c->alts.n;
 		add_synonyms(t, c);
 		for (k = 1; k < c->alts.n; k++) {
 			/* A synonym the index has makes the concept known. */
@@ -419,6 +432,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		memset(c, 0, sizeof(*c));
 		kb_strv_init(&c->alts);
 		c->kind = C_SYMPTOM;
+		c->symptom = -1;
 		c->word = kb_xstrdup(u->symptoms.v[i]);
 		quoted(&c->alts, tag, false, "tags");
 		free(tag);
@@ -430,6 +444,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		memset(c, 0, sizeof(*c));
 		kb_strv_init(&c->alts);
 		c->kind = C_MODEL;
+		c->symptom = -1;
 		c->word = kb_xstrdup(u->model->name);
 		quoted(&c->alts, tag, false, "tags");
 		free(tag);
@@ -448,6 +463,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 					kb_buf_adds(&e, " OR ");
 				kb_buf_adds(&e, p->c[i].alts.v[k]);
 				p->c[i].mask |= (uint64_t)1 << phrase;
+				if (k < p->c[i].nexact)
+					p->c[i].exact |= (uint64_t)1 << phrase;
 				phrase++;
 			}
 		}
@@ -468,6 +485,8 @@ struct section_tags {
 	bool brand_match;
 	bool generic;	    /* no model at all */
 	int symptom_hits;
+	int article_hits;   /* understood symptoms the article is about */
+	uint32_t symptoms;  /* bit k: tagged with understood symptom k */
 };
 
 static void
@@ -498,8 +517,19 @@ read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
 				if (m && strcasecmp(m->brand, u->brand) == 0)
 					f->brand_match = true;
 			}
-		} else if (kb_strv_contains(&u->symptoms, v)) {
-			f->symptom_hits++;
+		} else if (sqlite3_column_int(st, 0) ==
+			   KB_TAG_ARTICLE_SYMPTOM) {
+			if (kb_strv_contains(&u->symptoms, v))
+				f->article_hits++;
+		} else {
+			size_t k;
+
+			for (k = 0; k < u->symptoms.n && k < 32; k++) {
+				if (strcmp(u->symptoms.v[k], v) == 0) {
+					f->symptom_hits++;
+					f->symptoms |= (uint32_t)1 << k;
+				}
+			}
 		}
 	}
 	sqlite3_reset(st);
@@ -598,10 +628,31 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	double cover = 1.0, matched = 0.0, s, model = 1.0, sym = 1.0;
 	size_t i;
 
+	/*
+	 * A word counts in full when the section has it as typed, a little
+	 * less through a synonym, and also when the section is tagged with
+	 * the symptom the word was part of, or holds the LED state it named:
+	 * "not full" is answered by a fix for a speaker that won't fully
+	 * charge whether or not the fix says "full".
+	 */
 	if (p->total_weight > 0) {
-		for (i = 0; i < p->n; i++)
-			if (p->c[i].kind == C_WORD && (c->phrases & p->c[i].mask))
-				matched += p->c[i].weight;
+		for (i = 0; i < p->n; i++) {
+			const struct concept *k = &p->c[i];
+			double got = 0.0;
+
+			if (k->kind != C_WORD)
+				continue;
+			if (c->phrases & k->exact)
+				got = 1.0;
+			else if (c->phrases & k->mask)
+				got = SYNONYM_CREDIT;
+			if (k->symptom >= 0 && k->symptom < 32 &&
+			    (f->symptoms & ((uint32_t)1 << k->symptom)))
+				got = got > TAG_CREDIT ? got : TAG_CREDIT;
+			if (k->led && led > 1.0)
+				got = got > TAG_CREDIT ? got : TAG_CREDIT;
+			matched += got * k->weight;
+		}
 		cover = matched / p->total_weight;
 	}
 	c->cover = cover;
@@ -611,11 +662,72 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 		model = f->brand_match ? 1.2 : f->generic ? 1.0 : 0.7;
 	else if (!f->generic)
 		model = 0.9;
+	/*
+	 * A section in an article about the symptom asked for beats one
+	 * that merely mentions it.
+	 */
+	if (f->article_hits > 0)
+		sym += 0.35 * (f->article_hits > 2 ? 2 : f->article_hits);
 	if (f->symptom_hits > 0)
-		sym = 1.0 + 0.4 * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
+		sym += 0.15 * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
 	s = (0.3 + c->bm25 / (bm_max > 0 ? bm_max : 1.0)) *
 	    pow(0.1 + cover, 2.0);
 	return s * model * sym * led * prior;
+}
+
+/*
+ * BM25F over the query's concepts, from kbstats(): each concept's
+ * occurrences summed over columns (weighted, length-normalised), a
+ * synonym's at SYNONYM_CREDIT, then saturated once per concept, so a
+ * section that says "cable" ten times does not outrank one that has both
+ * words asked for, and synonyms cannot outweigh the word as typed.
+ * *present gets the phrases the row has.
+ */
+static double
+bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present)
+{
+	static const double colw[] = { 2.0, 4.0, 1.0, 1.5 };
+	const uint32_t *v = blob;
+	double norm[4], score = 0.0;
+	size_t np, nc, i, k, ph;
+
+	*present = 0;
+	if (v == NULL || bytes < 2 * sizeof(*v))
+		return 0.0;
+	np = v[0];
+	nc = v[1];
+	if (nc != 4 || bytes < (2 + 2 * nc + np * nc) * sizeof(*v))
+		return 0.0;
+	for (i = 0; i < nc; i++) {
+		double avg = v[2 + nc + i] / 1000.0;
+
+		norm[i] = avg > 0 ? 1.0 - BM_B + BM_B * v[2 + i] / avg : 1.0;
+	}
+	for (ph = 0; ph < np; ph++)
+		for (i = 0; i < nc; i++)
+			if (v[2 + 2 * nc + ph * nc + i])
+				*present |= (uint64_t)1 << ph;
+	for (k = 0; k < p->n; k++) {
+		const struct concept *c = &p->c[k];
+		double tf = 0.0;
+
+		if (c->kind != C_WORD)
+			continue;
+		for (ph = 0; ph < np; ph++) {
+			double credit;
+
+			if (!(c->mask & ((uint64_t)1 << ph)))
+				continue;
+			credit = (c->exact & ((uint64_t)1 << ph))
+					 ? 1.0
+					 : SYNONYM_CREDIT;
+			for (i = 0; i < nc; i++)
+				tf += credit * colw[i] *
+				      v[2 + 2 * nc + ph * nc + i] / norm[i];
+		}
+		score += c->weight * tf * (BM_K1 + 1.0) / (tf + BM_K1);
+	}
+	return score;
 }
 
 static int
@@ -640,8 +752,9 @@ rank_window(struct kb_db *db, const struct plan *p,
 	sqlite3_bind_int(st, 5, WINDOW);
 	while (n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		c[n].id = sqlite3_column_int64(st, 0);
-		c[n].bm25 = -sqlite3_column_double(st, 1);
-		c[n].phrases = (uint64_t)sqlite3_column_int64(st, 2);
+		c[n].bm25 = bm25f(p, sqlite3_column_blob(st, 2),
+				  (size_t)sqlite3_column_bytes(st, 2),
+				  &c[n].phrases);
 		c[n].pos = n;
 		if (c[n].bm25 > bm_max)
 			bm_max = c[n].bm25;

@@ -247,14 +247,21 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 	for (i = u->model_start; i < u->model_end; i++)
 		used[i] = true;
 
-	for (i = 0; i < ntok; i++)
+	u->ntokens = ntok;
+	u->symptom_of = kb_xcalloc(ntok + 1, sizeof(*u->symptom_of));
+	u->led_word = kb_xcalloc(ntok + 1, sizeof(*u->led_word));
+	for (i = 0; i < ntok; i++) {
+		u->symptom_of[i] = -1;
 		light |= is_light_word(tok[i].norm);
+	}
 	kb_taxonomy_find_colors(t, text, &m, &n);
 	for (i = 0; i < n && u->color == NULL; i++) {
 		span_tokens(tok, ntok, m[i].start, m[i].end, &a, &b);
 		if (a < b && used[a])
 			continue;
 		u->color = &t->colors[m[i].index];
+		for (; a < b; a++)
+			u->led_word[a] = true;
 	}
 	free(m);
 	m = NULL;
@@ -267,6 +274,8 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 			if (a < b && used[a])
 				continue;
 			u->pattern = &t->patterns[m[i].index];
+			for (; a < b; a++)
+				u->led_word[a] = true;
 		}
 		free(m);
 		m = NULL;
@@ -274,8 +283,19 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 	}
 
 	kb_taxonomy_find_symptoms(t, text, &m, &n);
-	for (i = 0; i < n; i++)
-		kb_strv_add_unique(&u->symptoms, t->symptoms[m[i].index].id);
+	for (i = 0; i < n; i++) {
+		const char *id = t->symptoms[m[i].index].id;
+		size_t k;
+
+		kb_strv_add_unique(&u->symptoms, id);
+		for (k = 0; k < u->symptoms.n; k++)
+			if (strcmp(u->symptoms.v[k], id) == 0)
+				break;
+		span_tokens(tok, ntok, m[i].start, m[i].end, &a, &b);
+		for (; a < b; a++)
+			if (u->symptom_of[a] < 0)
+				u->symptom_of[a] = (int)k;
+	}
 	free(m);
 
 	for (i = 0; i < ntok; i++) {
@@ -294,4 +314,6 @@ kb_understood_free(struct kb_understood *u)
 		return;
 	kb_strv_free(&u->symptoms);
 	kb_strv_free(&u->terms);
+	free(u->symptom_of);
+	free(u->led_word);
 }

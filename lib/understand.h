@@ -21,6 +21,13 @@ struct kb_understood {
 	struct kb_strv terms;	 /* the remaining words: norms, no stop words */
 	/* Word spans of the query that named the model: [start, end) tokens. */
 	size_t model_start, model_end;
+	/*
+	 * Per query token (kb_tokenize order): the index into symptoms of the
+	 * phrase it belongs to, or -1; and whether it names the LED state.
+	 */
+	size_t ntokens;
+	int *symptom_of;
+	bool *led_word;
 };
 
 /*
