@@ -839,6 +839,30 @@ md_emit(struct md_state *md, const char *s, size_t n, bool para)
 		kb_buf_add(b, s, n);
 }
 
+/*
+ * Collapse runs of blanks inside each line and trim the line ends, in
+ * place: dropping inline HTML and markup leaves doubled spaces behind.
+ */
+static void
+squeeze_lines(struct kb_buf *t)
+{
+	size_t r, w = 0;
+	bool space = false;
+
+	for (r = 0; r < t->len; r++) {
+		if (t->data[r] == ' ' || t->data[r] == '\t') {
+			space = true;
+			continue;
+		}
+		if (space && t->data[r] != '\n' && w > 0 &&
+		    t->data[w - 1] != '\n')
+			t->data[w++] = ' ';
+		space = false;
+		t->data[w++] = t->data[r];
+	}
+	buf_truncate(t, w);
+}
+
 static void
 md_block(struct md_state *md, cmark_node *node)
 {
@@ -847,6 +871,7 @@ md_block(struct md_state *md, cmark_node *node)
 
 	kb_buf_init(&t);
 	md_inline(node, &t, soft, soft);
+	squeeze_lines(&t);
 	/* A paragraph of nothing but raw HTML leaves only blanks. */
 	if (t.len > 0 && !only_space(t.data, t.len))
 		md_emit(md, t.data, t.len, md->depth == 0);
@@ -1592,7 +1617,7 @@ text_width(const char *text, size_t len)
 	}
 	if (i > 100)
 		return SIZE_MAX / 4;
-	return i < 60 ? 60 : i;
+	return 200;
 }
 
 static void

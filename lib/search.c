@@ -1,5 +1,6 @@
 /* search.c - free text in, understood, ranked sections and answers out. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -85,7 +86,10 @@ static const char base_all_sql[] =
 #define WINDOW 300
 /* Most word concepts a query keeps (long tickets keep the informative). */
 #define MAX_WORDS 12
-#define MAX_CONCEPTS 24
+#define MAX_LONG_WORDS 40
+#define MAX_CONCEPTS 56
+/* More distinct words than this and a query is a pasted ticket. */
+#define LONG_QUERY_WORDS 15
 /* FTS5 phrases kbphrases() can report on. */
 #define MAX_PHRASES 63
 /* Places one article may take in the first page. */
@@ -119,6 +123,8 @@ struct plan {
 	size_t n;
 	char *expr;
 	double total_weight; /* of word concepts */
+	bool long_query;
+	size_t nwords;	     /* word concepts */
 	int64_t nsections;
 };
 
@@ -338,13 +344,27 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 	/* A query still being typed: no space after its last word. */
 	typing = ntok > 0 && text[tok[ntok - 1].end] == '\0';
 
-	for (i = 0; i < ntok && nwords < 4 * MAX_CONCEPTS; i++) {
+	/*
+	 * A pasted ticket: typos and partial words no longer matter, numbers
+	 * are order ids and dates, and every word counts a little.
+	 */
+	for (i = 0, k = 0; i < ntok; i++)
+		if (!kb_is_stopword(tok[i].norm))
+			k++;
+	p->long_query = k > LONG_QUERY_WORDS;
+	if (p->long_query)
+		typing = false;
+
+	for (i = 0; i < ntok && nwords < 8 * MAX_CONCEPTS; i++) {
 		const char *w = tok[i].norm;
 		struct concept *c = NULL;
 
 		if (i >= u->model_start && i < u->model_end)
 			continue;
 		if (any_content && kb_is_stopword(w))
+			continue;
+		if (p->long_query && kb_typo_budget(w) == 0 &&
+		    strspn(w, "0123456789") == strlen(w))
 			continue;
 		kb_stem(w, stem, sizeof(stem));
 		for (k = 0; k < p->n; k++) {
@@ -374,7 +394,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		c->symptom = i < u->ntokens ? u->symptom_of[i] : -1;
 		c->led = i < u->ntokens && u->led_word[i];
 		c->df = term_df(db, w);
-		if (c->df == 0) {
+		if (c->df == 0 && !p->long_query) {
 			char *fix = correct(db, w);
 
 			if (fix != NULL) {
@@ -390,7 +410,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		if (typing && i == ntok - 1 && strlen(c->word) >= 2)
 			quoted(&c->alts, c->word, true, NULL);
 		c->nexact = c->alts.n;
-		add_synonyms(t, c);
+		if (!p->long_query)
+			add_synonyms(t, c);
 		for (k = 1; k < c->alts.n; k++) {
 			/* A synonym the index has makes the concept known. */
 			const char *a = c->alts.v[k];
@@ -415,15 +436,16 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 	}
 	for (i = 0; i < p->n; i++)
 		p->c[i].weight *= 1.0 + log((double)p->c[i].qtf);
-	/* Long queries: the informative words carry the ranking. */
-	if (p->n > MAX_WORDS) {
+	/* Keep the informative words; the rest would only add noise. */
+	if (p->n > (p->long_query ? MAX_LONG_WORDS : MAX_WORDS)) {
 		qsort(p->c, p->n, sizeof(p->c[0]), cmp_weight_desc);
-		while (p->n > MAX_WORDS)
+		while (p->n > (p->long_query ? MAX_LONG_WORDS : MAX_WORDS))
 			concept_free(&p->c[--p->n]);
 	}
 	qsort(p->c, p->n, sizeof(p->c[0]), cmp_pos);
 	for (i = 0; i < p->n; i++)
 		p->total_weight += p->c[i].weight;
+	p->nwords = p->n;
 
 	for (i = 0; i < u->symptoms.n && p->n < MAX_CONCEPTS; i++) {
 		struct concept *c = &p->c[p->n++];
@@ -471,6 +493,13 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		p->expr = e.len ? kb_buf_steal(&e) : NULL;
 		kb_buf_free(&e);
 	}
+	if (getenv("KBSEARCH_DEBUG") != NULL)
+		for (i = 0; i < p->n; i++)
+			fprintf(stderr, "concept %-16s kind %d df %lld w %.2f qtf %u"
+				" sym %d led %d alts %zu\n", p->c[i].word,
+				p->c[i].kind, (long long)p->c[i].df,
+				p->c[i].weight, p->c[i].qtf, p->c[i].symptom,
+				p->c[i].led, p->c[i].alts.n);
 	if (corrected) {
 		kb_buf_adds(&dym, text + copied);
 		*did_you_mean = kb_buf_steal(&dym);
@@ -670,8 +699,14 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 		sym += 0.35 * (f->article_hits > 2 ? 2 : f->article_hits);
 	if (f->symptom_hits > 0)
 		sym += 0.15 * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
+	/*
+	 * Coverage matters most for short queries: two words asked for, two
+	 * words wanted.  A ticket's words are never all in one section.
+	 */
 	s = (0.3 + c->bm25 / (bm_max > 0 ? bm_max : 1.0)) *
-	    pow(0.1 + cover, 2.0);
+	    pow(0.1 + cover, p->nwords <= 4   ? 2.0
+			     : p->nwords <= 12 ? 1.5
+					       : 0.5);
 	return s * model * sym * led * prior;
 }
 
