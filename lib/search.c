@@ -98,8 +98,7 @@ static const char base_all_sql[] =
 /* Share of a word's weight earned through a synonym or a tag. */
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
-#define BM_K1 1.2
-#define BM_B 0.75
+static double BM_K1 = 1.2, BM_B = 0.75;
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -721,12 +720,15 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 static double
 bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present)
 {
-	static const double colw[] = { 2.0, 4.0, 1.0, 1.5 };
+	static double colw[] = { 2.0, 4.0, 1.0, 1.5 };
 	const uint32_t *v = blob;
 	double norm[4], score = 0.0;
 	size_t np, nc, i, k, ph;
 
 	*present = 0;
+	if (getenv("KB_TUNE"))
+		sscanf(getenv("KB_TUNE"), "%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1,
+		       &BM_B, &colw[0], &colw[1], &colw[2], &colw[3]);
 	if (v == NULL || bytes < 2 * sizeof(*v))
 		return 0.0;
 	np = v[0];
@@ -776,6 +778,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 	double bm_max = 0.0;
 	size_t n = 0, i;
 	int step;
+	bool debug = getenv("KBSEARCH_DEBUG") != NULL;
 
 	*out = NULL;
 	*nout = 0;
@@ -813,6 +816,14 @@ rank_window(struct kb_db *db, const struct plan *p,
 		read_tags(db, c[i].id, u, &f);
 		c[i].score = score_of(p, u, &c[i], bm_max, &f,
 				      led_factor(&lh, c[i].id), prior);
+		if (debug)
+			fprintf(stderr,
+				"cand %4lld bm %.2f cover %.2f mod %d/%d/%d "
+				"sym %d/%d led %.1f prior %.2f -> %.3f\n",
+				(long long)c[i].id, c[i].bm25, c[i].cover,
+				f.model_match, f.generic, f.other_model,
+				f.article_hits, f.symptom_hits,
+				led_factor(&lh, c[i].id), prior, c[i].score);
 	}
 	free(lh.ids);
 	free(lh.exact);

@@ -1,4 +1,5 @@
 /* understand.c - what a query names: model, LED state, symptoms, free words. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +217,91 @@ span_tokens(const struct kb_token *tok, size_t ntok, size_t start,
 		*a = *b;
 }
 
+/* A query word as matching sees it: stemmed, negations as "not". */
+static void
+match_form(const char *norm, char *out, size_t outsz)
+{
+	if (kb_is_negation(norm))
+		snprintf(out, outsz, "not");
+	else
+		kb_stem(norm, out, outsz);
+}
+
+#define GAP 2
+
+/*
+ * Symptom phrases said with words in between: "won't my speaker charge"
+ * is "won't charge".  Each word of a phrase (stop words aside) must follow
+ * the previous one within GAP other words, in order.  Phrases already
+ * found whole are not looked for again.
+ */
+static void
+gapped_symptoms(const struct kb_taxonomy *t, const struct kb_token *tok,
+		size_t ntok, struct kb_understood *u, const bool *used)
+{
+	char (*form)[64] = kb_xcalloc(ntok + 1, sizeof(*form));
+	size_t *idx = kb_xcalloc(ntok + 1, sizeof(*idx));
+	size_t n = 0, i, s, ph, k, j;
+
+	for (i = 0; i < ntok; i++) {
+		if (used[i] || kb_is_stopword(tok[i].norm))
+			continue;
+		match_form(tok[i].norm, form[n], sizeof(form[n]));
+		idx[n++] = i;
+	}
+	for (s = 0; s < t->nsymptoms; s++) {
+		const struct kb_symptom *sy = &t->symptoms[s];
+
+		if (kb_strv_contains(&u->symptoms, sy->id))
+			continue;
+		for (ph = 0; ph < sy->phrases.n; ph++) {
+			struct kb_token *pt = NULL;
+			size_t npt = 0, want = 0, start = 0, at = 0;
+			char pf[16][64];
+
+			kb_tokenize(sy->phrases.v[ph], &pt, &npt);
+			for (k = 0; k < npt && want < 16; k++)
+				if (!kb_is_stopword(pt[k].norm))
+					match_form(pt[k].norm, pf[want++],
+						   sizeof(pf[0]));
+			kb_tokens_free(pt);
+			if (want < 2)
+				continue;
+			/* Try each place the first word occurs. */
+			for (j = 0; j < n; j++) {
+				size_t got = 0, last = j;
+
+				if (strcmp(form[j], pf[0]) != 0)
+					continue;
+				got = 1;
+				for (k = j + 1; k < n && got < want &&
+						k <= last + GAP + 1;
+				     k++) {
+					if (strcmp(form[k], pf[got]) == 0) {
+						got++;
+						last = k;
+					}
+				}
+				if (got == want) {
+					start = j;
+					at = last;
+					break;
+				}
+			}
+			if (j == n)
+				continue;
+			kb_strv_push(&u->symptoms, sy->id);
+			for (k = start; k <= at; k++)
+				if (u->symptom_of[idx[k]] < 0)
+					u->symptom_of[idx[k]] =
+						(int)(u->symptoms.n - 1);
+			break;
+		}
+	}
+	free(form);
+	free(idx);
+}
+
 void
 kb_understand(const struct kb_taxonomy *t, const char *text,
 	      struct kb_understood *u)
@@ -297,6 +383,9 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 				u->symptom_of[a] = (int)k;
 	}
 	free(m);
+
+	if (ntok <= 24)
+		gapped_symptoms(t, tok, ntok, u, used);
 
 	for (i = 0; i < ntok; i++) {
 		if (used[i] || kb_is_stopword(tok[i].norm))

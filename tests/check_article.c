@@ -460,6 +460,36 @@ START_TEST(text_wrapped_lines_join_and_paragraphs_stay_apart)
 }
 END_TEST
 
+START_TEST(text_wrap_width_tells_wrapped_lines_from_deliberate_breaks)
+{
+	/*
+	 * Wrapped at 72 columns, continuation lines starting with capitals;
+	 * then short lines the writer broke on purpose.
+	 */
+	struct kb_article *a = parse_str(
+		KB_FORMAT_TEXT, "t.txt",
+		"Title\n\n"
+		"If the speaker still does not charge after you tried another "
+		"cable,\n"
+		"Anker support can check it under warranty. Before you contact "
+		"them,\n"
+		"Bluetooth pairing problems are worth a note, since a reset "
+		"may fix them.\n\n"
+		"Solid red means charging\n"
+		"Solid white means full\n");
+
+	ck_assert_uint_eq(a->nsections, 1);
+	ck_assert_str_eq(a->sections[0].body,
+			 "If the speaker still does not charge after you tried "
+			 "another cable, Anker support can check it under "
+			 "warranty. Before you contact them, Bluetooth pairing "
+			 "problems are worth a note, since a reset may fix "
+			 "them.\n\n"
+			 "Solid red means charging\nSolid white means full");
+	kb_article_free(a);
+}
+END_TEST
+
 START_TEST(text_led_lines_and_bullets_are_kept_one_per_line)
 {
 	struct kb_article *a = parse_file(DATA "soundcore-2-wont-charge.txt");
@@ -1048,6 +1078,8 @@ article_suite(void)
 	tcase_add_test(tc, markdown_sample_table_and_html_render_as_expected);
 	tcase_add_test(tc, text_saved_page_gives_title_and_recovered_headings);
 	tcase_add_test(tc, text_wrapped_lines_join_and_paragraphs_stay_apart);
+	tcase_add_test(
+		tc, text_wrap_width_tells_wrapped_lines_from_deliberate_breaks);
 	tcase_add_test(tc, text_led_lines_and_bullets_are_kept_one_per_line);
 	tcase_add_loop_test(tc, text_label_and_sentence_lines_are_not_headings,
 			    0, NELEM(not_heading_cases));
