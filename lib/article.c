@@ -1444,7 +1444,7 @@ text_heading(struct text_state *ts, const struct tline *t)
 	 * as good as a blank line; a run of short lines is not (a list).
 	 */
 	boundary = !ts->have_prev || ts->blank_before ||
-		   (text_deliberate(ts, p, t) && !p->cand && !p->colon_end &&
+		   (text_deliberate(ts, p, t) && !p->colon_end &&
 		    (p->term_end || p->kind != T_TEXT || p->label ||
 		     p->numbered));
 	if (!boundary)
@@ -1617,7 +1617,7 @@ text_width(const char *text, size_t len)
 	}
 	if (i > 100)
 		return SIZE_MAX / 4;
-	return 200;
+	return i < 60 ? 60 : i;
 }
 
 static void

@@ -11,6 +11,8 @@ extern const char kb_db_schema_sql[];
 
 /* Phrases kbstats() reports on; later ones are not counted. */
 #define KB_STATS_MAX_PHRASES 63
+/* Tokens within which query words count as said together. */
+#define KB_PROXIMITY_WINDOW 8
 
 /* Register the "kb" FTS5 tokenizer and kbsearch's auxiliary functions. */
 int kb_fts_register(sqlite3 *db);

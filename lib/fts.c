@@ -127,6 +127,86 @@ aux_phrases(const Fts5ExtensionApi *api, Fts5Context *fts,
  * column's length in tokens, each column's average length times 1000,
  * then P x C occurrence counts (phrase-major).
  */
+struct inst {
+	int col, off, concept;
+};
+
+static int
+cmp_inst(const void *a, const void *b)
+{
+	const struct inst *x = a, *y = b;
+
+	if (x->col != y->col)
+		return x->col - y->col;
+	return x->off - y->off;
+}
+
+/*
+ * For each column, the most distinct concepts found within any
+ * KB_PROXIMITY_WINDOW consecutive tokens.  map gives each phrase's concept
+ * as space-separated numbers; phrases mapped to 255 (tags) are ignored.
+ */
+static void
+proximity(const Fts5ExtensionApi *api, Fts5Context *fts, const char *map,
+	  int nc, int ninst, uint32_t *out)
+{
+	unsigned char concept[KB_STATS_MAX_PHRASES];
+	struct inst *in;
+	int np = 0, i, j, k, ph, col, off, n = 0;
+	char *end;
+
+	memset(concept, 255, sizeof(concept));
+	while (map != NULL && *map && np < KB_STATS_MAX_PHRASES) {
+		long c = strtol(map, &end, 10);
+
+		if (end == map)
+			break;
+		concept[np++] = (unsigned char)(c >= 0 && c < 255 ? c : 255);
+		map = end;
+	}
+	if (ninst <= 0)
+		return;
+	in = sqlite3_malloc64((size_t)ninst * sizeof(*in));
+	if (in == NULL)
+		return;
+	for (i = 0; i < ninst; i++) {
+		if (api->xInst(fts, i, &ph, &col, &off) != SQLITE_OK)
+			break;
+		if (ph < 0 || ph >= np || concept[ph] == 255 || col < 0 ||
+		    col >= nc)
+			continue;
+		in[n].col = col;
+		in[n].off = off;
+		in[n].concept = concept[ph];
+		n++;
+	}
+	qsort(in, (size_t)n, sizeof(*in), cmp_inst);
+	for (i = 0; i < n; i = j) {
+		/* The run of instances in one column is [i, j). */
+		for (j = i; j < n && in[j].col == in[i].col; j++)
+			;
+		for (k = i; k < j; k++) {
+			uint64_t seen = 0;
+			uint32_t cnt = 0;
+			int m;
+
+			for (m = k; m < j && in[m].off - in[k].off <
+						     KB_PROXIMITY_WINDOW;
+			     m++) {
+				uint64_t bit = (uint64_t)1 << (in[m].concept & 63);
+
+				if (!(seen & bit)) {
+					seen |= bit;
+					cnt++;
+				}
+			}
+			if (cnt > out[in[i].col])
+				out[in[i].col] = cnt;
+		}
+	}
+	sqlite3_free(in);
+}
+
 static void
 aux_stats(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
 	  int argc, sqlite3_value **argv)
@@ -137,11 +217,11 @@ aux_stats(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
 	uint32_t *v;
 	size_t n;
 
-	(void)argc;
-	(void)argv;
 	if (np > KB_STATS_MAX_PHRASES)
 		np = KB_STATS_MAX_PHRASES;
-	n = 2 + 2 * (size_t)nc + (size_t)np * (size_t)nc;
+	/* ... and, with a concept map, one proximity count per column. */
+	n = 2 + 2 * (size_t)nc + (size_t)np * (size_t)nc +
+	    (argc > 0 ? (size_t)nc : 0);
 	v = sqlite3_malloc64(n * sizeof(*v));
 	if (v == NULL) {
 		sqlite3_result_error_nomem(ctx);
@@ -167,6 +247,9 @@ aux_stats(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
 		if (ph < np && col >= 0 && col < nc)
 			v[2 + 2 * nc + ph * nc + col]++;
 	}
+	if (argc > 0)
+		proximity(api, fts, (const char *)sqlite3_value_text(argv[0]),
+			  nc, ninst, v + 2 + 2 * nc + (size_t)np * nc);
 	sqlite3_result_blob64(ctx, v, n * sizeof(*v), sqlite3_free);
 }
 

@@ -42,7 +42,8 @@
 static const char count_sql[] =
 	"SELECT count(*) FROM fts WHERE fts MATCH ?1" FILTERS;
 static const char cand_sql[] =
-	"SELECT rowid, rank, kbstats(fts) FROM fts WHERE fts MATCH ?1" FILTERS
+	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
+	FILTERS
 	" ORDER BY rank LIMIT ?5";
 static const char fetch_sql[] =
 	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
@@ -99,6 +100,7 @@ static const char base_all_sql[] =
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
 static double BM_K1 = 1.2, BM_B = 0.75;
+static double PROX_HEADING = 0.4, PROX_BODY = 0.3;
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -121,6 +123,7 @@ struct plan {
 	struct concept c[MAX_CONCEPTS];
 	size_t n;
 	char *expr;
+	char *map; /* each phrase's word concept, for kbstats() */
 	double total_weight; /* of word concepts */
 	bool long_query;
 	size_t nwords;	     /* word concepts */
@@ -131,6 +134,7 @@ struct cand {
 	int64_t id;
 	int64_t article;
 	double bm25;
+	uint32_t prox[4]; /* concepts said together, per column */
 	uint64_t phrases;
 	double cover;
 	double score;
@@ -304,6 +308,88 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->n; i++)
 		concept_free(&p->c[i]);
 	free(p->expr);
+	free(p->map);
+}
+
+/*
+ * A synonym of several words said in the query ("wall socket", "take
+ * apart") becomes one concept whose alternatives are its whole group, and
+ * its words are not searched one by one.
+ */
+static void
+multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
+		   const struct kb_token *tok, size_t ntok,
+		   const struct kb_understood *u, struct plan *p,
+		   bool *consumed)
+{
+	char (*qs)[64] = kb_xcalloc(ntok + 1, sizeof(*qs));
+	size_t g, m, i, k;
+
+	for (i = 0; i < ntok; i++)
+		kb_stem(tok[i].norm, qs[i], sizeof(qs[i]));
+	for (g = 0; g < t->nsynonyms; g++) {
+		const struct kb_strv *grp = &t->synonyms[g];
+
+		for (m = 0; m < grp->n && p->n < MAX_WORDS; m++) {
+			struct kb_token *st = NULL;
+			size_t nst = 0;
+			struct concept *c;
+
+			kb_tokenize(grp->v[m], &st, &nst);
+			if (nst < 2) {
+				kb_tokens_free(st);
+				continue;
+			}
+			for (i = 0; i + nst <= ntok; i++) {
+				for (k = 0; k < nst; k++) {
+					char s2[64];
+
+					kb_stem(st[k].norm, s2, sizeof(s2));
+					if (consumed[i + k] ||
+					    (i + k >= u->model_start &&
+					     i + k < u->model_end) ||
+					    strcmp(qs[i + k], s2) != 0)
+						break;
+				}
+				if (k == nst)
+					break;
+			}
+			kb_tokens_free(st);
+			if (i + nst > ntok)
+				continue;
+			c = &p->c[p->n];
+			memset(c, 0, sizeof(*c));
+			kb_strv_init(&c->alts);
+			c->kind = C_WORD;
+			c->word = kb_normalize(grp->v[m]);
+			c->qtf = 1;
+			c->pos = i;
+			c->symptom = i < u->ntokens ? u->symptom_of[i] : -1;
+			c->led = false;
+			quoted(&c->alts, c->word, false, NULL);
+			c->nexact = 1;
+			for (k = 0; k < grp->n; k++) {
+				char *n = kb_normalize(grp->v[k]);
+				int64_t df;
+
+				if (*n && strcmp(n, c->word) != 0 &&
+				    !kb_strv_contains(&c->alts, n)) {
+					quoted(&c->alts, n, false, NULL);
+					df = strchr(n, ' ') ? 0 : term_df(db, n);
+					if (df > c->df)
+						c->df = df;
+				}
+				free(n);
+			}
+			if (c->df == 0)
+				c->df = 1;
+			c->weight = idf(p->nsections, c->df);
+			for (k = 0; k < nst; k++)
+				consumed[i + k] = true;
+			p->n++;
+		}
+	}
+	free(qs);
 }
 
 /* Replace the bytes of one query word in the did-you-mean text. */
@@ -324,7 +410,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 	struct kb_token *tok = NULL;
 	struct kb_buf dym;
 	size_t ntok = 0, i, k, nwords = 0, copied = 0, phrase = 0;
-	bool any_content = false, corrected = false, typing;
+	bool any_content = false, corrected = false, typing, *consumed = NULL;
 	sqlite3_stmt *st;
 	char stem[128];
 
@@ -354,10 +440,16 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 	if (p->long_query)
 		typing = false;
 
+	consumed = kb_xcalloc(ntok + 1, sizeof(*consumed));
+	if (!p->long_query)
+		multiword_synonyms(db, t, tok, ntok, u, p, consumed);
+
 	for (i = 0; i < ntok && nwords < 8 * MAX_CONCEPTS; i++) {
 		const char *w = tok[i].norm;
 		struct concept *c = NULL;
 
+		if (consumed[i])
+			continue;
 		if (i >= u->model_start && i < u->model_end)
 			continue;
 		if (any_content && kb_is_stopword(w))
@@ -473,13 +565,17 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 
 	/* One OR over every alternative; phrase numbers follow the order. */
 	{
-		struct kb_buf e;
+		struct kb_buf e, m;
 
 		kb_buf_init(&e);
+		kb_buf_init(&m);
+		kb_buf_add(&m, "", 0);
 		for (i = 0; i < p->n; i++) {
 			for (k = 0; k < p->c[i].alts.n; k++) {
 				if (phrase >= MAX_PHRASES)
 					break;
+				kb_buf_printf(&m, "%zu ",
+					      p->c[i].kind == C_WORD ? i : 255);
 				if (e.len)
 					kb_buf_adds(&e, " OR ");
 				kb_buf_adds(&e, p->c[i].alts.v[k]);
@@ -490,6 +586,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 			}
 		}
 		p->expr = e.len ? kb_buf_steal(&e) : NULL;
+		p->map = kb_buf_steal(&m);
 		kb_buf_free(&e);
 	}
 	if (getenv("KBSEARCH_DEBUG") != NULL)
@@ -505,6 +602,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 	}
 	kb_buf_free(&dym);
 	kb_tokens_free(tok);
+	free(consumed);
 }
 
 struct section_tags {
@@ -649,6 +747,25 @@ diversify(struct cand *c, size_t n)
 	free(taken);
 }
 
+/*
+ * Words asked for together and found together: in the heading most of
+ * all, then the body; the title, shared by every section of an article,
+ * a little.
+ */
+static double
+proximity_factor(const struct plan *p, const struct cand *c)
+{
+	double q = (double)p->nwords, t, h, b;
+
+	if (p->nwords < 2 || p->long_query)
+		return 1.0;
+	t = c->prox[0] > 1 ? (c->prox[0] - 1) / (q - 1) : 0.0;
+	h = c->prox[1] > 1 ? (c->prox[1] - 1) / (q - 1) : 0.0;
+	b = c->prox[2] > 1 ? (c->prox[2] - 1) / (q - 1) : 0.0;
+	return 1.0 + PROX_HEADING * (h > t ? h : t * 0.6 > h ? t * 0.6 : h) +
+	       PROX_BODY * b;
+}
+
 static double
 score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	 double bm_max, const struct section_tags *f, double led, double prior)
@@ -706,7 +823,7 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	    pow(0.1 + cover, p->nwords <= 4   ? 2.0
 			     : p->nwords <= 12 ? 1.5
 					       : 0.5);
-	return s * model * sym * led * prior;
+	return s * model * sym * led * prior * proximity_factor(p, c);
 }
 
 /*
@@ -718,7 +835,8 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
  * *present gets the phrases the row has.
  */
 static double
-bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present)
+bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
+      uint32_t prox[4])
 {
 	static double colw[] = { 2.0, 4.0, 1.0, 1.5 };
 	const uint32_t *v = blob;
@@ -727,8 +845,9 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present)
 
 	*present = 0;
 	if (getenv("KB_TUNE"))
-		sscanf(getenv("KB_TUNE"), "%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1,
-		       &BM_B, &colw[0], &colw[1], &colw[2], &colw[3]);
+		sscanf(getenv("KB_TUNE"), "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
+		       &BM_K1, &BM_B, &colw[0], &colw[1], &colw[2], &colw[3],
+		       &PROX_HEADING, &PROX_BODY);
 	if (v == NULL || bytes < 2 * sizeof(*v))
 		return 0.0;
 	np = v[0];
@@ -744,6 +863,9 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present)
 		for (i = 0; i < nc; i++)
 			if (v[2 + 2 * nc + ph * nc + i])
 				*present |= (uint64_t)1 << ph;
+	if (bytes >= (2 + 3 * nc + np * nc) * sizeof(*v))
+		for (i = 0; i < nc; i++)
+			prox[i] = v[2 + 2 * nc + np * nc + i];
 	for (k = 0; k < p->n; k++) {
 		const struct concept *c = &p->c[k];
 		double tf = 0.0;
@@ -788,11 +910,12 @@ rank_window(struct kb_db *db, const struct plan *p,
 	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
 	bind_filters(st, r);
 	sqlite3_bind_int(st, 5, WINDOW);
+	sqlite3_bind_text(st, 6, p->map, -1, SQLITE_STATIC);
 	while (n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		c[n].id = sqlite3_column_int64(st, 0);
 		c[n].bm25 = bm25f(p, sqlite3_column_blob(st, 2),
 				  (size_t)sqlite3_column_bytes(st, 2),
-				  &c[n].phrases);
+				  &c[n].phrases, c[n].prox);
 		c[n].pos = n;
 		if (c[n].bm25 > bm_max)
 			bm_max = c[n].bm25;
