@@ -1444,7 +1444,7 @@ text_heading(struct text_state *ts, const struct tline *t)
 	 * as good as a blank line; a run of short lines is not (a list).
 	 */
 	boundary = !ts->have_prev || ts->blank_before ||
-		   (text_deliberate(ts, p, t) && !p->colon_end &&
+		   (text_deliberate(ts, p, t) && !p->cand && !p->colon_end &&
 		    (p->term_end || p->kind != T_TEXT || p->label ||
 		     p->numbered));
 	if (!boundary)
@@ -1469,8 +1469,7 @@ text_heading(struct text_state *ts, const struct tline *t)
 		if (!text_peek(ts, j.next, j.lineno + 1, &j))
 			return false;
 	}
-	if (!text_is_body(ts, &j))
-		return false;
+
 	ts->skip = dup;
 	return true;
 }

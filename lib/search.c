@@ -67,6 +67,8 @@ static const char nsec_sql[] = "SELECT count(*) FROM sections";
 static const char vocab_sql[] =
 	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
 	" AND substr(word, 1, 1) IN (?3, ?4)";
+static const char prefix_sql[] =
+	"SELECT max(df) FROM vocab WHERE word >= ?1 AND word < ?1 || char(1114111)";
 static const char facet_sql[] =
 	"SELECT kind, value, count(*) FROM tags WHERE kind IN (1, 2)"
 	" AND section_id IN"
@@ -101,6 +103,7 @@ static const char base_all_sql[] =
 #define TAG_CREDIT 0.8
 static double BM_K1 = 1.2, BM_B = 0.75;
 static double PROX_HEADING = 0.4, PROX_BODY = 0.3;
+static double SYM_ARTICLE = 0.35, SYM_SECTION = 0.15;
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -239,14 +242,23 @@ correct(struct kb_db *db, const char *word)
 	sqlite3_stmt *st;
 	char *out = NULL, f0[2] = { word[0], 0 }, f1[2] = { word[1], 0 };
 
+	char wstem[128], cstem[128];
+
 	if (budget == 0)
 		return NULL;
 	st = kb_db_stmt(db, vocab_sql);
 	if (st == NULL)
 		return NULL;
-	/* A typo rarely hits the first letter and the second one together. */
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)(len - budget));
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)(len + budget));
+	kb_stem(word, wstem, sizeof(wstem));
+	/*
+	 * A typo rarely hits the first letter and the second one together.
+	 * Lengths allow for a typo of another form of the word, compared
+	 * stem to stem ("overchraging" -> "overcharge").
+	 */
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(len > budget + 3
+							  ? len - budget - 3
+							  : 1));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)(len + budget + 3));
 	sqlite3_bind_text(st, 3, f0, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, f1, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -256,6 +268,10 @@ correct(struct kb_db *db, const char *word)
 		if (w == NULL || kb_typo_budget(w) == 0)
 			continue;
 		d = kb_edit_distance(word, w, budget);
+		if (d > budget) {
+			kb_stem(w, cstem, sizeof(cstem));
+			d = kb_edit_distance(wstem, cstem, budget);
+		}
 		if (d == 0 || d > budget)
 			continue;
 		if (d < best || (d == best && df > best_df)) {
@@ -267,6 +283,21 @@ correct(struct kb_db *db, const char *word)
 	}
 	sqlite3_reset(st);
 	return out;
+}
+
+static int64_t
+prefix_df(struct kb_db *db, const char *prefix)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, prefix_sql);
+	int64_t df = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		df = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return df;
 }
 
 static double
@@ -498,8 +529,14 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 			}
 		}
 		quoted(&c->alts, c->word, false, NULL);
-		if (typing && i == ntok - 1 && strlen(c->word) >= 2)
+		if (typing && i == ntok - 1 && strlen(c->word) >= 2) {
+			int64_t pdf = prefix_df(db, c->word);
+
+			/* Words still being typed count as what they begin. */
 			quoted(&c->alts, c->word, true, NULL);
+			if (pdf > c->df)
+				c->df = pdf;
+		}
 		c->nexact = c->alts.n;
 		if (!p->long_query)
 			add_synonyms(t, c);
@@ -517,7 +554,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 			if (df > c->df)
 				c->df = df;
 		}
-		if (c->df == 0 && !(typing && i == ntok - 1)) {
+		if (c->df == 0) {
 			concept_free(c);
 			continue;
 		}
@@ -812,9 +849,9 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	 * that merely mentions it.
 	 */
 	if (f->article_hits > 0)
-		sym += 0.35 * (f->article_hits > 2 ? 2 : f->article_hits);
+		sym += SYM_ARTICLE * (f->article_hits > 2 ? 2 : f->article_hits);
 	if (f->symptom_hits > 0)
-		sym += 0.15 * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
+		sym += SYM_SECTION * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
 	/*
 	 * Coverage matters most for short queries: two words asked for, two
 	 * words wanted.  A ticket's words are never all in one section.
@@ -845,9 +882,10 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
 
 	*present = 0;
 	if (getenv("KB_TUNE"))
-		sscanf(getenv("KB_TUNE"), "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
-		       &BM_K1, &BM_B, &colw[0], &colw[1], &colw[2], &colw[3],
-		       &PROX_HEADING, &PROX_BODY);
+		sscanf(getenv("KB_TUNE"),
+		       "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1, &BM_B,
+		       &colw[0], &colw[1], &colw[2], &colw[3], &PROX_HEADING,
+		       &PROX_BODY, &SYM_ARTICLE, &SYM_SECTION);
 	if (v == NULL || bytes < 2 * sizeof(*v))
 		return 0.0;
 	np = v[0];
