@@ -1265,7 +1265,7 @@ text_heading_shaped(const struct tline *t, bool step)
 		return false;
 	if (n >= 3 && memcmp(s + n - 3, "\xE2\x80\xA6", 3) == 0)
 		return false; /* … */
-	if (last == '?' && (t->cps > 60 || words > 8 || t->lower))
+	if (last == '?' && (t->cps > 0 || words > 8 || t->lower))
 		return false;
 	if (t->label && !step)
 		return false;
@@ -1469,7 +1469,8 @@ text_heading(struct text_state *ts, const struct tline *t)
 		if (!text_peek(ts, j.next, j.lineno + 1, &j))
 			return false;
 	}
-
+	if (!text_is_body(ts, &j))
+		return false;
 	ts->skip = dup;
 	return true;
 }

@@ -98,6 +98,8 @@ static const char base_all_sql[] =
 /* Places one article may take in the first page. */
 #define PER_ARTICLE 2
 #define FIRST_PAGE 10
+/* Words allowed between the words of a multi-word synonym. */
+#define MW_GAP 2
 /* Share of a word's weight earned through a synonym or a tag. */
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
@@ -347,6 +349,12 @@ plan_free(struct plan *p)
  * apart") becomes one concept whose alternatives are its whole group, and
  * its words are not searched one by one.
  */
+static bool
+usable(const struct kb_understood *u, const bool *consumed, size_t i)
+{
+	return !consumed[i] && !(i >= u->model_start && i < u->model_end);
+}
+
 static void
 multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
 		   const struct kb_token *tok, size_t ntok,
@@ -354,7 +362,8 @@ multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
 		   bool *consumed)
 {
 	char (*qs)[64] = kb_xcalloc(ntok + 1, sizeof(*qs));
-	size_t g, m, i, k;
+	size_t g, m, i, k, pos[8];
+	char ss[8][64];
 
 	for (i = 0; i < ntok; i++)
 		kb_stem(tok[i].norm, qs[i], sizeof(qs[i]));
@@ -371,22 +380,39 @@ multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
 				kb_tokens_free(st);
 				continue;
 			}
-			for (i = 0; i + nst <= ntok; i++) {
-				for (k = 0; k < nst; k++) {
-					char s2[64];
+			/*
+			 * In order, with at most MW_GAP other words between
+			 * ("take the speaker apart" says "take apart").
+			 */
+			if (nst > 8) {
+				kb_tokens_free(st);
+				continue;
+			}
+			for (k = 0; k < nst; k++)
+				kb_stem(st[k].norm, ss[k], sizeof(ss[k]));
+			for (i = 0; i < ntok; i++) {
+				size_t at, lim;
 
-					kb_stem(st[k].norm, s2, sizeof(s2));
-					if (consumed[i + k] ||
-					    (i + k >= u->model_start &&
-					     i + k < u->model_end) ||
-					    strcmp(qs[i + k], s2) != 0)
+				if (!usable(u, consumed, i) ||
+				    strcmp(qs[i], ss[0]) != 0)
+					continue;
+				pos[0] = i;
+				at = i + 1;
+				for (k = 1; k < nst; k++) {
+					lim = pos[k - 1] + MW_GAP + 1;
+					while (at < ntok && at <= lim &&
+					       !(usable(u, consumed, at) &&
+						 strcmp(qs[at], ss[k]) == 0))
+						at++;
+					if (at >= ntok || at > lim)
 						break;
+					pos[k] = at++;
 				}
 				if (k == nst)
 					break;
 			}
 			kb_tokens_free(st);
-			if (i + nst > ntok)
+			if (i >= ntok || nst > 8)
 				continue;
 			c = &p->c[p->n];
 			memset(c, 0, sizeof(*c));
@@ -416,7 +442,7 @@ multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
 				c->df = 1;
 			c->weight = idf(p->nsections, c->df);
 			for (k = 0; k < nst; k++)
-				consumed[i + k] = true;
+				consumed[pos[k]] = true;
 			p->n++;
 		}
 	}

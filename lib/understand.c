@@ -244,7 +244,9 @@ gapped_symptoms(const struct kb_taxonomy *t, const struct kb_token *tok,
 	size_t n = 0, i, s, ph, k, j;
 
 	for (i = 0; i < ntok; i++) {
-		if (used[i] || kb_is_stopword(tok[i].norm))
+		/* Words of a phrase already found belong to it alone. */
+		if (used[i] || u->symptom_of[i] >= 0 ||
+		    kb_is_stopword(tok[i].norm))
 			continue;
 		match_form(tok[i].norm, form[n], sizeof(form[n]));
 		idx[n++] = i;
