@@ -1265,7 +1265,7 @@ text_heading_shaped(const struct tline *t, bool step)
 		return false;
 	if (n >= 3 && memcmp(s + n - 3, "\xE2\x80\xA6", 3) == 0)
 		return false; /* … */
-	if (last == '?' && (t->cps > 0 || words > 8 || t->lower))
+	if (last == '?' && (t->cps > 60 || words > 8 || t->lower))
 		return false;
 	if (t->label && !step)
 		return false;

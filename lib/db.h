@@ -95,5 +95,7 @@ void kb_counts_free(struct kb_count *v, size_t n);
 #define KB_TAG_SYMPTOM 2
 /* A symptom of the section's article (as a whole), on every section. */
 #define KB_TAG_ARTICLE_SYMPTOM 3
+/* A symptom the article's title names, on every section. */
+#define KB_TAG_TITLE_SYMPTOM 4
 
 #endif

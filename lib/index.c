@@ -459,16 +459,18 @@ int
 kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	     struct kb_article *a, struct kb_error *err)
 {
-	struct kb_strv models, symptoms;
+	struct kb_strv models, symptoms, title_sym;
 	struct kb_led_facts leds = { 0 };
 	sqlite3_stmt *st;
 	sqlite3_int64 aid, *sids = NULL;
+	size_t headed;
 	char *mj = NULL, *sj = NULL;
 	int rc = KB_OK;
 	size_t i;
 
 	kb_strv_init(&models);
 	kb_strv_init(&symptoms);
+	kb_strv_init(&title_sym);
 
 	st = ix->st[ST_FIND];
 	bind_text(st, 1, relpath);
@@ -487,6 +489,7 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	run(ix, ST_SEEN, NULL);
 
 	kb_tag_article(ix->tax, a, &models, &symptoms);
+	kb_tag_title(ix->tax, a->title, &title_sym);
 	{
 		const char **texts = kb_xcalloc(2 * a->nsections + 1,
 						sizeof(*texts));
@@ -519,6 +522,7 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	aid = sqlite3_last_insert_rowid(ix->sql);
 
 	sids = kb_xcalloc(a->nsections, sizeof(*sids));
+	headed = 0;
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
 		char *smj = kb_strv_to_json(&s->models);
@@ -534,7 +538,10 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		sqlite3_bind_int(st, 5, s->line);
 		bind_text(st, 6, smj);
 		bind_text(st, 7, ssj);
-		sqlite3_bind_double(st, 8, kb_section_prior(s->heading));
+		sqlite3_bind_double(st, 8,
+				    kb_section_prior(s->heading, headed));
+		if (*s->heading)
+			headed++;
 		rc = run(ix, ST_INS_SECTION, err);
 		sids[i] = sqlite3_last_insert_rowid(ix->sql);
 		if (rc == KB_OK) {
@@ -560,10 +567,16 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			rc = run(ix, ST_INS_TAG, err);
 		}
 		/* What the whole article is about, for ranking its sections. */
-		for (k = 0; rc == KB_OK && k < symptoms.n; k++) {
+		for (k = 0; rc == KB_OK && k < symptoms.n + title_sym.n; k++) {
+			bool art = k < symptoms.n;
+
 			st = ix->st[ST_INS_TAG];
-			sqlite3_bind_int(st, 1, KB_TAG_ARTICLE_SYMPTOM);
-			bind_text(st, 2, symptoms.v[k]);
+			sqlite3_bind_int(st, 1,
+					 art ? KB_TAG_ARTICLE_SYMPTOM
+					     : KB_TAG_TITLE_SYMPTOM);
+			bind_text(st, 2,
+				  art ? symptoms.v[k]
+				      : title_sym.v[k - symptoms.n]);
 			sqlite3_bind_int64(st, 3, sids[i]);
 			rc = run(ix, ST_INS_TAG, err);
 		}
@@ -596,6 +609,7 @@ out:
 	free(sj);
 	kb_strv_free(&models);
 	kb_strv_free(&symptoms);
+	kb_strv_free(&title_sym);
 	kb_led_facts_free(&leds);
 	return rc;
 }

@@ -65,13 +65,18 @@ void kb_index_abort(struct kb_index *ix);
 void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 		    struct kb_strv *models, struct kb_strv *symptoms);
 
+/* The symptoms an article's title names: what the article is for. */
+void kb_tag_title(const struct kb_taxonomy *t, const char *title,
+		  struct kb_strv *symptoms);
+
 /*
- * How much a section is worth as an answer, from its heading alone: a
- * step that tells the reader what to do ("Replace the battery", "2. Reset
- * the device") is what people search a troubleshooting base for, the
- * untitled lead-in before the first heading rarely is.  Multiplies the
- * text score; 1.0 is neutral.
+ * How much a section is worth as an answer before any query: a step that
+ * tells the reader what to do ("Replace the battery", "2. Reset the
+ * device") is what people search a troubleshooting base for, the untitled
+ * lead-in before the first heading rarely is, and articles put their main
+ * answer first and the side cases last.  position counts the headed
+ * sections before this one.  Multiplies the text score; 1.0 is neutral.
  */
-double kb_section_prior(const char *heading);
+double kb_section_prior(const char *heading, size_t position);
 
 #endif

@@ -103,9 +103,10 @@ static const char base_all_sql[] =
 /* Share of a word's weight earned through a synonym or a tag. */
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
+#define FILLER_WEIGHT 0.25
 static double BM_K1 = 1.2, BM_B = 0.75;
 static double PROX_HEADING = 0.4, PROX_BODY = 0.3;
-static double SYM_ARTICLE = 0.35, SYM_SECTION = 0.15;
+static double SYM_ARTICLE = 0.35, SYM_SECTION = 0.15, SYM_TITLE = 0.3;
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -231,6 +232,74 @@ add_synonyms(const struct kb_taxonomy *t, struct concept *c)
 	}
 }
 
+static int64_t
+prefix_df(struct kb_db *db, const char *prefix)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, prefix_sql);
+	int64_t df = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		df = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return df;
+}
+
+/* Index documents holding every word of a phrase, at most. */
+static int64_t
+phrase_df(struct kb_db *db, const char *phrase)
+{
+	struct kb_token *tok = NULL;
+	size_t n = 0, i;
+	int64_t df = -1, d;
+
+	kb_tokenize(phrase, &tok, &n);
+	for (i = 0; i < n; i++) {
+		d = term_df(db, tok[i].norm);
+		if (df < 0 || d < df)
+			df = d;
+	}
+	kb_tokens_free(tok);
+	return df < 0 ? 0 : df;
+}
+
+/*
+ * A word concept's alternatives: the word as typed, its prefix when it is
+ * still being typed, then its synonyms; df is the best any of them has.
+ */
+static void
+fill_alts(struct kb_db *db, const struct kb_taxonomy *t, struct concept *c,
+	  bool long_query, bool typing)
+{
+	size_t k;
+
+	c->df = term_df(db, c->word);
+	quoted(&c->alts, c->word, false, NULL);
+	if (typing && strlen(c->word) >= 2) {
+		int64_t pdf = prefix_df(db, c->word);
+
+		/* Words still being typed count as what they begin. */
+		quoted(&c->alts, c->word, true, NULL);
+		if (pdf > c->df)
+			c->df = pdf;
+	}
+	c->nexact = c->alts.n;
+	if (long_query)
+		return;
+	add_synonyms(t, c);
+	for (k = c->nexact; k < c->alts.n; k++) {
+		const char *a = c->alts.v[k];
+		char *plain = kb_xstrndup(a + 1, strlen(a) - 2);
+		int64_t df = phrase_df(db, plain);
+
+		free(plain);
+		if (df > c->df)
+			c->df = df;
+	}
+}
+
 /*
  * The closest word of the unstemmed vocabulary within the typo budget;
  * ties go to the more common word.  NULL when there is none.
@@ -287,19 +356,25 @@ correct(struct kb_db *db, const char *word)
 	return out;
 }
 
-static int64_t
-prefix_df(struct kb_db *db, const char *prefix)
+/*
+ * Words that carry the asking rather than the problem ("how do I know
+ * if ...", "I need help with ..."): searched, but worth little.
+ */
+static bool
+is_filler(const char *w)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, prefix_sql);
-	int64_t df = 0;
+	static const char *const fill[] = {
+		"anyone", "appreciate", "advice", "ask", "asking", "hello",
+		"help", "hey", "hi", "issue", "know", "need", "please",
+		"problem", "question", "someone", "tell", "thank", "thanks",
+		"want", "wondering",
+	};
+	size_t i;
 
-	if (st == NULL)
-		return 0;
-	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		df = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return df;
+	for (i = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
+		if (strcmp(w, fill[i]) == 0)
+			return true;
+	return false;
 }
 
 static double
@@ -541,7 +616,9 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		c->pos = i;
 		c->symptom = i < u->ntokens ? u->symptom_of[i] : -1;
 		c->led = i < u->ntokens && u->led_word[i];
-		c->df = term_df(db, w);
+		fill_alts(db, t, c, p->long_query,
+			  typing && i == ntok - 1);
+		/* Neither the word nor a synonym is known: a typo? */
 		if (c->df == 0 && !p->long_query) {
 			char *fix = correct(db, w);
 
@@ -551,40 +628,17 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 				corrected = true;
 				free(c->word);
 				c->word = fix;
-				c->df = term_df(db, fix);
+				kb_strv_free(&c->alts);
+				fill_alts(db, t, c, false, false);
 			}
-		}
-		quoted(&c->alts, c->word, false, NULL);
-		if (typing && i == ntok - 1 && strlen(c->word) >= 2) {
-			int64_t pdf = prefix_df(db, c->word);
-
-			/* Words still being typed count as what they begin. */
-			quoted(&c->alts, c->word, true, NULL);
-			if (pdf > c->df)
-				c->df = pdf;
-		}
-		c->nexact = c->alts.n;
-		if (!p->long_query)
-			add_synonyms(t, c);
-		for (k = 1; k < c->alts.n; k++) {
-			/* A synonym the index has makes the concept known. */
-			const char *a = c->alts.v[k];
-			char *plain;
-			int64_t df;
-
-			if (strchr(a, '*') || strchr(a + 1, ' '))
-				continue;
-			plain = kb_xstrndup(a + 1, strlen(a) - 2);
-			df = term_df(db, plain);
-			free(plain);
-			if (df > c->df)
-				c->df = df;
 		}
 		if (c->df == 0) {
 			concept_free(c);
 			continue;
 		}
 		c->weight = idf(p->nsections, c->df);
+		if (is_filler(c->word))
+			c->weight *= FILLER_WEIGHT;
 		p->n++;
 		nwords++;
 	}
@@ -675,6 +729,7 @@ struct section_tags {
 	bool generic;	    /* no model at all */
 	int symptom_hits;
 	int article_hits;   /* understood symptoms the article is about */
+	int title_hits;	    /* ... that its title names */
 	uint32_t symptoms;  /* bit k: tagged with understood symptom k */
 };
 
@@ -710,6 +765,9 @@ read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
 			   KB_TAG_ARTICLE_SYMPTOM) {
 			if (kb_strv_contains(&u->symptoms, v))
 				f->article_hits++;
+		} else if (sqlite3_column_int(st, 0) == KB_TAG_TITLE_SYMPTOM) {
+			if (kb_strv_contains(&u->symptoms, v))
+				f->title_hits++;
 		} else {
 			size_t k;
 
@@ -878,6 +936,9 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 		sym += SYM_ARTICLE * (f->article_hits > 2 ? 2 : f->article_hits);
 	if (f->symptom_hits > 0)
 		sym += SYM_SECTION * (f->symptom_hits > 2 ? 2 : f->symptom_hits);
+	/* The article whose title names the symptom is the one for it. */
+	if (f->title_hits > 0)
+		sym += SYM_TITLE;
 	/*
 	 * Coverage matters most for short queries: two words asked for, two
 	 * words wanted.  A ticket's words are never all in one section.
@@ -909,9 +970,10 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
 	*present = 0;
 	if (getenv("KB_TUNE"))
 		sscanf(getenv("KB_TUNE"),
-		       "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1, &BM_B,
-		       &colw[0], &colw[1], &colw[2], &colw[3], &PROX_HEADING,
-		       &PROX_BODY, &SYM_ARTICLE, &SYM_SECTION);
+		       "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1,
+		       &BM_B, &colw[0], &colw[1], &colw[2], &colw[3],
+		       &PROX_HEADING, &PROX_BODY, &SYM_ARTICLE, &SYM_SECTION,
+		       &SYM_TITLE);
 	if (v == NULL || bytes < 2 * sizeof(*v))
 		return 0.0;
 	np = v[0];

@@ -55,6 +55,13 @@ find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
 	}
 }
 
+void
+kb_tag_title(const struct kb_taxonomy *t, const char *title,
+	     struct kb_strv *symptoms)
+{
+	find_in(t, title, NULL, symptoms);
+}
+
 static char *
 section_text(const struct kb_section *s)
 {
@@ -125,14 +132,16 @@ static const char *const fix_verbs[] = {
 };
 
 double
-kb_section_prior(const char *heading)
+kb_section_prior(const char *heading, size_t position)
 {
 	const char *p = heading;
 	char word[32];
 	size_t n = 0, i;
+	double pos;
 
 	if (heading == NULL || *heading == '\0')
 		return 0.8;
+	pos = position < 3 ? 1.0 + 0.04 * (double)(3 - position) : 1.0;
 	/* Skip a step number: "2. Reset the device", "Step 3: Clean". */
 	while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		p++;
@@ -156,8 +165,8 @@ kb_section_prior(const char *heading)
 	word[n] = '\0';
 	for (i = 0; i < sizeof(fix_verbs) / sizeof(fix_verbs[0]); i++)
 		if (strcmp(word, fix_verbs[i]) == 0)
-			return 1.15;
-	return 1.0;
+			return 1.15 * pos;
+	return pos;
 }
 
 char *

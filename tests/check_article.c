@@ -614,7 +614,9 @@ START_TEST(text_runs_of_short_lines_are_a_list_not_headings)
 		"Title\n\nLight meanings\nSolid red\nCharging\n"
 		"Solid white\nFully charged\n\n"
 		"What you need:\n\nA toothpick\nA dry toothbrush\n\n"
-		"Reset steps:\n1. Unplug the cable\n2. Hold the power button\n");
+		"Reset steps:\n1. Unplug the cable\n2. Hold the power button\n\n"
+		"Then:\nWait a minute\n\n"
+		"Questions?\nCall us today\nWe answer within a day.\n");
 
 	ck_assert_uint_eq(a->nsections, 1);
 	ck_assert_str_eq(a->sections[0].body,
@@ -622,7 +624,9 @@ START_TEST(text_runs_of_short_lines_are_a_list_not_headings)
 			 "Fully charged\n\n"
 			 "What you need:\n\n- A toothpick\n- A dry toothbrush\n\n"
 			 "Reset steps:\n1. Unplug the cable\n"
-			 "2. Hold the power button");
+			 "2. Hold the power button\n\n"
+			 "Then:\n- Wait a minute\n\n"
+			 "Questions?\nCall us today\nWe answer within a day.");
 	kb_article_free(a);
 }
 END_TEST
@@ -1048,6 +1052,41 @@ START_TEST(many_sections_are_capped_and_their_text_kept)
 }
 END_TEST
 
+START_TEST(markup_too_dense_to_parse_is_refused_with_a_clear_error)
+{
+	static const struct {
+		enum kb_format format;
+		const char *unit;
+		size_t n;
+		const char *says;
+	} cases[] = {
+		{KB_FORMAT_MARKDOWN, "*_", 4100000, "too much Markdown markup"},
+		{KB_FORMAT_HTML, "<b>", 3100000, "too much HTML markup"},
+		{KB_FORMAT_MARKDOWN, "---\ntags: [", 1, "front matter"},
+	};
+	struct kb_error err;
+	size_t len, i;
+	char *s;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		s = repeat(cases[i].unit, cases[i].n,
+			   i == 2 ? "" : "text", &len);
+		if (i == 2) {
+			/* 70 KB of front matter: more than it may hold. */
+			free(s);
+			s = repeat("x", 70000, "]\n---\nbody\n", &len);
+			memcpy(s, "---\ntags: [", 11);
+		}
+		ck_assert_int_eq(parse_fail(cases[i].format, "big", s, len,
+					    &err),
+				 KB_ERR_PARSE);
+		ck_assert_msg(strstr(err.msg, cases[i].says) != NULL, "%s",
+			      err.msg);
+		free(s);
+	}
+}
+END_TEST
+
 static Suite *
 article_suite(void)
 {
@@ -1110,6 +1149,8 @@ article_suite(void)
 		tc, deep_nesting_many_headings_and_long_lines_are_survived, 0,
 		NELEM(deep_cases));
 	tcase_add_test(tc, many_sections_are_capped_and_their_text_kept);
+	tcase_add_test(tc,
+		       markup_too_dense_to_parse_is_refused_with_a_clear_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
