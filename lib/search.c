@@ -97,6 +97,8 @@ static const char base_all_sql[] =
 #define MAX_PHRASES 63
 /* Places one article may take in the first page. */
 #define PER_ARTICLE 2
+/* The first places, one article each. */
+#define TOP_DISTINCT 1
 #define FIRST_PAGE 10
 /* Words allowed between the words of a multi-word synonym. */
 #define MW_GAP 2
@@ -104,9 +106,25 @@ static const char base_all_sql[] =
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
 #define FILLER_WEIGHT 0.25
-static double BM_K1 = 1.2, BM_B = 0.75;
-static double PROX_HEADING = 0.4, PROX_BODY = 0.3;
-static double SYM_ARTICLE = 0.35, SYM_SECTION = 0.15, SYM_TITLE = 0.3;
+/*
+ * Ranking weights, chosen on half of tests/relevance/queries.tsv and
+ * checked on the other half (make eval): BM25F saturation and length
+ * normalisation; what words said together in a heading or the body add;
+ * what a symptom tag on the article, the section or the title adds; what
+ * the model asked for (or another one) multiplies by; how steeply the
+ * share of the query's words a section covers counts.
+ */
+#define BM_K1 2.5
+#define BM_B 0.8
+#define PROX_HEADING 0.8
+#define PROX_BODY 0.1
+#define SYM_ARTICLE 0.75
+#define SYM_SECTION 0.45
+#define SYM_TITLE 0.1
+#define MODEL_MATCH 1.9
+#define MODEL_OTHER 0.4
+#define COVER_EXP 1.6
+#define BM_FLOOR 0.3
 
 enum concept_kind { C_WORD, C_SYMPTOM, C_MODEL };
 
@@ -365,7 +383,8 @@ is_filler(const char *w)
 {
 	static const char *const fill[] = {
 		"anyone", "appreciate", "advice", "ask", "asking", "hello",
-		"help", "hey", "hi", "issue", "know", "need", "please",
+		"help", "hey", "hi", "issue", "know", "many", "much", "need",
+		"please",
 		"problem", "question", "someone", "tell", "thank", "thanks",
 		"want", "wondering",
 	};
@@ -844,18 +863,37 @@ cmp_cand(const void *a, const void *b)
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* At most PER_ARTICLE sections of one article in the first page. */
+static size_t
+same_article(const struct cand *out, size_t k, int64_t article)
+{
+	size_t j, same = 0;
+
+	for (j = 0; j < k; j++)
+		same += out[j].article == article;
+	return same;
+}
+
+/*
+ * The first TOP_DISTINCT places go to different articles, and no article
+ * has more than PER_ARTICLE sections in the first page; the rest follow
+ * in score order.
+ */
 static void
 diversify(struct cand *c, size_t n)
 {
 	struct cand *out = kb_xcalloc(n ? n : 1, sizeof(*out));
 	bool *taken = kb_xcalloc(n ? n : 1, sizeof(*taken));
-	size_t k = 0, i, j, same;
+	size_t k = 0, i;
 
+	for (i = 0; i < n && k < TOP_DISTINCT; i++) {
+		if (same_article(out, k, c[i].article) == 0) {
+			out[k++] = c[i];
+			taken[i] = true;
+		}
+	}
 	for (i = 0; i < n && k < FIRST_PAGE; i++) {
-		for (same = 0, j = 0; j < k; j++)
-			same += out[j].article == c[i].article;
-		if (same < PER_ARTICLE) {
+		if (!taken[i] &&
+		    same_article(out, k, c[i].article) < PER_ARTICLE) {
 			out[k++] = c[i];
 			taken[i] = true;
 		}
@@ -883,8 +921,8 @@ proximity_factor(const struct plan *p, const struct cand *c)
 	t = c->prox[0] > 1 ? (c->prox[0] - 1) / (q - 1) : 0.0;
 	h = c->prox[1] > 1 ? (c->prox[1] - 1) / (q - 1) : 0.0;
 	b = c->prox[2] > 1 ? (c->prox[2] - 1) / (q - 1) : 0.0;
-	return 1.0 + PROX_HEADING * (h > t ? h : t * 0.6 > h ? t * 0.6 : h) +
-	       PROX_BODY * b;
+	(void)t;
+	return 1.0 + PROX_HEADING * h + PROX_BODY * b;
 }
 
 static double
@@ -923,11 +961,11 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	}
 	c->cover = cover;
 	if (u->model != NULL)
-		model = f->model_match ? 1.5 : f->generic ? 1.0 : 0.35;
+		model = f->model_match ? MODEL_MATCH
+			: f->generic	 ? 1.0
+					 : MODEL_OTHER;
 	else if (u->brand != NULL)
 		model = f->brand_match ? 1.2 : f->generic ? 1.0 : 0.7;
-	else if (!f->generic)
-		model = 0.9;
 	/*
 	 * A section in an article about the symptom asked for beats one
 	 * that merely mentions it.
@@ -943,8 +981,8 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	 * Coverage matters most for short queries: two words asked for, two
 	 * words wanted.  A ticket's words are never all in one section.
 	 */
-	s = (0.3 + c->bm25 / (bm_max > 0 ? bm_max : 1.0)) *
-	    pow(0.1 + cover, p->nwords <= 4   ? 2.0
+	s = (BM_FLOOR + c->bm25 / (bm_max > 0 ? bm_max : 1.0)) *
+	    pow(0.1 + cover, p->nwords <= 4   ? COVER_EXP
 			     : p->nwords <= 12 ? 1.5
 					       : 0.5);
 	return s * model * sym * led * prior * proximity_factor(p, c);
@@ -962,18 +1000,13 @@ static double
 bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
       uint32_t prox[4])
 {
-	static double colw[] = { 2.0, 4.0, 1.0, 1.5 };
+	/* title, heading, body, tags */
+	static const double colw[] = { 0.7, 5.0, 1.0, 1.5 };
 	const uint32_t *v = blob;
 	double norm[4], score = 0.0;
 	size_t np, nc, i, k, ph;
 
 	*present = 0;
-	if (getenv("KB_TUNE"))
-		sscanf(getenv("KB_TUNE"),
-		       "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &BM_K1,
-		       &BM_B, &colw[0], &colw[1], &colw[2], &colw[3],
-		       &PROX_HEADING, &PROX_BODY, &SYM_ARTICLE, &SYM_SECTION,
-		       &SYM_TITLE);
 	if (v == NULL || bytes < 2 * sizeof(*v))
 		return 0.0;
 	np = v[0];

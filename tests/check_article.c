@@ -626,7 +626,7 @@ START_TEST(text_runs_of_short_lines_are_a_list_not_headings)
 			 "Reset steps:\n1. Unplug the cable\n"
 			 "2. Hold the power button\n\n"
 			 "Then:\n- Wait a minute\n\n"
-			 "Questions?\nCall us today\nWe answer within a day.");
+			 "Questions?\n\nCall us today\nWe answer within a day.");
 	kb_article_free(a);
 }
 END_TEST
