@@ -105,6 +105,7 @@ static const char base_all_sql[] =
 /* Share of a word's weight earned through a synonym or a tag. */
 #define SYNONYM_CREDIT 0.6
 #define TAG_CREDIT 0.8
+#define TAG_TF 2.0
 #define FILLER_WEIGHT 0.25
 /*
  * Ranking weights, chosen on half of tests/relevance/queries.tsv and
@@ -123,6 +124,7 @@ static const char base_all_sql[] =
 #define SYM_TITLE 0.1
 #define MODEL_MATCH 1.9
 #define MODEL_OTHER 0.4
+#define MODEL_OFF_SYMPTOM 0.4
 #define COVER_EXP 1.6
 #define BM_FLOOR 0.3
 
@@ -150,6 +152,8 @@ struct plan {
 	char *map; /* each phrase's word concept, for kbstats() */
 	double total_weight; /* of word concepts */
 	bool long_query;
+	bool led_answered;   /* LED facts answer the light asked about */
+	uint32_t led_symptoms; /* symptoms said only in LED words, then */
 	size_t nwords;	     /* word concepts */
 	int64_t nsections;
 };
@@ -754,7 +758,7 @@ struct section_tags {
 
 static void
 read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
-	  struct section_tags *f)
+	  uint32_t ignore, struct section_tags *f)
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
 	sqlite3_stmt *st = kb_db_stmt(db, tags_sql);
@@ -780,20 +784,22 @@ read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
 				if (m && strcasecmp(m->brand, u->brand) == 0)
 					f->brand_match = true;
 			}
-		} else if (sqlite3_column_int(st, 0) ==
-			   KB_TAG_ARTICLE_SYMPTOM) {
-			if (kb_strv_contains(&u->symptoms, v))
-				f->article_hits++;
-		} else if (sqlite3_column_int(st, 0) == KB_TAG_TITLE_SYMPTOM) {
-			if (kb_strv_contains(&u->symptoms, v))
-				f->title_hits++;
 		} else {
+			int kind = sqlite3_column_int(st, 0);
 			size_t k;
 
 			for (k = 0; k < u->symptoms.n && k < 32; k++) {
-				if (strcmp(u->symptoms.v[k], v) == 0) {
+				if (strcmp(u->symptoms.v[k], v) != 0 ||
+				    (ignore & ((uint32_t)1 << k)))
+					continue;
+				/* Words of the symptom count as covered. */
+				f->symptoms |= (uint32_t)1 << k;
+				if (kind == KB_TAG_ARTICLE_SYMPTOM)
+					f->article_hits++;
+				else if (kind == KB_TAG_TITLE_SYMPTOM)
+					f->title_hits++;
+				else {
 					f->symptom_hits++;
-					f->symptoms |= (uint32_t)1 << k;
 				}
 			}
 		}
@@ -940,12 +946,21 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 	 * charge whether or not the fix says "full".
 	 */
 	if (p->total_weight > 0) {
+		double total = 0.0;
+
 		for (i = 0; i < p->n; i++) {
 			const struct concept *k = &p->c[i];
 			double got = 0.0;
 
 			if (k->kind != C_WORD)
 				continue;
+			/*
+			 * The light is answered by the LED card; the sections
+			 * listed are judged by the rest of the question.
+			 */
+			if (k->led && p->led_answered)
+				continue;
+			total += k->weight;
 			if (c->phrases & k->exact)
 				got = 1.0;
 			else if (c->phrases & k->mask)
@@ -957,13 +972,23 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 				got = got > TAG_CREDIT ? got : TAG_CREDIT;
 			matched += got * k->weight;
 		}
-		cover = matched / p->total_weight;
+		cover = total > 0 ? matched / total : 1.0;
 	}
 	c->cover = cover;
+	/*
+	 * The model asked for lifts its sections, fully when they are also
+	 * about the symptom asked for: "Soundcore 2 won't fully charge" wants
+	 * the general fix for that symptom above a Soundcore 2 page about
+	 * something else.
+	 */
 	if (u->model != NULL)
-		model = f->model_match ? MODEL_MATCH
-			: f->generic	 ? 1.0
-					 : MODEL_OTHER;
+		model = f->model_match
+				? 1.0 + (MODEL_MATCH - 1.0) *
+						(u->symptoms.n == 0 || f->symptoms
+							 ? 1.0
+							 : MODEL_OFF_SYMPTOM)
+			: f->generic ? 1.0
+				     : MODEL_OTHER;
 	else if (u->brand != NULL)
 		model = f->brand_match ? 1.2 : f->generic ? 1.0 : 0.7;
 	/*
@@ -1029,7 +1054,7 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
 		const struct concept *c = &p->c[k];
 		double tf = 0.0;
 
-		if (c->kind != C_WORD)
+		if (c->kind != C_WORD || (c->led && p->led_answered))
 			continue;
 		for (ph = 0; ph < np; ph++) {
 			double credit;
@@ -1048,6 +1073,58 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
 	return score;
 }
 
+/*
+ * What a section earns for being about a symptom the query names, in the
+ * same currency as the words: each word of the symptom's phrase that the
+ * section lacks counts as if said TAG_TF times, when the section (or its
+ * article) is tagged with the symptom.  A fix for "won't fully charge"
+ * rarely repeats "not full"; its tag says what it is for.
+ */
+static double
+tag_bm25(const struct plan *p, const struct cand *c,
+	 const struct section_tags *f)
+{
+	double add = 0.0;
+	size_t k;
+
+	for (k = 0; k < p->n; k++) {
+		const struct concept *w = &p->c[k];
+
+		if (w->kind != C_WORD || w->symptom < 0 || w->symptom >= 32 ||
+		    (w->led && p->led_answered) || (c->phrases & w->mask) ||
+		    !(f->symptoms & ((uint32_t)1 << w->symptom)))
+			continue;
+		add += w->weight * TAG_TF * (BM_K1 + 1.0) / (TAG_TF + BM_K1);
+	}
+	return add;
+}
+
+/*
+ * Symptoms named only by the words of the LED state ("solid red" is also
+ * a phrase of "what does the light mean"): once the LED card answers the
+ * light, they say nothing more about which sections to list.
+ */
+static uint32_t
+led_only_symptoms(const struct kb_understood *u)
+{
+	uint32_t mask = 0;
+	size_t k, i;
+
+	for (k = 0; k < u->symptoms.n && k < 32; k++) {
+		bool any = false, all = true;
+
+		for (i = 0; i < u->ntokens; i++) {
+			if (u->symptom_of[i] != (int)k)
+				continue;
+			any = true;
+			all &= u->led_word[i];
+		}
+		if (any && all)
+			mask |= (uint32_t)1 << k;
+	}
+	return mask;
+}
+
 static int
 rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
@@ -1055,8 +1132,9 @@ rank_window(struct kb_db *db, const struct plan *p,
 {
 	sqlite3_stmt *st = kb_db_stmt(db, cand_sql);
 	struct led_hits lh;
+	struct section_tags *f;
 	struct cand *c;
-	double bm_max = 0.0;
+	double bm_max = 0.0, *prior;
 	size_t n = 0, i;
 	int step;
 	bool debug = getenv("KBSEARCH_DEBUG") != NULL;
@@ -1082,31 +1160,40 @@ rank_window(struct kb_db *db, const struct plan *p,
 	}
 	sqlite3_reset(st);
 	led_sections(db, u, &lh);
+	f = kb_xcalloc(n ? n : 1, sizeof(*f));
+	prior = kb_xcalloc(n ? n : 1, sizeof(*prior));
+	bm_max = 0.0;
 	for (i = 0; i < n; i++) {
-		struct section_tags f;
-		double prior = 1.0;
-
+		prior[i] = 1.0;
 		st = kb_db_stmt(db, feat_sql);
-		if (st == NULL)
-			continue;
-		sqlite3_bind_int64(st, 1, c[i].id);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			c[i].article = sqlite3_column_int64(st, 0);
-			prior = sqlite3_column_double(st, 1);
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, c[i].id);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				c[i].article = sqlite3_column_int64(st, 0);
+				prior[i] = sqlite3_column_double(st, 1);
+			}
+			sqlite3_reset(st);
 		}
-		sqlite3_reset(st);
-		read_tags(db, c[i].id, u, &f);
-		c[i].score = score_of(p, u, &c[i], bm_max, &f,
-				      led_factor(&lh, c[i].id), prior);
+		read_tags(db, c[i].id, u, p->led_symptoms, &f[i]);
+		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
+		if (c[i].bm25 > bm_max)
+			bm_max = c[i].bm25;
+	}
+	for (i = 0; i < n; i++) {
+		c[i].score = score_of(p, u, &c[i], bm_max, &f[i],
+				      led_factor(&lh, c[i].id), prior[i]);
 		if (debug)
 			fprintf(stderr,
 				"cand %4lld bm %.2f cover %.2f mod %d/%d/%d "
 				"sym %d/%d led %.1f prior %.2f -> %.3f\n",
 				(long long)c[i].id, c[i].bm25, c[i].cover,
-				f.model_match, f.generic, f.other_model,
-				f.article_hits, f.symptom_hits,
-				led_factor(&lh, c[i].id), prior, c[i].score);
+				f[i].model_match, f[i].generic,
+				f[i].other_model, f[i].article_hits,
+				f[i].symptom_hits, led_factor(&lh, c[i].id),
+				prior[i], c[i].score);
 	}
+	free(f);
+	free(prior);
 	free(lh.ids);
 	free(lh.exact);
 	qsort(c, n, sizeof(*c), cmp_cand);
@@ -1398,6 +1485,9 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		rc = fail(err);
 		goto out;
 	}
+	p.led_answered = r->nleds > 0;
+	if (p.led_answered)
+		p.led_symptoms = led_only_symptoms(&u);
 	if (p.expr == NULL)
 		goto done;
 	r->match = kb_xstrdup(p.expr);
