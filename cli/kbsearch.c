@@ -97,6 +97,110 @@ sgr(const struct opts *o, const char *code)
 	return o->color ? code : "";
 }
 
+/* One line saying how the query was read. */
+static void
+print_understood(const struct opts *o, const struct kb_result *r)
+{
+	const struct kb_understanding *u = &r->understood;
+	struct kb_strv parts;
+	struct kb_buf b, t;
+	size_t i;
+
+	if (!u->model && !u->brand && !u->color && !u->pattern &&
+	    u->symptoms.n == 0)
+		return;
+	kb_strv_init(&parts);
+	kb_buf_init(&b);
+	kb_buf_init(&t);
+	if (u->model)
+		kb_strv_push_own(&parts, kb_xasprintf("model %s", u->model));
+	else if (u->brand)
+		kb_strv_push_own(&parts, kb_xasprintf("brand %s", u->brand));
+	if (u->color || u->pattern)
+		kb_strv_push_own(&parts,
+				 kb_xasprintf("light %s%s%s",
+					      u->pattern ? u->pattern : "",
+					      u->pattern && u->color ? " " : "",
+					      u->color ? u->color : ""));
+	for (i = 0; i < u->symptoms.n; i++)
+		kb_buf_printf(&t, "%s%s", i ? ", " : "symptom ",
+			      u->symptoms.v[i]);
+	if (t.len)
+		kb_strv_push_own(&parts, kb_buf_steal(&t));
+	for (i = 0; i < u->terms.n; i++)
+		kb_buf_printf(&t, "%s%s", i ? " " : "words: ", u->terms.v[i]);
+	if (t.len)
+		kb_strv_push_own(&parts, kb_buf_steal(&t));
+	kb_buf_adds(&t, "Understood: ");
+	for (i = 0; i < parts.n; i++)
+		kb_buf_printf(&t, "%s%s", i ? " · " : "", parts.v[i]);
+	kb_term_text(&b, t.data, false);
+	printf("%s%s%s\n", sgr(o, "\033[2m"), b.data, sgr(o, "\033[0m"));
+	kb_buf_free(&b);
+	kb_buf_free(&t);
+	kb_strv_free(&parts);
+}
+
+static const char *
+light_colour(const char *color)
+{
+	static const char *const map[][2] = {
+		{ "red", "\033[31m" },	  { "green", "\033[32m" },
+		{ "orange", "\033[33m" }, { "blue", "\033[34m" },
+		{ "purple", "\033[35m" }, { "white", "\033[97m" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(color, map[i][0]) == 0)
+			return map[i][1];
+	return "";
+}
+
+/* The answer card: what the light means, before any list. */
+static void
+print_answers(const struct opts *o, const struct kb_result *r)
+{
+	struct kb_buf b;
+	size_t i;
+
+	if (r->nleds == 0)
+		return;
+	kb_buf_init(&b);
+	for (i = 0; i < r->nleds; i++) {
+		const struct kb_led_answer *l = &r->leds[i];
+		bool blink = strcmp(l->pattern, "solid") != 0 &&
+			     strcmp(l->pattern, "off") != 0;
+
+		printf("%s%s●%s ", o->color ? light_colour(l->color) : "",
+		       o->color && blink ? "\033[5m" : "",
+		       sgr(o, "\033[0m"));
+		kb_buf_printf(&b, "%s %s", l->pattern, l->color);
+		if (l->model)
+			kb_buf_printf(&b, " on the %s", l->model);
+		kb_buf_adds(&b, ": ");
+		kb_term_text(&b, "", false);
+		printf("%s", sgr(o, "\033[1m"));
+		b.data[0] = (char)(b.data[0] >= 'a' && b.data[0] <= 'z'
+					   ? b.data[0] - 'a' + 'A'
+					   : b.data[0]);
+		put(&b);
+		kb_term_text(&b, l->meaning, false);
+		put(&b);
+		printf("%s\n  %s(", sgr(o, "\033[0m"), sgr(o, "\033[2m"));
+		kb_term_text(&b, *l->heading ? l->heading : "", false);
+		if (*l->heading)
+			kb_buf_adds(&b, " — ");
+		kb_term_text(&b, l->path, false);
+		kb_buf_addc(&b, '#');
+		kb_term_text(&b, l->anchor, false);
+		put(&b);
+		printf(")%s\n", sgr(o, "\033[0m"));
+	}
+	putchar('\n');
+	kb_buf_free(&b);
+}
+
 static void
 print_hits(const struct opts *o, const struct kb_result *r)
 {
@@ -104,6 +208,17 @@ print_hits(const struct opts *o, const struct kb_result *r)
 	size_t i;
 
 	kb_buf_init(&b);
+	print_understood(o, r);
+	if (r->did_you_mean) {
+		printf("Did you mean: %s", sgr(o, "\033[1m"));
+		kb_term_text(&b, r->did_you_mean, false);
+		put(&b);
+		printf("%s\n", sgr(o, "\033[0m"));
+	}
+	if (r->understood.model || r->understood.color || r->did_you_mean ||
+	    r->understood.symptoms.n)
+		putchar('\n');
+	print_answers(o, r);
 	if (r->nhits == 0) {
 		printf("No results for \"");
 		kb_term_text(&b, r->query, false);

@@ -67,6 +67,7 @@ static const char nsec_sql[] = "SELECT count(*) FROM sections";
 static const char vocab_sql[] =
 	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
 	" AND substr(word, 1, 1) IN (?3, ?4)";
+static const char word_sql[] = "SELECT df FROM vocab WHERE word = ?";
 static const char prefix_sql[] =
 	"SELECT max(df) FROM vocab WHERE word >= ?1 AND word < ?1 || char(1114111)";
 static const char facet_sql[] =
@@ -252,6 +253,21 @@ add_synonyms(const struct kb_taxonomy *t, struct concept *c)
 			free(n);
 		}
 	}
+}
+
+static int64_t
+vocab_df(struct kb_db *db, const char *word)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, word_sql);
+	int64_t df = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, word, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		df = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return df;
 }
 
 static int64_t
@@ -547,14 +563,51 @@ multiword_synonyms(struct kb_db *db, const struct kb_taxonomy *t,
 	free(qs);
 }
 
-/* Replace the bytes of one query word in the did-you-mean text. */
+/* Corrections for the did-you-mean text: byte spans of the query. */
+struct fixes {
+	struct {
+		size_t start, end;
+		char *text;
+	} v[MAX_CONCEPTS + 1];
+	size_t n;
+};
+
 static void
-note_correction(struct kb_buf *dym, const char *text, size_t start,
-		size_t end, const char *fix, size_t *copied)
+note_correction(struct fixes *f, size_t start, size_t end, char *fix)
 {
-	kb_buf_add(dym, text + *copied, start - *copied);
-	kb_buf_adds(dym, fix);
-	*copied = end;
+	size_t i;
+
+	if (f->n == sizeof(f->v) / sizeof(f->v[0])) {
+		free(fix);
+		return;
+	}
+	/* Keep them in text order. */
+	for (i = f->n; i > 0 && f->v[i - 1].start > start; i--)
+		f->v[i] = f->v[i - 1];
+	f->v[i].start = start;
+	f->v[i].end = end;
+	f->v[i].text = fix;
+	f->n++;
+}
+
+static char *
+apply_fixes(const char *text, struct fixes *f)
+{
+	struct kb_buf b;
+	size_t i, at = 0;
+
+	kb_buf_init(&b);
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].start >= at) {
+			kb_buf_add(&b, text + at, f->v[i].start - at);
+			kb_buf_adds(&b, f->v[i].text);
+			at = f->v[i].end;
+		}
+		free(f->v[i].text);
+	}
+	kb_buf_adds(&b, text + at);
+	f->n = 0;
+	return kb_buf_steal(&b);
 }
 
 static void
@@ -563,14 +616,14 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
 	struct kb_token *tok = NULL;
-	struct kb_buf dym;
-	size_t ntok = 0, i, k, nwords = 0, copied = 0, phrase = 0;
+	struct fixes fx;
+	size_t ntok = 0, i, k, nwords = 0, phrase = 0;
 	bool any_content = false, corrected = false, typing, *consumed = NULL;
 	sqlite3_stmt *st;
 	char stem[128];
 
 	memset(p, 0, sizeof(*p));
-	kb_buf_init(&dym);
+	fx.n = 0;
 	st = kb_db_stmt(db, nsec_sql);
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		p->nsections = sqlite3_column_int64(st, 0);
@@ -641,13 +694,27 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		c->led = i < u->ntokens && u->led_word[i];
 		fill_alts(db, t, c, p->long_query,
 			  typing && i == ntok - 1);
+		/*
+		 * Found only through its stem ("replacment" shares one with
+		 * "replacement"): searched as typed, but worth a suggestion.
+		 */
+		if (c->df > 0 && !p->long_query && vocab_df(db, w) == 0 &&
+		    !(typing && i == ntok - 1 && prefix_df(db, w) > 0)) {
+			char *fix = correct(db, w);
+
+			if (fix != NULL) {
+				note_correction(&fx, tok[i].start, tok[i].end,
+						fix);
+				corrected = true;
+			}
+		}
 		/* Neither the word nor a synonym is known: a typo? */
 		if (c->df == 0 && !p->long_query) {
 			char *fix = correct(db, w);
 
 			if (fix != NULL) {
-				note_correction(&dym, text, tok[i].start,
-						tok[i].end, fix, &copied);
+				note_correction(&fx, tok[i].start, tok[i].end,
+						kb_xstrdup(fix));
 				corrected = true;
 				free(c->word);
 				c->word = fix;
@@ -736,11 +803,18 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 				p->c[i].kind, (long long)p->c[i].df,
 				p->c[i].weight, p->c[i].qtf, p->c[i].symptom,
 				p->c[i].led, p->c[i].alts.n);
-	if (corrected) {
-		kb_buf_adds(&dym, text + copied);
-		*did_you_mean = kb_buf_steal(&dym);
+	/* A model read through a typo is corrected to its name. */
+	if (u->model_fuzzy && u->model_end > u->model_start &&
+	    u->model_end <= ntok) {
+		note_correction(&fx, tok[u->model_start].start,
+				tok[u->model_end - 1].end,
+				kb_xstrdup(u->model->name));
+		corrected = true;
 	}
-	kb_buf_free(&dym);
+	if (corrected)
+		*did_you_mean = apply_fixes(text, &fx);
+	for (i = 0; i < fx.n; i++)
+		free(fx.v[i].text);
 	kb_tokens_free(tok);
 	free(consumed);
 }
