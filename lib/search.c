@@ -153,6 +153,7 @@ struct plan {
 	char *map; /* each phrase's word concept, for kbstats() */
 	double total_weight; /* of word concepts */
 	bool long_query;
+	size_t dropped;	     /* words dropped as unknown */
 	bool led_answered;   /* LED facts answer the light asked about */
 	uint32_t led_symptoms; /* symptoms said only in LED words, then */
 	size_t nwords;	     /* word concepts */
@@ -723,6 +724,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 			}
 		}
 		if (c->df == 0) {
+			/* A word the index has never seen cannot be required. */
+			p->dropped++;
 			concept_free(c);
 			continue;
 		}
@@ -1588,7 +1591,9 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 			goto out;
 		}
 	}
-	r->relax = nc > 0 && c[0].cover < 0.999;
+	r->relax = (nc > 0 && c[0].cover < 0.999) || p.dropped > 0;
+	for (i = 0; i < r->nhits && p.dropped > 0; i++)
+		r->hits[i].relax = 1;
 done:
 	r->ms = (kb_now() - t0) * 1000.0;
 out:

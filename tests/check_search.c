@@ -239,6 +239,136 @@ START_TEST(a_five_kilobyte_query_answers)
 }
 END_TEST
 
+START_TEST(an_led_question_is_answered_with_the_fact_for_that_model)
+{
+	struct kb_result *r = search("soundcore 2 solid red", NULL, NULL, 10,
+				     0);
+
+	ck_assert_str_eq(r->understood.model, "Anker Soundcore 2");
+	ck_assert_str_eq(r->understood.color, "red");
+	ck_assert_str_eq(r->understood.pattern, "solid");
+	ck_assert_uint_eq(r->nleds, 1);
+	ck_assert_str_eq(r->leds[0].model, "Anker Soundcore 2");
+	ck_assert_ptr_nonnull(strstr(r->leds[0].meaning, "charging"));
+	ck_assert_str_eq(r->leds[0].path, "sc2/led.md");
+	ck_assert_str_eq(r->leds[0].anchor, "what-the-light-means");
+	kb_result_free(r);
+	/* No model named: every model's facts for that state. */
+	r = search("blinking red light", NULL, NULL, 10, 0);
+	ck_assert_uint_eq(r->nleds, 1);
+	ck_assert_str_eq(r->leds[0].pattern, "blinking");
+	kb_result_free(r);
+	/* No LED state, no LED answer. */
+	r = search("replace battery", NULL, NULL, 10, 0);
+	ck_assert_uint_eq(r->nleds, 0);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_typo_is_corrected_and_suggested)
+{
+	struct kb_result *r = search("toothpik", NULL, NULL, 10, 0);
+
+	ck_assert_ptr_nonnull(r->did_you_mean);
+	ck_assert_str_eq(r->did_you_mean, "toothpick");
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Clean the port");
+	kb_result_free(r);
+	/* Numbers are never corrected. */
+	r = search("flip 6", NULL, NULL, 10, 0);
+	ck_assert_ptr_null(r->did_you_mean);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(the_last_word_matches_as_a_prefix_while_typing)
+{
+	struct kb_result *r = search("toothp", NULL, NULL, 10, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Clean the port");
+	kb_result_free(r);
+	/* A trailing space means the word is finished. */
+	r = search("toothp ", NULL, NULL, 10, 0);
+	ck_assert_uint_eq(r->nhits, 0);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(synonyms_from_the_taxonomy_find_other_words)
+{
+	/* The test taxonomy says cable = cord. */
+	struct kb_result *r = search("cord", NULL, NULL, 10, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Check the cable");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(facets_count_models_and_symptoms_over_all_matches)
+{
+	struct kb_result *r = search("speaker", NULL, NULL, 1, 0);
+	size_t i;
+	bool flip = false;
+
+	ck_assert_uint_ge(r->nfacet_models, 1);
+	for (i = 0; i < r->nfacet_models; i++)
+		if (!strcmp(r->facet_models[i].value, "JBL Flip 5"))
+			flip = r->facet_models[i].count >= 1;
+	ck_assert(flip);
+	ck_assert_uint_ge(r->nfacet_symptoms, 1);
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(the_model_asked_for_ranks_above_generic_advice)
+{
+	/* Both articles speak of the port; only one is the Soundcore's. */
+	struct kb_result *r = search("soundcore 2 port lint", NULL, NULL, 10,
+				     0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].path, "sc2/led.md");
+	kb_result_free(r);
+	/* Another model named: its pages sink below generic ones. */
+	r = search("flip 5 cable", NULL, NULL, 10, 0);
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_ne(r->hits[0].path, "sc2/led.md");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_symptom_phrase_is_understood)
+{
+	struct kb_result *r = search("battery drains fast", NULL, NULL, 10, 0);
+
+	ck_assert(kb_strv_contains(&r->understood.symptoms,
+				   "wont-hold-charge"));
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].path, "battery.md");
+	kb_result_free(r);
+}
+END_TEST
+
+START_TEST(a_pasted_ticket_finds_the_fix)
+{
+	struct kb_result *r = search(
+		"Hello support, thanks for your help last time. Order 55512-A. "
+		"My speaker was a present from my sister two years ago and it "
+		"has been great, but since last month the music keeps cutting "
+		"and the connection keeps dropping whenever I walk into the "
+		"kitchen with my phone. I already tried turning everything off "
+		"and on again, no luck. It is not the battery, it is fully "
+		"charged. Could you tell me what to do? Many thanks, Sam",
+		NULL, NULL, 10, 0);
+
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].path, "flip.txt");
+	kb_result_free(r);
+}
+END_TEST
+
 static Suite *
 search_suite(void)
 {
@@ -262,6 +392,15 @@ search_suite(void)
 	tcase_add_loop_test(tc, no_input_produces_an_error, 0,
 			    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_test(tc, a_five_kilobyte_query_answers);
+	tcase_add_test(tc,
+		       an_led_question_is_answered_with_the_fact_for_that_model);
+	tcase_add_test(tc, a_typo_is_corrected_and_suggested);
+	tcase_add_test(tc, the_last_word_matches_as_a_prefix_while_typing);
+	tcase_add_test(tc, synonyms_from_the_taxonomy_find_other_words);
+	tcase_add_test(tc, facets_count_models_and_symptoms_over_all_matches);
+	tcase_add_test(tc, the_model_asked_for_ranks_above_generic_advice);
+	tcase_add_test(tc, a_symptom_phrase_is_understood);
+	tcase_add_test(tc, a_pasted_ticket_finds_the_fix);
 	suite_add_tcase(s, tc);
 	return s;
 }
