@@ -77,6 +77,32 @@ START_TEST(the_soundcore_example_answers_charging_then_fixes_for_that_model)
 }
 END_TEST
 
+START_TEST(wont_hold_charge_lists_the_battery_replacement_in_the_first_three)
+{
+	struct kb_test_run r;
+	char *dir = kb_test_tmpdir();
+	char *db = kb_test_path(dir, "kb.db");
+	const char *index[] = { kb_test_prog("kbindex"), "--quiet", "--db",
+				db, "kb/", NULL };
+	const char *search[] = { kb_test_prog("kbsearch"), "--db", db, "-n",
+				 "3", "won't hold charge", NULL };
+	const char *env[] = { "NO_COLOR=1", NULL };
+
+	kb_test_run(&r, index, NULL);
+	ck_assert_int_eq(r.status, 0);
+	kb_test_run_free(&r);
+	kb_test_run(&r, search, env);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "speaker-wont-hold-a-charge.md"
+				    "#replace-the-battery") != NULL,
+		      "%s", r.out);
+	kb_test_run_free(&r);
+	kb_test_rmtree(dir);
+	free(db);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 relevance_suite(void)
 {
@@ -88,6 +114,8 @@ relevance_suite(void)
 		tc, kbsearch_meets_the_recorded_thresholds_on_the_judged_queries);
 	tcase_add_test(
 		tc, the_soundcore_example_answers_charging_then_fixes_for_that_model);
+	tcase_add_test(
+		tc, wont_hold_charge_lists_the_battery_replacement_in_the_first_three);
 	suite_add_tcase(s, tc);
 	return s;
 }
