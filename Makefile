@@ -22,6 +22,7 @@ BUILD ?= build-$(SANITIZER)
 endif
 
 PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson
+SERVER_PKGS := libmicrohttpd
 VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -36,8 +37,9 @@ OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 endif
 
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) $(SERVER_PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+SERVER_LIBS = $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null) -lpthread
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
@@ -56,7 +58,11 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBKB := $(BUILD)/libkb.a
 
-PROGS := $(BUILD)/kbindex $(BUILD)/kbsearch
+PROGS := $(BUILD)/kbindex $(BUILD)/kbsearch $(BUILD)/kbserver
+
+WEB_FILES := $(sort $(wildcard server/web/*))
+SERVER_OBJS := $(BUILD)/server/kbserver.o $(BUILD)/server/html.o \
+	$(BUILD)/server/assets.o
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
@@ -80,7 +86,7 @@ deps-test:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Iserver -c $< -o $@
 
 $(LIBKB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -94,6 +100,18 @@ $(BUILD)/kbsearch: $(BUILD)/cli/kbsearch.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+$(BUILD)/server/assets.c: $(WEB_FILES) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)scripts/embed.sh $@ $(WEB_FILES)
+
+$(BUILD)/server/assets.o: $(BUILD)/server/assets.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -Iserver -c $< -o $@
+
+$(BUILD)/kbserver: $(SERVER_OBJS) $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SERVER_LIBS) -lm
+
 $(BUILD)/kbeval: $(BUILD)/tests/relevance/kbeval.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
@@ -101,27 +119,36 @@ $(BUILD)/kbeval: $(BUILD)/tests/relevance/kbeval.o $(LIBKB)
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DKB_BUILD_DIR='"$(BUILD)"' -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Iserver $(CHECK_CFLAGS) -DKB_BUILD_DIR='"$(BUILD)"' -c $< -o $@
 
 $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TEST_COMMON) $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lpthread -lm
+
+# The page renderer is tested on its own, without the server around it.
+$(BUILD)/tests/check_html: $(BUILD)/tests/check_html.o $(BUILD)/server/html.o \
+		$(TEST_COMMON) $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lpthread -lm
 
 index: $(PROGS)
 	$(BUILD)/kbindex --db $(DB) kb/
 
+PORT ?= 8080
+
 run: all index
 	@echo
-	@echo "Indexed kb/ into $(DB). Try:"
-	@echo "  $(BUILD)/kbsearch --db $(DB) \"won't hold charge\""
+	@echo "Indexed kb/ into $(DB). Search it at http://127.0.0.1:$(PORT)/"
+	@echo "or from a terminal: $(BUILD)/kbsearch --db $(DB) \"won't hold charge\""
 	@echo
-	$(BUILD)/kbsearch --db $(DB) "won't hold charge"
+	$(BUILD)/kbserver --db $(DB) --port $(PORT)
 
 check: deps-test
 	$(Q)$(MAKE) --no-print-directory test
 
 test: $(PROGS) $(BUILD)/kbeval $(TEST_BINS)
 	$(Q)tests/run.sh $(BUILD) $(TEST_BINS)
+	$(Q)tests/browser/run.sh $(BUILD)
 
 # Relevance on the judged queries: kbsearch beside plain FTS5 bm25.
 eval: all $(BUILD)/kbeval
@@ -133,7 +160,8 @@ asan: deps-test
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address test
 
 format:
-	clang-format -i lib/*.c lib/*.h indexer/*.c cli/*.c tests/*.c tests/*.h
+	clang-format -i lib/*.c lib/*.h indexer/*.c cli/*.c server/*.c \
+		server/*.h tests/*.c tests/*.h
 
 lint:
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol)[[:space:]]*\(' \
@@ -145,7 +173,8 @@ install: all
 	install -m 644 kb/taxonomy.json $(DESTDIR)$(DATADIR)/taxonomy.json
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/kbindex $(DESTDIR)$(BINDIR)/kbsearch
+	rm -f $(DESTDIR)$(BINDIR)/kbindex $(DESTDIR)$(BINDIR)/kbsearch \
+		$(DESTDIR)$(BINDIR)/kbserver
 	rm -f $(DESTDIR)$(DATADIR)/taxonomy.json
 	-rmdir $(DESTDIR)$(DATADIR)
 

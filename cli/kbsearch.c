@@ -87,7 +87,7 @@ put(struct kb_buf *b)
 static void
 print_json(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2));
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 	fputc('\n', stdout);
 }
 

@@ -65,6 +65,8 @@ const char kb_db_schema_sql[] =
 struct kb_db {
 	sqlite3 *sql;
 	struct kb_taxonomy *tax;
+	double timeout_ms;
+	double deadline; /* kb_now() seconds, 0 for none */
 	struct {
 		const char *key; /* the SQL text pointer: callers pass literals */
 		sqlite3_stmt *st;
@@ -174,6 +176,37 @@ kb_db_close(struct kb_db *db)
 	sqlite3_close(db->sql);
 	kb_taxonomy_free(db->tax);
 	free(db);
+}
+
+/* SQLite calls this every few thousand instructions; nonzero stops it. */
+static int
+past_deadline(void *arg)
+{
+	struct kb_db *db = arg;
+
+	return db->deadline > 0 && kb_now() > db->deadline;
+}
+
+void
+kb_db_set_timeout(struct kb_db *db, double ms)
+{
+	db->timeout_ms = ms;
+	db->deadline = 0;
+	sqlite3_progress_handler(db->sql, ms > 0 ? 2000 : 0,
+				 ms > 0 ? past_deadline : NULL, db);
+}
+
+void
+kb_db_deadline_start(struct kb_db *db)
+{
+	db->deadline = db->timeout_ms > 0 ? kb_now() + db->timeout_ms / 1000.0
+					  : 0;
+}
+
+int
+kb_db_timed_out(const struct kb_db *db)
+{
+	return db->deadline > 0 && kb_now() > db->deadline;
 }
 
 sqlite3 *
@@ -305,6 +338,9 @@ read_led(sqlite3_stmt *s, struct kb_db_led *l)
 	l->pattern = kb_col_text(s, 3, 1);
 	l->meaning = kb_col_text(s, 4, 1);
 	l->heading = kb_col_text(s, 5, 1);
+	l->article = sqlite3_column_int64(s, 6);
+	l->anchor = kb_col_text(s, 7, 1);
+	l->path = kb_col_text(s, 8, 1);
 }
 
 int
@@ -323,7 +359,9 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 		" WHERE s.article_id = ? ORDER BY s.ord";
 	static const char leds[] =
 		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
-		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" s.heading, l.article_id, s.anchor, a.path FROM leds l"
+		" JOIN sections s ON s.id = l.section_id"
+		" JOIN articles a ON a.id = l.article_id"
 		" WHERE l.article_id = ? ORDER BY l.id";
 	struct kb_db_article *a = NULL;
 	sqlite3_stmt *s;
@@ -457,11 +495,15 @@ kb_db_leds(struct kb_db *db, const char *model, struct kb_db_led **out,
 {
 	static const char all[] =
 		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
-		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" s.heading, l.article_id, s.anchor, a.path FROM leds l"
+		" JOIN sections s ON s.id = l.section_id"
+		" JOIN articles a ON a.id = l.article_id"
 		" ORDER BY l.model IS NULL, l.model, l.color, l.pattern, l.id";
 	static const char one[] =
 		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
-		" s.heading FROM leds l JOIN sections s ON s.id = l.section_id"
+		" s.heading, l.article_id, s.anchor, a.path FROM leds l"
+		" JOIN sections s ON s.id = l.section_id"
+		" JOIN articles a ON a.id = l.article_id"
 		" WHERE l.model = ? COLLATE NOCASE"
 		" ORDER BY l.color, l.pattern, l.id";
 	sqlite3_stmt *s = kb_db_stmt(db, model ? one : all);
@@ -502,6 +544,8 @@ kb_db_leds_free(struct kb_db_led *v, size_t n)
 		free(v[i].pattern);
 		free(v[i].meaning);
 		free(v[i].heading);
+		free(v[i].anchor);
+		free(v[i].path);
 	}
 	free(v);
 }

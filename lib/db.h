@@ -21,6 +21,14 @@ struct kb_db;
 int kb_db_open(const char *path, struct kb_db **out, struct kb_error *err);
 void kb_db_close(struct kb_db *db);
 
+/*
+ * Bound the time of every query on this connection: a statement still
+ * running ms milliseconds after kb_db_deadline_start is interrupted and
+ * the search fails with KB_ERR_TIMEOUT.  0 turns the bound off.
+ */
+void kb_db_set_timeout(struct kb_db *db, double ms);
+void kb_db_deadline_start(struct kb_db *db);
+
 /* The taxonomy the index was built with (borrowed; never NULL). */
 const struct kb_taxonomy *kb_db_taxonomy(const struct kb_db *db);
 
@@ -44,12 +52,15 @@ struct kb_db_section {
 };
 
 struct kb_db_led {
+	int64_t article; /* article id */
 	int64_t section; /* section id */
 	char *model;	 /* NULL when generic */
 	char *color;
 	char *pattern;
 	char *meaning;
 	char *heading; /* heading of the source section */
+	char *anchor;
+	char *path;    /* the article's indexed file */
 };
 
 /* An article as stored, with its sections and LED facts. */

@@ -19,6 +19,7 @@ enum kb_status {
 	KB_ERR_ARG,	/* a caller-supplied value was out of range */
 	KB_ERR_MISSING, /* the index (or a named item) does not exist */
 	KB_ERR_BUSY,	/* another process holds the index lock */
+	KB_ERR_TIMEOUT, /* a query ran past its deadline */
 };
 
 struct kb_error {

@@ -170,7 +170,14 @@ kb_json_article(const struct kb_db_article *a)
 		json_object_set_new(lo, "color", str_json(l->color));
 		json_object_set_new(lo, "pattern", str_json(l->pattern));
 		json_object_set_new(lo, "meaning", str_json(l->meaning));
-		json_object_set_new(lo, "section", str_json(l->heading));
+		json_object_set_new(
+			lo, "source",
+			json_pack("{s:I, s:I, s:s, s:s, s:s}", "article",
+				  (json_int_t)l->article, "section",
+				  (json_int_t)l->section, "path",
+				  l->path ? l->path : "", "heading",
+				  l->heading ? l->heading : "", "anchor",
+				  l->anchor ? l->anchor : ""));
 		json_array_append_new(leds, lo);
 	}
 	json_object_set_new(o, "id", json_integer(a->id));

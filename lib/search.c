@@ -172,6 +172,17 @@ struct cand {
 };
 
 static int
+fail_db(struct kb_db *db, struct kb_error *err)
+{
+	if (kb_db_timed_out(db))
+		return kb_error_set(err, KB_ERR_TIMEOUT, 0,
+				    "the query took too long and was stopped");
+	return kb_error_set(err, KB_ERR_DB, 0,
+			    "the index could not be searched (damaged or "
+			    "built by another version? run kbindex --full)");
+}
+
+static int
 fail(struct kb_error *err)
 {
 	/* SQLite's text never reaches users: their input caused nothing. */
@@ -1548,6 +1559,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 
 	memset(&p, 0, sizeof(p));
 	*out = NULL;
+	kb_db_deadline_start(db);
 	r->limit = opts->limit == 0 ? 10 : opts->limit;
 	if (r->limit > KB_SEARCH_MAX_LIMIT)
 		r->limit = KB_SEARCH_MAX_LIMIT;
@@ -1559,7 +1571,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	copy_understanding(&u, r);
 	build_plan(db, r->query, &u, &p, &r->did_you_mean);
 	if (led_answers(db, &u, r) != 0) {
-		rc = fail(err);
+		rc = fail_db(db, err);
 		goto out;
 	}
 	p.led_answered = r->nleds > 0;
@@ -1570,7 +1582,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	r->match = kb_xstrdup(p.expr);
 	if (count_matches(db, p.expr, r) != 0 || facets(db, p.expr, r) != 0 ||
 	    rank_window(db, &p, &u, r, &c, &nc) != 0) {
-		rc = fail(err);
+		rc = fail_db(db, err);
 		goto out;
 	}
 	for (i = r->offset; i < nc && r->nhits < r->limit; i++) {
@@ -1581,13 +1593,13 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	start = r->offset + r->nhits;
 	if (r->nhits < r->limit && nc == WINDOW && start >= WINDOW &&
 	    fetch_tail(db, p.expr, start, r->limit - r->nhits, r) != 0) {
-		rc = fail(err);
+		rc = fail_db(db, err);
 		goto out;
 	}
 	for (i = 0; i < r->nhits; i++) {
 		r->hits[i].snippet = snippet_of(db, p.expr, r->hits[i].id);
 		if (fill_hit(db, &r->hits[i]) != 0) {
-			rc = fail(err);
+			rc = fail_db(db, err);
 			goto out;
 		}
 	}

@@ -4,11 +4,16 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libsqlite3-dev libcmark-dev libyaml-dev libxml2-dev libjansson-dev libmicrohttpd-dev"
-test_pkgs="check"
+# The browser test runs Debian's Chromium, driven by playwright-core.
+test_pkgs="check chromium"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
-test) want="$build_pkgs $test_pkgs" ;;
+test)
+	want="$build_pkgs $test_pkgs"
+	command -v node >/dev/null 2>&1 || want="$want nodejs"
+	command -v npm >/dev/null 2>&1 || want="$want npm"
+	;;
 all) want="$build_pkgs $test_pkgs" ;;
 *) echo "usage: $0 build|test|all" >&2; exit 2 ;;
 esac
@@ -20,7 +25,22 @@ for p in $want; do
 	fi
 done
 
-[ -z "$missing" ] && exit 0
+install_npm() {
+	# playwright-core for the browser test, exactly as locked; it never
+	# downloads a browser (Debian's chromium is used).
+	[ "${1:-build}" = test ] || return 0
+	dir=$(dirname "$0")/../tests/browser
+	[ -f "$dir/package-lock.json" ] || return 0
+	[ -d "$dir/node_modules/playwright-core" ] && return 0
+	echo "deps: installing playwright-core (npm ci in tests/browser)"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" \
+		--no-audit --no-fund --loglevel=error
+}
+
+if [ -z "$missing" ]; then
+	install_npm "${1:-build}"
+	exit 0
+fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing packages:$missing (install them with your package manager)" >&2
@@ -40,3 +60,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq || echo "deps: apt-get update failed; trying the install with the current lists" >&2
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing
+install_npm "${1:-build}"
