@@ -1037,21 +1037,34 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	(void)version;
 	(void)upload;
 	if (rq == NULL) {
+		const char *cl = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
 		rq = kb_xcalloc(1, sizeof(*rq));
 		rq->start = kb_now();
 		snprintf(rq->method, sizeof(rq->method), "%s", method);
 		snprintf(rq->path, sizeof(rq->path), "%s", url);
 		*req_cls = rq;
+		/* Refuse a large body before reading any of it. */
+		if (cl != NULL && strtoull(cl, NULL, 10) > MAX_BODY_BYTES) {
+			rq->body = MAX_BODY_BYTES + 1;
+			return (enum MHD_Result)error_for(
+				c, rq,
+				strncmp(url, "/api/", 5) == 0 ? KIND_API
+							      : KIND_HTML,
+				MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+				"request body too large");
+		}
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		/* No route takes a body: count it and drop it. */
+		/*
+		 * No route takes a body: count it and drop it; the answer
+		 * (405 or 413) goes out once the upload has been read, as
+		 * libmicrohttpd wants, within the connection timeout.
+		 */
 		rq->body += *upload_size;
 		*upload_size = 0;
-		if (rq->body > MAX_BODY_BYTES && rq->status == 0)
-			return (enum MHD_Result)api_error(
-				c, rq, MHD_HTTP_CONTENT_TOO_LARGE,
-				"too_large", "request body too large");
 		return MHD_YES;
 	}
 	if (rq->status != 0)
