@@ -819,17 +819,24 @@ route_zendesk(struct MHD_Connection *c, struct request *rq, const char *url)
 			"count", (json_int_t)count, "page", (json_int_t)page,
 			"per_page", (json_int_t)per_page, "page_count",
 			(json_int_t)page_count);
-	json_object_set_new(
-		doc, "next_page",
-		page < page_count
-			? json_string_nocheck(zendesk_page_url(
-				  origin, query, page + 1, per_page, labels))
-			: json_null());
-	json_object_set_new(
-		doc, "previous_page",
-		page > 1 ? json_string_nocheck(zendesk_page_url(
-				   origin, query, page - 1, per_page, labels))
-			 : json_null());
+	if (page < page_count) {
+		char *u = zendesk_page_url(origin, query, page + 1, per_page,
+					   labels);
+
+		json_object_set_new(doc, "next_page", json_string(u));
+		free(u);
+	} else {
+		json_object_set_new(doc, "next_page", json_null());
+	}
+	if (page > 1) {
+		char *u = zendesk_page_url(origin, query, page - 1, per_page,
+					   labels);
+
+		json_object_set_new(doc, "previous_page", json_string(u));
+		free(u);
+	} else {
+		json_object_set_new(doc, "previous_page", json_null());
+	}
 	kb_result_free(r);
 	kb_strv_free(&model_l);
 	kb_strv_free(&sym_l);
