@@ -73,7 +73,7 @@ DB ?= kb.db
 .SECONDARY:
 
 .PHONY: all deps deps-test run check test eval asan format lint install \
-	uninstall clean index
+	uninstall clean index bench
 
 all: deps $(PROGS)
 
@@ -155,6 +155,29 @@ eval: all $(BUILD)/kbeval
 	$(Q)$(BUILD)/kbindex --quiet --full --db $(BUILD)/eval.db kb/
 	$(Q)$(BUILD)/kbeval --db $(BUILD)/eval.db \
 		--thresholds tests/relevance/thresholds tests/relevance/queries.tsv
+
+# Side by side with raw FTS5 and Xapian: bench/results/<date>.md.
+BENCH_SIZES ?= 1000 10000 100000
+BENCH_MAN ?= 1000
+BENCH_REPS ?= 5
+BENCH_BINS := $(BUILD)/bench/kbbench $(BUILD)/bench/rawfts \
+	$(BUILD)/bench/proctime
+
+$(BUILD)/bench/kbbench: $(BUILD)/bench/kbbench.o $(BUILD)/bench/stats.o $(LIBKB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/bench/rawfts: $(BUILD)/bench/rawfts.o $(BUILD)/bench/stats.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs sqlite3) -lm
+
+$(BUILD)/bench/proctime: $(BUILD)/bench/proctime.o $(BUILD)/bench/stats.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+bench: deps $(PROGS) $(BENCH_BINS)
+	$(Q)bench/deps.sh
+	$(Q)bench/run.sh $(BUILD) "$(BENCH_SIZES)" $(BENCH_MAN) $(BENCH_REPS)
 
 asan: deps-test
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address test

@@ -21,15 +21,15 @@
  * past MAX_SECTIONS further headings stay in the last section as text.
  */
 #define MAX_SECTIONS 2000
-#define MAX_HEADING 200 /* bytes */
-#define MAX_TITLE 300	/* bytes */
-#define MAX_INDENT 8	/* list levels shown by indentation */
+#define MAX_HEADING  200 /* bytes */
+#define MAX_TITLE    300 /* bytes */
+#define MAX_INDENT   8	 /* list levels shown by indentation */
 /*
  * cmark and libxml2 build a whole tree first, at 150-250 bytes a node, so
  * a file of nothing but markup costs gigabytes.  Refuse input denser than
  * about 1.5 GB of tree; 50 MB of real prose costs about 5 M units.
  */
-#define MAX_MD_COST 8000000   /* 2 per line + inline markers */
+#define MAX_MD_COST   8000000 /* 2 per line + inline markers */
 #define MAX_HTML_TAGS 3000000 /* '<' characters */
 /* libyaml is quadratic in flow nesting; real front matter is tiny. */
 #define MAX_FM_BYTES 65536
@@ -152,8 +152,8 @@ buf_sep(struct kb_buf *b, int level)
 
 	if (b->len == 0)
 		return;
-	while (b->len > 0 && (b->data[b->len - 1] == ' ' ||
-			      b->data[b->len - 1] == '\t'))
+	while (b->len > 0 &&
+	       (b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
 		buf_truncate(b, b->len - 1);
 	if (b->len > 0 && b->data[b->len - 1] == '\n')
 		have++;
@@ -249,7 +249,7 @@ sect_open(struct sections *ss, const char *heading, int line)
 	if (a->nsections == ss->cap) {
 		ss->cap = ss->cap ? ss->cap * 2 : 8;
 		a->sections =
-			kb_xrealloc(a->sections, ss->cap * sizeof(*a->sections));
+		    kb_xrealloc(a->sections, ss->cap * sizeof(*a->sections));
 	}
 	s = &a->sections[a->nsections++];
 	memset(s, 0, sizeof(*s));
@@ -472,9 +472,9 @@ yaml_is_null(const yaml_node_t *v)
 	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	return n == 0 || (n == 1 && s[0] == '~') ||
-	       (n == 4 && (memcmp(s, "null", 4) == 0 ||
-			   memcmp(s, "Null", 4) == 0 ||
-			   memcmp(s, "NULL", 4) == 0));
+	       (n == 4 &&
+		(memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
+		 memcmp(s, "NULL", 4) == 0));
 }
 
 /* A list key: a sequence of scalars, or one scalar holding a comma list. */
@@ -493,8 +493,8 @@ fm_add_list(struct kb_strv *sv, yaml_document_t *doc, yaml_node_t *v)
 	}
 	if (v->type != YAML_SEQUENCE_NODE)
 		return;
-	for (it = v->data.sequence.items.start;
-	     it < v->data.sequence.items.top; it++) {
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
 		item = yaml_document_get_node(doc, *it);
 		if (item == NULL || item->type != YAML_SCALAR_NODE ||
 		    yaml_is_null(item))
@@ -607,10 +607,10 @@ parse_front_matter(struct kb_article *a, const char *name, const char *yaml,
 		line = yaml_file_line(parser.problem_mark.line);
 		/* "... at line 5 (while parsing a flow sequence at line 3)" */
 		ctx = parser.context == NULL
-			      ? kb_xstrdup("")
-			      : kb_xasprintf(" (%s at line %d)", parser.context,
-					     yaml_file_line(
-						     parser.context_mark.line));
+			  ? kb_xstrdup("")
+			  : kb_xasprintf(
+				" (%s at line %d)", parser.context,
+				yaml_file_line(parser.context_mark.line));
 		rc = kb_error_set(err, KB_ERR_PARSE, line,
 				  "%s: front matter: %s at line %d%s", name,
 				  parser.problem != NULL ? parser.problem
@@ -711,7 +711,7 @@ md_inline(cmark_node *node, struct kb_buf *out, char soft, char hard)
 			kb_buf_addc(out, hard);
 			break;
 		default:
-			/* Raw HTML is dropped; links, emphasis keep their text. */
+			/* Raw HTML is dropped; links and emphasis keep text. */
 			break;
 		}
 	}
@@ -897,7 +897,7 @@ md_item(struct md_state *md, cmark_node *item)
 	kb_buf_free(&m);
 	md->marker_pending = true;
 	md->marker_sep =
-		md->depth == 1 && cmark_node_previous(item) == NULL ? 2 : 1;
+	    md->depth == 1 && cmark_node_previous(item) == NULL ? 2 : 1;
 }
 
 static void
@@ -949,13 +949,13 @@ md_walk(struct md_state *md)
 			if ((size_t)md->depth == md->ncounters) {
 				md->ncounters = md->ncounters * 2 + 8;
 				md->counters = kb_xrealloc(
-					md->counters,
-					md->ncounters * sizeof(*md->counters));
+				    md->counters,
+				    md->ncounters * sizeof(*md->counters));
 			}
 			md->counters[md->depth++] =
-				cmark_node_get_list_type(n) == CMARK_ORDERED_LIST
-					? cmark_node_get_list_start(n)
-					: -1;
+			    cmark_node_get_list_type(n) == CMARK_ORDERED_LIST
+				? cmark_node_get_list_start(n)
+				: -1;
 			break;
 		case CMARK_NODE_ITEM:
 			md_item(md, n);
@@ -1005,7 +1005,8 @@ md_plan(struct md_state *md, struct kb_article *a)
 		if (level == 1 && md->title_node == NULL) {
 			text = md_heading_text(n);
 			if (text[0] != '\0' &&
-			    (a->title == NULL || strcasecmp(a->title, text) == 0)) {
+			    (a->title == NULL ||
+			     strcasecmp(a->title, text) == 0)) {
 				md->title_node = n;
 				if (a->title == NULL) {
 					clip_utf8(text, MAX_TITLE);
@@ -1061,8 +1062,8 @@ parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 	int rc;
 
 	memset(&md, 0, sizeof(md));
-	rc = split_front_matter(a, name, text, len, &body, &md.line_offset,
-				err);
+	rc =
+	    split_front_matter(a, name, text, len, &body, &md.line_offset, err);
 	if (rc != KB_OK)
 		return rc;
 	if (md_cost(text + body, len - body) > MAX_MD_COST)
@@ -1071,8 +1072,8 @@ parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 				    "safely",
 				    name);
 	a->markdown = kb_xstrndup(text + body, len - body);
-	md.doc = cmark_parse_document(text + body, len - body,
-				      CMARK_OPT_DEFAULT);
+	md.doc =
+	    cmark_parse_document(text + body, len - body, CMARK_OPT_DEFAULT);
 	if (md.doc == NULL)
 		return kb_error_set(err, KB_ERR_PARSE, 0,
 				    "%s: cannot parse the Markdown", name);
@@ -1125,17 +1126,17 @@ static const struct {
 	bool need_space; /* "-5 degrees" and "–" as a dash are not bullets */
 	bool nested;	 /* browsers use these for the second level */
 } bullet_marks[] = {
-	{"\xE2\x80\xA2", 3, false, false}, /* • */
-	{"\xE2\x97\xA6", 3, false, true},	/* ◦ */
-	{"\xE2\x97\x8B", 3, false, true},	/* ○ */
-	{"\xE2\x96\xAA", 3, false, true},	/* ▪ */
-	{"\xC2\xB7", 2, false, false},	/* · */
-	{"\xE2\x97\x8F", 3, false, false}, /* ● */
-	{"\xE2\x80\xA3", 3, false, false}, /* ‣ */
-	{"\xE2\x96\xA0", 3, false, false}, /* ■ */
-	{"\xE2\x80\x93", 3, true, false},	/* – */
-	{"-", 1, true, false},
-	{"*", 1, true, false},
+    {"\xE2\x80\xA2", 3, false, false}, /* • */
+    {"\xE2\x97\xA6", 3, false, true},  /* ◦ */
+    {"\xE2\x97\x8B", 3, false, true},  /* ○ */
+    {"\xE2\x96\xAA", 3, false, true},  /* ▪ */
+    {"\xC2\xB7", 2, false, false},     /* · */
+    {"\xE2\x97\x8F", 3, false, false}, /* ● */
+    {"\xE2\x80\xA3", 3, false, false}, /* ‣ */
+    {"\xE2\x96\xA0", 3, false, false}, /* ■ */
+    {"\xE2\x80\x93", 3, true, false},  /* – */
+    {"-", 1, true, false},
+    {"*", 1, true, false},
 };
 
 /* Length of the bullet marker at the start of s, or 0. */
@@ -1185,8 +1186,8 @@ static bool
 text_numbered(const char *s, size_t n, bool *step)
 {
 	static const char *const words[] = {
-		"step", "part", "method", "option",
-		"fix",	"solution", "tip", "phase",
+	    "step", "part",	"method", "option",
+	    "fix",  "solution", "tip",	  "phase",
 	};
 	size_t i = 0, k, digits, wlen = 0;
 
@@ -1276,8 +1277,7 @@ text_heading_shaped(const struct tline *t, bool step)
 
 /* Read and classify the line at off. */
 static void
-text_read(const char *text, size_t len, size_t off, int lineno,
-	  struct tline *t)
+text_read(const char *text, size_t len, size_t off, int lineno, struct tline *t)
 {
 	const char *s = text + off, *bar;
 	size_t n = line_len(s, len - off), i, k, cols = 0;
@@ -1310,7 +1310,8 @@ text_read(const char *text, size_t len, size_t off, int lineno,
 	}
 	k = bullet_len(s, n, &t->nested);
 	if (!alnum) {
-		t->rule = n >= 3 && (strspn(s, "=") >= n || strspn(s, "-") >= n);
+		t->rule =
+		    n >= 3 && (strspn(s, "=") >= n || strspn(s, "-") >= n);
 		if (k > 0 && k == n)
 			t->kind = T_MARK;
 		return;
@@ -1390,8 +1391,7 @@ text_continues(const struct text_state *ts, const struct tline *a,
 
 /* The next line with text from off; false at the end. */
 static bool
-text_peek(const struct text_state *ts, size_t off, int lineno,
-	  struct tline *t)
+text_peek(const struct text_state *ts, size_t off, int lineno, struct tline *t)
 {
 	while (off < ts->len) {
 		text_read(ts->text, ts->len, off, lineno, t);
@@ -1443,10 +1443,10 @@ text_heading(struct text_state *ts, const struct tline *t)
 	 * A break by the writer after a finished sentence or a list item is
 	 * as good as a blank line; a run of short lines is not (a list).
 	 */
-	boundary = !ts->have_prev || ts->blank_before ||
-		   (text_deliberate(ts, p, t) && !p->cand && !p->colon_end &&
-		    (p->term_end || p->kind != T_TEXT || p->label ||
-		     p->numbered));
+	boundary =
+	    !ts->have_prev || ts->blank_before ||
+	    (text_deliberate(ts, p, t) && !p->cand && !p->colon_end &&
+	     (p->term_end || p->kind != T_TEXT || p->label || p->numbered));
 	if (!boundary)
 		return false;
 	text_read(ts->text, ts->len, t->next, t->lineno + 1, &n);
@@ -1458,8 +1458,7 @@ text_heading(struct text_state *ts, const struct tline *t)
 	}
 	if (!t->cand)
 		return false;
-	if (n.kind != T_BLANK && !same_line(&n, t) &&
-	    text_continues(ts, t, &n))
+	if (n.kind != T_BLANK && !same_line(&n, t) && text_continues(ts, t, &n))
 		return false; /* the first line of a wrapped paragraph */
 	if (!text_peek(ts, t->next, t->lineno + 1, &j))
 		return false;
@@ -1578,8 +1577,8 @@ text_line(struct text_state *ts, const struct tline *t)
 		text_put(ts, OUT_PARA,
 			 ts->blank_before ||
 				 (ts->last == OUT_PARA && p->term_end)
-				 ? "\n\n"
-				 : "\n");
+			     ? "\n\n"
+			     : "\n");
 		add_squeezed(b, t->s, t->len);
 	}
 	if (t->colon_end) {
@@ -1693,8 +1692,8 @@ static const char *
 html_name(const xmlNode *n)
 {
 	return n->type == XML_ELEMENT_NODE && n->name != NULL
-		       ? (const char *)n->name
-		       : "";
+		   ? (const char *)n->name
+		   : "";
 }
 
 static bool
@@ -1729,24 +1728,24 @@ static const struct html_tag {
 	const char *name;
 	enum html_kind kind;
 } html_tags[] = {
-	{"address", H_PARA},	 {"article", H_LINE},	 {"aside", H_DROP},
-	{"blockquote", H_PARA},	 {"body", H_LINE},	 {"br", H_LINE},
-	{"button", H_DROP},	 {"caption", H_LINE},	 {"center", H_LINE},
-	{"dd", H_LINE},		 {"details", H_PARA},	 {"div", H_LINE},
-	{"dl", H_PARA},		 {"dt", H_LINE},	 {"fieldset", H_LINE},
-	{"figcaption", H_LINE},	 {"figure", H_PARA},	 {"footer", H_DROP},
-	{"form", H_DROP},	 {"h1", H_PARA},	 {"h2", H_PARA},
-	{"h3", H_PARA},		 {"h4", H_PARA},	 {"h5", H_PARA},
-	{"h6", H_PARA},		 {"head", H_DROP},	 {"header", H_HEADER},
-	{"hr", H_PARA},		 {"html", H_LINE},	 {"iframe", H_DROP},
-	{"legend", H_LINE},	 {"li", H_LINE},	 {"main", H_LINE},
-	{"nav", H_DROP},	 {"noscript", H_DROP},	 {"object", H_DROP},
-	{"ol", H_PARA},		 {"p", H_PARA},		 {"pre", H_PARA},
-	{"script", H_DROP},	 {"section", H_LINE},	 {"select", H_DROP},
-	{"style", H_DROP},	 {"summary", H_LINE},	 {"svg", H_DROP},
-	{"table", H_PARA},	 {"tbody", H_LINE},	 {"template", H_DROP},
-	{"tfoot", H_LINE},	 {"thead", H_LINE},	 {"tr", H_LINE},
-	{"ul", H_PARA},
+    {"address", H_PARA},    {"article", H_LINE},  {"aside", H_DROP},
+    {"blockquote", H_PARA}, {"body", H_LINE},	  {"br", H_LINE},
+    {"button", H_DROP},	    {"caption", H_LINE},  {"center", H_LINE},
+    {"dd", H_LINE},	    {"details", H_PARA},  {"div", H_LINE},
+    {"dl", H_PARA},	    {"dt", H_LINE},	  {"fieldset", H_LINE},
+    {"figcaption", H_LINE}, {"figure", H_PARA},	  {"footer", H_DROP},
+    {"form", H_DROP},	    {"h1", H_PARA},	  {"h2", H_PARA},
+    {"h3", H_PARA},	    {"h4", H_PARA},	  {"h5", H_PARA},
+    {"h6", H_PARA},	    {"head", H_DROP},	  {"header", H_HEADER},
+    {"hr", H_PARA},	    {"html", H_LINE},	  {"iframe", H_DROP},
+    {"legend", H_LINE},	    {"li", H_LINE},	  {"main", H_LINE},
+    {"nav", H_DROP},	    {"noscript", H_DROP}, {"object", H_DROP},
+    {"ol", H_PARA},	    {"p", H_PARA},	  {"pre", H_PARA},
+    {"script", H_DROP},	    {"section", H_LINE},  {"select", H_DROP},
+    {"style", H_DROP},	    {"summary", H_LINE},  {"svg", H_DROP},
+    {"table", H_PARA},	    {"tbody", H_LINE},	  {"template", H_DROP},
+    {"tfoot", H_LINE},	    {"thead", H_LINE},	  {"tr", H_LINE},
+    {"ul", H_PARA},
 };
 
 static int
@@ -1904,9 +1903,9 @@ scan_enter(xmlNode *n, void *ctx)
 				       strlen((const char *)content));
 		else if (html_attr_is(n, "name", "description") &&
 			 sc->a->summary == NULL)
-			sc->a->summary = squeeze_dup(
-				(const char *)content,
-				strlen((const char *)content));
+			sc->a->summary =
+			    squeeze_dup((const char *)content,
+					strlen((const char *)content));
 		xmlFree(content);
 		return false;
 	}
@@ -2058,8 +2057,8 @@ hout_item(struct html_out *h)
 		snprintf(h->marker, sizeof(h->marker), "- ");
 	} else {
 		c = &h->counters[h->depth - 1];
-		len = 2 * (h->depth - 1 < MAX_INDENT ? h->depth - 1
-						      : MAX_INDENT);
+		len =
+		    2 * (h->depth - 1 < MAX_INDENT ? h->depth - 1 : MAX_INDENT);
 		if (*c < 0) {
 			snprintf(h->marker, sizeof(h->marker), "%*s- ", len,
 				 "");
@@ -2115,7 +2114,7 @@ render_enter(xmlNode *n, void *ctx)
 		if ((size_t)h->depth == h->ncounters) {
 			h->ncounters = h->ncounters * 2 + 8;
 			h->counters = kb_xrealloc(
-				h->counters, h->ncounters * sizeof(*h->counters));
+			    h->counters, h->ncounters * sizeof(*h->counters));
 		}
 		h->counters[h->depth++] = html_is(n, "ol") ? 1 : -1;
 		hout_break(h, h->depth == 1 ? 2 : 1);
@@ -2193,9 +2192,9 @@ parse_html(struct kb_article *a, struct sections *ss, const char *name,
 	 */
 	doc = htmlReadMemory(text, (int)len, NULL, "UTF-8",
 			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-				     HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-				     HTML_PARSE_IGNORE_ENC | XML_PARSE_BIG_LINES |
-				     XML_PARSE_HUGE);
+				 HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+				 HTML_PARSE_IGNORE_ENC | XML_PARSE_BIG_LINES |
+				 XML_PARSE_HUGE);
 	if (doc == NULL)
 		return kb_error_set(err, KB_ERR_PARSE, 0,
 				    "%s: cannot parse the HTML", name);

@@ -8,6 +8,7 @@
 
 #include "db.h"
 #include "db_int.h"
+#include "understand.h"
 
 /*
  * Sections are the unit of search.  The FTS table holds the searchable
@@ -53,6 +54,8 @@ const char kb_db_schema_sql[] =
 	" meaning TEXT NOT NULL);"
 	"CREATE INDEX leds_article ON leds(article_id);"
 	"CREATE INDEX leds_state ON leds(color, pattern);"
+	"CREATE INDEX leds_section ON leds(section_id);"
+	"CREATE INDEX leds_pattern ON leds(pattern);"
 	"CREATE VIRTUAL TABLE fts USING fts5("
 	" title, heading, body, tags, tokenize = 'kb');"
 	"CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);"
@@ -65,6 +68,7 @@ const char kb_db_schema_sql[] =
 struct kb_db {
 	sqlite3 *sql;
 	struct kb_taxonomy *tax;
+	struct kb_understand_cache *ucache;
 	double timeout_ms;
 	double deadline; /* kb_now() seconds, 0 for none */
 	struct {
@@ -155,6 +159,7 @@ kb_db_open(const char *path, struct kb_db **out, struct kb_error *err)
 	    kb_taxonomy_parse("stored taxonomy", tax, strlen(tax), &db->tax,
 			      &terr) != KB_OK)
 		db->tax = kb_taxonomy_new_empty();
+	db->ucache = kb_understand_cache_new(db->tax);
 	*out = db;
 	db = NULL;
 out:
@@ -174,6 +179,7 @@ kb_db_close(struct kb_db *db)
 	for (i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(db->cache[i].st);
 	sqlite3_close(db->sql);
+	kb_understand_cache_free(db->ucache);
 	kb_taxonomy_free(db->tax);
 	free(db);
 }
@@ -245,6 +251,12 @@ const struct kb_taxonomy *
 kb_db_taxonomy(const struct kb_db *db)
 {
 	return db->tax;
+}
+
+const struct kb_understand_cache *
+kb_db_understand_cache(const struct kb_db *db)
+{
+	return db->ucache;
 }
 
 char *

@@ -23,6 +23,8 @@ char *kb_fts_term(const char *word);
 int kb_db_configure(sqlite3 *db, int readonly);
 
 sqlite3 *kb_db_handle(struct kb_db *db);
+struct kb_understand_cache;
+const struct kb_understand_cache *kb_db_understand_cache(const struct kb_db *db);
 /* True when the connection's deadline has passed. */
 int kb_db_timed_out(const struct kb_db *db);
 /* A cached prepared statement for sql (reset and unbound), or NULL. */

@@ -39,8 +39,6 @@
 	" AND (?4 IS NULL OR rowid IN (SELECT section_id FROM tags"        \
 	"  WHERE kind = 2 AND value = ?4))"
 
-static const char count_sql[] =
-	"SELECT count(*) FROM fts WHERE fts MATCH ?1" FILTERS;
 static const char cand_sql[] =
 	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
 	FILTERS
@@ -59,9 +57,14 @@ static const char feat_sql[] =
 	"SELECT article_id, boost FROM sections WHERE id = ?";
 static const char tags_sql[] =
 	"SELECT kind, value FROM tags WHERE section_id = ?";
-static const char led_sections_sql[] =
-	"SELECT section_id, pattern FROM leds WHERE (?1 IS NULL OR color = ?1)"
-	" AND (?2 IS NULL OR pattern = ?2)";
+/* Each LED statement comes in three forms so that an index serves it. */
+#define LED_WHERE_CP " WHERE color = ?1 AND pattern = ?2"
+#define LED_WHERE_C " WHERE color = ?1"
+#define LED_WHERE_P " WHERE pattern = ?2"
+#define LED_SECTIONS "SELECT section_id, pattern FROM leds"
+static const char led_sections_cp[] = LED_SECTIONS LED_WHERE_CP;
+static const char led_sections_c[] = LED_SECTIONS LED_WHERE_C;
+static const char led_sections_p[] = LED_SECTIONS LED_WHERE_P;
 static const char df_sql[] = "SELECT doc FROM fts_vocab WHERE term = ?";
 static const char nsec_sql[] = "SELECT count(*) FROM sections";
 static const char vocab_sql[] =
@@ -70,24 +73,22 @@ static const char vocab_sql[] =
 static const char word_sql[] = "SELECT df FROM vocab WHERE word = ?";
 static const char prefix_sql[] =
 	"SELECT max(df) FROM vocab WHERE word >= ?1 AND word < ?1 || char(1114111)";
-static const char facet_sql[] =
-	"SELECT kind, value, count(*) FROM tags WHERE kind IN (1, 2)"
-	" AND section_id IN"
-	" (SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS ")"
-	" GROUP BY kind, value ORDER BY count(*) DESC, value";
-static const char answer_sql[] =
-	"SELECT l.model, l.color, l.pattern, l.meaning, l.article_id,"
-	" l.section_id, a.path, s.heading, s.anchor,"
-	" (SELECT count(*) FROM leds k WHERE k.section_id = l.section_id)"
-	" FROM leds l JOIN sections s ON s.id = l.section_id"
+#define ANSWER                                                             \
+	"SELECT l.model, l.color, l.pattern, l.meaning, l.article_id,"     \
+	" l.section_id, a.path, s.heading, s.anchor,"                      \
+	" (SELECT count(*) FROM leds k WHERE k.section_id = l.section_id)" \
+	" FROM leds l JOIN sections s ON s.id = l.section_id"              \
 	" JOIN articles a ON a.id = l.article_id"
-	" WHERE (?1 IS NULL OR l.color = ?1) AND (?2 IS NULL OR l.pattern = ?2)"
-	" ORDER BY 10 DESC, l.id";
+#define ANSWER_ORDER " ORDER BY 10 DESC, l.id"
+static const char answer_cp[] =
+	ANSWER " WHERE l.color = ?1 AND l.pattern = ?2" ANSWER_ORDER;
+static const char answer_c[] = ANSWER " WHERE l.color = ?1" ANSWER_ORDER;
+static const char answer_p[] = ANSWER " WHERE l.pattern = ?2" ANSWER_ORDER;
 static const char base_all_sql[] =
 	"SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY bm25(fts) LIMIT ?2";
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
-#define WINDOW 300
+#define WINDOW 200
 /* Most word concepts a query keeps (long tickets keep the informative). */
 #define MAX_WORDS 12
 #define MAX_LONG_WORDS 40
@@ -170,6 +171,60 @@ struct cand {
 	double score;
 	size_t pos;
 };
+
+static void
+push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
+{
+	*v = kb_xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].value = kb_xstrdup(value);
+	(*v)[*n].count = count;
+	(*n)++;
+}
+
+static void
+add_count(struct kb_count **v, size_t *n, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*v)[i].value, value) == 0) {
+			(*v)[i].count++;
+			return;
+		}
+	}
+	push_count(v, n, value, 1);
+}
+
+static int
+cmp_count(const void *a, const void *b)
+{
+	const struct kb_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->value, y->value);
+}
+
+/*
+ * Sections matching any of the query's words: exact when the candidate
+ * window was not full, else estimated from the words' frequencies as if
+ * they occurred independently.  Counting every match exactly would cost
+ * as much as scoring every match, which the window exists to avoid.
+ */
+static size_t
+estimate_total(const struct plan *p, size_t nc)
+{
+	double none = 1.0, n = (double)p->nsections, est;
+	size_t i;
+
+	if (nc < WINDOW || n <= 0)
+		return nc;
+	for (i = 0; i < p->n; i++)
+		if (p->c[i].kind == C_WORD)
+			none *= 1.0 - (double)p->c[i].df / n;
+	est = n * (1.0 - none);
+	return est > (double)nc ? (size_t)est : nc;
+}
 
 static int
 fail_db(struct kb_db *db, struct kb_error *err)
@@ -846,7 +901,7 @@ struct section_tags {
 
 static void
 read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
-	  uint32_t ignore, struct section_tags *f)
+	  uint32_t ignore, struct section_tags *f, struct kb_result *r)
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
 	sqlite3_stmt *st = kb_db_stmt(db, tags_sql);
@@ -861,6 +916,12 @@ read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
 
 		if (v == NULL)
 			continue;
+		/* Facets count over the candidate window. */
+		if (r != NULL && sqlite3_column_int(st, 0) == KB_TAG_MODEL)
+			add_count(&r->facet_models, &r->nfacet_models, v);
+		else if (r != NULL &&
+			 sqlite3_column_int(st, 0) == KB_TAG_SYMPTOM)
+			add_count(&r->facet_symptoms, &r->nfacet_symptoms, v);
 		if (sqlite3_column_int(st, 0) == KB_TAG_MODEL) {
 			models++;
 			if (u->model && strcasecmp(v, u->model->name) == 0)
@@ -913,11 +974,15 @@ led_sections(struct kb_db *db, const struct kb_understood *u,
 	memset(lh, 0, sizeof(*lh));
 	if (u->color == NULL && u->pattern == NULL)
 		return;
-	st = kb_db_stmt(db, led_sections_sql);
+	st = kb_db_stmt(db, u->color && u->pattern ? led_sections_cp
+			    : u->color		 ? led_sections_c
+						 : led_sections_p);
 	if (st == NULL)
 		return;
 	if (u->color)
 		sqlite3_bind_text(st, 1, u->color->id, -1, SQLITE_STATIC);
+	if (u->pattern)
+		sqlite3_bind_text(st, 2, u->pattern->id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *pat = (const char *)sqlite3_column_text(st, 1);
 
@@ -1262,7 +1327,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 			}
 			sqlite3_reset(st);
 		}
-		read_tags(db, c[i].id, u, p->led_symptoms, &f[i]);
+		read_tags(db, c[i].id, u, p->led_symptoms, &f[i], r);
 		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
@@ -1282,6 +1347,10 @@ rank_window(struct kb_db *db, const struct plan *p,
 	}
 	free(f);
 	free(prior);
+	qsort(r->facet_models, r->nfacet_models, sizeof(*r->facet_models),
+	      cmp_count);
+	qsort(r->facet_symptoms, r->nfacet_symptoms,
+	      sizeof(*r->facet_symptoms), cmp_count);
 	free(lh.ids);
 	free(lh.exact);
 	qsort(c, n, sizeof(*c), cmp_cand);
@@ -1365,57 +1434,6 @@ fetch_tail(struct kb_db *db, const char *expr, size_t off, size_t lim,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int
-count_matches(struct kb_db *db, const char *expr, struct kb_result *r)
-{
-	sqlite3_stmt *st = kb_db_stmt(db, count_sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r);
-	rc = sqlite3_step(st);
-	r->total = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-static void
-push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
-{
-	*v = kb_xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].value = kb_xstrdup(value);
-	(*v)[*n].count = count;
-	(*n)++;
-}
-
-static int
-facets(struct kb_db *db, const char *expr, struct kb_result *r)
-{
-	sqlite3_stmt *st = kb_db_stmt(db, facet_sql);
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(st, 1);
-
-		if (v == NULL)
-			continue;
-		if (sqlite3_column_int(st, 0) == KB_TAG_MODEL)
-			push_count(&r->facet_models, &r->nfacet_models, v,
-				   sqlite3_column_int64(st, 2));
-		else
-			push_count(&r->facet_symptoms, &r->nfacet_symptoms, v,
-				   sqlite3_column_int64(st, 2));
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 /*
  * LED facts for the state asked about: the model's own first, then facts
  * that hold for any model; every model's when none was named.  One fact
@@ -1433,7 +1451,9 @@ led_answers(struct kb_db *db, const struct kb_understood *u,
 
 	if (u->color == NULL && u->pattern == NULL)
 		return 0;
-	st = kb_db_stmt(db, answer_sql);
+	st = kb_db_stmt(db, u->color && u->pattern ? answer_cp
+			    : u->color		 ? answer_c
+						 : answer_p);
 	if (st == NULL)
 		return -1;
 	/* Pass 0: the model asked for (or its brand); pass 1: the rest. */
@@ -1567,7 +1587,8 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	r->query = clip_query(opts->query ? opts->query : "");
 	r->hits = kb_xcalloc(r->limit, sizeof(*r->hits));
 	resolve_filters(db, opts, r);
-	kb_understand(kb_db_taxonomy(db), r->query, &u);
+	kb_understand(kb_db_taxonomy(db), kb_db_understand_cache(db), r->query,
+		      &u);
 	copy_understanding(&u, r);
 	build_plan(db, r->query, &u, &p, &r->did_you_mean);
 	if (led_answers(db, &u, r) != 0) {
@@ -1580,11 +1601,11 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	if (p.expr == NULL)
 		goto done;
 	r->match = kb_xstrdup(p.expr);
-	if (count_matches(db, p.expr, r) != 0 || facets(db, p.expr, r) != 0 ||
-	    rank_window(db, &p, &u, r, &c, &nc) != 0) {
+	if (rank_window(db, &p, &u, r, &c, &nc) != 0) {
 		rc = fail_db(db, err);
 		goto out;
 	}
+	r->total = estimate_total(&p, nc);
 	for (i = r->offset; i < nc && r->nhits < r->limit; i++) {
 		struct kb_hit *h = add_hit(r, c[i].id, c[i].score);
 

@@ -70,6 +70,20 @@ struct alias_form {
 	const struct kb_model *model;
 };
 
+/* One symptom phrase as matching sees it: its words' forms, in order. */
+struct phrase_form {
+	size_t symptom;
+	size_t n;
+	char w[16][64];
+};
+
+struct kb_understand_cache {
+	struct alias_form *aliases;
+	size_t naliases;
+	struct phrase_form *phrases;
+	size_t nphrases;
+};
+
 static size_t
 alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
 {
@@ -110,15 +124,15 @@ alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
  * "soundcor 2" finds the Soundcore 2 and never the Soundcore 3.
  */
 static void
-fuzzy_model(const struct kb_taxonomy *t, const struct kb_token *tok,
+fuzzy_model(const struct kb_understand_cache *cache, const struct kb_token *tok,
 	    size_t ntok, struct kb_understood *u)
 {
-	struct alias_form *f = NULL;
+	const struct alias_form *f = cache->aliases;
 	struct kb_buf cat;
-	size_t nf, i, k, j, best = (size_t)-1, bi = 0, bk = 0, d;
+	size_t nf = cache->naliases, i, k, j, best = (size_t)-1, bi = 0,
+	       bk = 0, d;
 	const struct kb_model *bm = NULL;
 
-	nf = alias_forms(t, &f);
 	kb_buf_init(&cat);
 	for (i = 0; i < ntok; i++) {
 		kb_buf_reset(&cat);
@@ -144,9 +158,6 @@ fuzzy_model(const struct kb_taxonomy *t, const struct kb_token *tok,
 		}
 	}
 	kb_buf_free(&cat);
-	for (j = 0; j < nf; j++)
-		free(f[j].sq);
-	free(f);
 	if (bm != NULL && best > 0) {
 		u->model = bm;
 		u->model_fuzzy = true;
@@ -236,12 +247,14 @@ match_form(const char *norm, char *out, size_t outsz)
  * found whole are not looked for again.
  */
 static void
-gapped_symptoms(const struct kb_taxonomy *t, const struct kb_token *tok,
-		size_t ntok, struct kb_understood *u, const bool *used)
+gapped_symptoms(const struct kb_taxonomy *t,
+		const struct kb_understand_cache *cache,
+		const struct kb_token *tok, size_t ntok, struct kb_understood *u,
+		const bool *used)
 {
 	char (*form)[64] = kb_xcalloc(ntok + 1, sizeof(*form));
 	size_t *idx = kb_xcalloc(ntok + 1, sizeof(*idx));
-	size_t n = 0, i, s, ph, k, j;
+	size_t n = 0, i, p, k, j, start = 0, at = 0;
 
 	for (i = 0; i < ntok; i++) {
 		/* Words of a phrase already found belong to it alone. */
@@ -251,68 +264,105 @@ gapped_symptoms(const struct kb_taxonomy *t, const struct kb_token *tok,
 		match_form(tok[i].norm, form[n], sizeof(form[n]));
 		idx[n++] = i;
 	}
-	for (s = 0; s < t->nsymptoms; s++) {
-		const struct kb_symptom *sy = &t->symptoms[s];
+	for (p = 0; p < cache->nphrases; p++) {
+		const struct phrase_form *pf = &cache->phrases[p];
+		const struct kb_symptom *sy = &t->symptoms[pf->symptom];
 
 		if (kb_strv_contains(&u->symptoms, sy->id))
 			continue;
-		for (ph = 0; ph < sy->phrases.n; ph++) {
-			struct kb_token *pt = NULL;
-			size_t npt = 0, want = 0, start = 0, at = 0;
-			char pf[16][64];
+		/* Try each place the first word occurs. */
+		for (j = 0; j < n; j++) {
+			size_t got, last = j;
 
-			kb_tokenize(sy->phrases.v[ph], &pt, &npt);
-			for (k = 0; k < npt && want < 16; k++)
-				if (!kb_is_stopword(pt[k].norm))
-					match_form(pt[k].norm, pf[want++],
-						   sizeof(pf[0]));
-			kb_tokens_free(pt);
-			if (want < 2)
+			if (strcmp(form[j], pf->w[0]) != 0)
 				continue;
-			/* Try each place the first word occurs. */
-			for (j = 0; j < n; j++) {
-				size_t got = 0, last = j;
-
-				if (strcmp(form[j], pf[0]) != 0)
-					continue;
-				got = 1;
-				for (k = j + 1; k < n && got < want &&
-						k <= last + GAP + 1;
-				     k++) {
-					if (strcmp(form[k], pf[got]) == 0) {
-						got++;
-						last = k;
-					}
-				}
-				if (got == want) {
-					start = j;
-					at = last;
-					break;
+			got = 1;
+			for (k = j + 1; k < n && got < pf->n &&
+					k <= last + GAP + 1;
+			     k++) {
+				if (strcmp(form[k], pf->w[got]) == 0) {
+					got++;
+					last = k;
 				}
 			}
-			if (j == n)
-				continue;
-			kb_strv_push(&u->symptoms, sy->id);
-			for (k = start; k <= at; k++)
-				if (u->symptom_of[idx[k]] < 0)
-					u->symptom_of[idx[k]] =
-						(int)(u->symptoms.n - 1);
-			break;
+			if (got == pf->n) {
+				start = j;
+				at = last;
+				break;
+			}
 		}
+		if (j == n)
+			continue;
+		kb_strv_push(&u->symptoms, sy->id);
+		for (k = start; k <= at; k++)
+			if (u->symptom_of[idx[k]] < 0)
+				u->symptom_of[idx[k]] = (int)(u->symptoms.n - 1);
 	}
 	free(form);
 	free(idx);
 }
 
+struct kb_understand_cache *
+kb_understand_cache_new(const struct kb_taxonomy *t)
+{
+	struct kb_understand_cache *c = kb_xcalloc(1, sizeof(*c));
+	size_t s, ph, k, cap = 0;
+
+	c->naliases = alias_forms(t, &c->aliases);
+	for (s = 0; s < t->nsymptoms; s++) {
+		for (ph = 0; ph < t->symptoms[s].phrases.n; ph++) {
+			struct kb_token *pt = NULL;
+			size_t npt = 0;
+			struct phrase_form f;
+
+			memset(&f, 0, sizeof(f));
+			f.symptom = s;
+			kb_tokenize(t->symptoms[s].phrases.v[ph], &pt, &npt);
+			for (k = 0; k < npt && f.n < 16; k++)
+				if (!kb_is_stopword(pt[k].norm))
+					match_form(pt[k].norm, f.w[f.n++],
+						   sizeof(f.w[0]));
+			kb_tokens_free(pt);
+			if (f.n < 2)
+				continue;
+			if (c->nphrases == cap) {
+				cap = cap ? cap * 2 : 64;
+				c->phrases = kb_xrealloc(
+					c->phrases, cap * sizeof(*c->phrases));
+			}
+			c->phrases[c->nphrases++] = f;
+		}
+	}
+	return c;
+}
+
 void
-kb_understand(const struct kb_taxonomy *t, const char *text,
+kb_understand_cache_free(struct kb_understand_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->naliases; i++)
+		free(c->aliases[i].sq);
+	free(c->aliases);
+	free(c->phrases);
+	free(c);
+}
+
+void
+kb_understand(const struct kb_taxonomy *t,
+	      const struct kb_understand_cache *cache, const char *text,
 	      struct kb_understood *u)
 {
+	struct kb_understand_cache *own = NULL;
 	struct kb_token *tok = NULL;
 	struct kb_match *m = NULL;
 	size_t ntok = 0, n = 0, i, a, b;
 	bool light = false, *used = NULL;
 
+	if (cache == NULL)
+		cache = own = kb_understand_cache_new(t);
 	memset(u, 0, sizeof(*u));
 	kb_strv_init(&u->symptoms);
 	kb_strv_init(&u->terms);
@@ -329,7 +379,7 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 	m = NULL;
 	n = 0;
 	if (u->model == NULL)
-		fuzzy_model(t, tok, ntok, u);
+		fuzzy_model(cache, tok, ntok, u);
 	if (u->model == NULL)
 		brand_only(t, tok, ntok, u);
 	for (i = u->model_start; i < u->model_end; i++)
@@ -387,7 +437,7 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 	free(m);
 
 	if (ntok <= 24)
-		gapped_symptoms(t, tok, ntok, u, used);
+		gapped_symptoms(t, cache, tok, ntok, u, used);
 
 	for (i = 0; i < ntok; i++) {
 		if (used[i] || kb_is_stopword(tok[i].norm))
@@ -396,6 +446,7 @@ kb_understand(const struct kb_taxonomy *t, const char *text,
 	}
 	free(used);
 	kb_tokens_free(tok);
+	kb_understand_cache_free(own);
 }
 
 void

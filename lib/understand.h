@@ -31,12 +31,23 @@ struct kb_understood {
 };
 
 /*
+ * What kb_understand derives from a taxonomy before it can read a query
+ * (squashed aliases, stemmed symptom phrases); build it once per
+ * taxonomy and share it between queries (read-only, thread-safe).
+ */
+struct kb_understand_cache;
+struct kb_understand_cache *
+kb_understand_cache_new(const struct kb_taxonomy *t);
+void kb_understand_cache_free(struct kb_understand_cache *c);
+
+/*
  * Read text through the taxonomy: the model (aliases, spacing and case
  * variants, small typos, a brand alone), an LED state (a colour, a
  * pattern with its synonyms; a pattern alone only next to "light"/"LED"),
- * symptoms from their phrases, and what is left.
+ * symptoms from their phrases, and what is left.  cache may be NULL (built and dropped on the spot).
  */
-void kb_understand(const struct kb_taxonomy *t, const char *text,
+void kb_understand(const struct kb_taxonomy *t,
+		   const struct kb_understand_cache *cache, const char *text,
 		   struct kb_understood *u);
 void kb_understood_free(struct kb_understood *u);
 

@@ -9,7 +9,7 @@
 #include "error.h"
 #include "util.h"
 
-#define DATA "tests/data/parse/"
+#define DATA	 "tests/data/parse/"
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* Every article the parser hands out keeps these promises. */
@@ -147,15 +147,15 @@ static const struct {
 	const char *path;
 	enum kb_format format;
 } format_cases[] = {
-	{"kb/articles/x.md", KB_FORMAT_MARKDOWN},
-	{"x.markdown", KB_FORMAT_MARKDOWN},
-	{"Saved Page.TXT", KB_FORMAT_TEXT},
-	{"dir.v2/page.html", KB_FORMAT_HTML},
-	{"page.HTM", KB_FORMAT_HTML},
-	{"notes.pdf", KB_FORMAT_UNKNOWN},
-	{"dir.md/README", KB_FORMAT_UNKNOWN},
-	{".md", KB_FORMAT_UNKNOWN},
-	{"", KB_FORMAT_UNKNOWN},
+    {"kb/articles/x.md", KB_FORMAT_MARKDOWN},
+    {"x.markdown", KB_FORMAT_MARKDOWN},
+    {"Saved Page.TXT", KB_FORMAT_TEXT},
+    {"dir.v2/page.html", KB_FORMAT_HTML},
+    {"page.HTM", KB_FORMAT_HTML},
+    {"notes.pdf", KB_FORMAT_UNKNOWN},
+    {"dir.md/README", KB_FORMAT_UNKNOWN},
+    {".md", KB_FORMAT_UNKNOWN},
+    {"", KB_FORMAT_UNKNOWN},
 };
 
 START_TEST(format_comes_from_the_extension_in_any_case)
@@ -193,18 +193,18 @@ static const struct {
 	const char *models;
 	const char *tags;
 } fm_list_cases[] = {
-	{"models: [Anker Soundcore 2, JBL Flip 5]\n",
-	 "Anker Soundcore 2|JBL Flip 5", ""},
-	{"models:\n  - Anker Soundcore 2\n  - JBL Flip 5\n",
-	 "Anker Soundcore 2|JBL Flip 5", ""},
-	{"models: Anker Soundcore 2\n", "Anker Soundcore 2", ""},
-	{"models: Anker Soundcore 2, JBL Flip 5 ,\n",
-	 "Anker Soundcore 2|JBL Flip 5", ""},
-	{"models: \"Anker Soundcore 2\"\ntags: [a, A, b]\n",
-	 "Anker Soundcore 2", "a|b"},
-	{"models: ~\ntags:\n", "", ""},
-	{"Models: [X]\nunknown: {nested: [1, 2]}\ntags: 'c, d'\n", "X", "c|d"},
-	{"", "", ""},
+    {"models: [Anker Soundcore 2, JBL Flip 5]\n",
+     "Anker Soundcore 2|JBL Flip 5", ""},
+    {"models:\n  - Anker Soundcore 2\n  - JBL Flip 5\n",
+     "Anker Soundcore 2|JBL Flip 5", ""},
+    {"models: Anker Soundcore 2\n", "Anker Soundcore 2", ""},
+    {"models: Anker Soundcore 2, JBL Flip 5 ,\n",
+     "Anker Soundcore 2|JBL Flip 5", ""},
+    {"models: \"Anker Soundcore 2\"\ntags: [a, A, b]\n", "Anker Soundcore 2",
+     "a|b"},
+    {"models: ~\ntags:\n", "", ""},
+    {"Models: [X]\nunknown: {nested: [1, 2]}\ntags: 'c, d'\n", "X", "c|d"},
+    {"", "", ""},
 };
 
 START_TEST(markdown_front_matter_accepts_lists_scalars_and_comma_strings)
@@ -229,18 +229,18 @@ static const struct {
 	int line;
 	const char *says;
 } fm_error_cases[] = {
-	{"---\ntitle: ok\nmodels: [a, b\n---\n## A\nx\n", 4,
-	 "did not find expected ',' or ']'"},
-	{"---\ntitle: ok\n  bad: indent\n---\nx\n", 3,
-	 "mapping values are not allowed"},
-	{"---\ntitle: \"open\n---\nx\n", 3, "front matter"},
-	{"---\n- just\n- a list\n---\nx\n", 2, "expected 'key: value'"},
-	{"---\ntitle: no end\n\n## A\ntext\n", 1, "no closing '---'"},
-	{"---\n", 1, "no closing '---'"},
-	{"---\ntitle: x\ndeep: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-	 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-	 "]\n---\nx\n",
-	 3, "nested more than"},
+    {"---\ntitle: ok\nmodels: [a, b\n---\n## A\nx\n", 4,
+     "did not find expected ',' or ']'"},
+    {"---\ntitle: ok\n  bad: indent\n---\nx\n", 3,
+     "mapping values are not allowed"},
+    {"---\ntitle: \"open\n---\nx\n", 3, "front matter"},
+    {"---\n- just\n- a list\n---\nx\n", 2, "expected 'key: value'"},
+    {"---\ntitle: no end\n\n## A\ntext\n", 1, "no closing '---'"},
+    {"---\n", 1, "no closing '---'"},
+    {"---\ntitle: x\ndeep: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "]\n---\nx\n",
+     3, "nested more than"},
 };
 
 START_TEST(markdown_broken_front_matter_names_the_line)
@@ -248,9 +248,9 @@ START_TEST(markdown_broken_front_matter_names_the_line)
 	struct kb_error err;
 	const char *t = fm_error_cases[_i].text;
 
-	ck_assert_int_eq(parse_fail(KB_FORMAT_MARKDOWN, "kb/a.md", t,
-				    strlen(t), &err),
-			 KB_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse_fail(KB_FORMAT_MARKDOWN, "kb/a.md", t, strlen(t), &err),
+	    KB_ERR_PARSE);
 	ck_assert_int_eq(err.line, fm_error_cases[_i].line);
 	ck_assert_msg(strstr(err.msg, fm_error_cases[_i].says) != NULL, "%s",
 		      err.msg);
@@ -309,27 +309,23 @@ static const struct {
 	const char *title;
 	const char *headings;
 } md_title_cases[] = {
-	{"a.md", "# Big Title\n\nIntro.\n\n## One\n\nx\n", "Big Title",
-	 "|One"},
-	{"a.md", "# Title\n\nIntro.\n\n# Part A\n\nx\n\n# Part B\n\ny\n",
-	 "Title", "|Part A|Part B"},
-	{"dir/no-title.md", "Just text.\n\n### Small\n\nx\n", "no-title",
-	 "|Small"},
-	{"a.md", "---\ntitle: Front\n---\n# Front\n\nIntro.\n\n## One\n\nx\n",
-	 "Front", "|One"},
-	{"a.md", "Intro.\n\n## A *b* `c`\n\nx\n\n### Deeper\n\ny\n", "a",
-	 "|A b c"},
-	{"a.md", "# **Bold** [link](http://x) title\n\nx\n", "Bold link title",
-	 ""},
-	{"a.markdown", "Setext Title\n============\n\ntext\n\nPart\n----\n\nx\n",
-	 "Setext Title", "|Part"},
+    {"a.md", "# Big Title\n\nIntro.\n\n## One\n\nx\n", "Big Title", "|One"},
+    {"a.md", "# Title\n\nIntro.\n\n# Part A\n\nx\n\n# Part B\n\ny\n", "Title",
+     "|Part A|Part B"},
+    {"dir/no-title.md", "Just text.\n\n### Small\n\nx\n", "no-title", "|Small"},
+    {"a.md", "---\ntitle: Front\n---\n# Front\n\nIntro.\n\n## One\n\nx\n",
+     "Front", "|One"},
+    {"a.md", "Intro.\n\n## A *b* `c`\n\nx\n\n### Deeper\n\ny\n", "a", "|A b c"},
+    {"a.md", "# **Bold** [link](http://x) title\n\nx\n", "Bold link title", ""},
+    {"a.markdown", "Setext Title\n============\n\ntext\n\nPart\n----\n\nx\n",
+     "Setext Title", "|Part"},
 };
 
 START_TEST(markdown_title_comes_from_front_matter_then_h1_then_file_name)
 {
-	struct kb_article *a = parse_str(KB_FORMAT_MARKDOWN,
-					 md_title_cases[_i].name,
-					 md_title_cases[_i].text);
+	struct kb_article *a =
+	    parse_str(KB_FORMAT_MARKDOWN, md_title_cases[_i].name,
+		      md_title_cases[_i].text);
 	char *h = headings(a);
 
 	ck_assert_str_eq(a->title, md_title_cases[_i].title);
@@ -366,40 +362,40 @@ static const struct {
 	const char *md;
 	const char *body;
 } md_body_cases[] = {
-	/* bullets, one per line, wrapped items joined */
-	{"- one\n- two\n  continued\n- three\n", "- one\n- two continued\n- three"},
-	/* ordered lists keep their numbers, nested lists indent */
-	{"3. a\n4. b\n   - c\n     1. d\n", "3. a\n4. b\n  - c\n    1. d"},
-	/* a list between paragraphs */
-	{"Before:\n\n- x\n- y\n\nAfter.\n", "Before:\n\n- x\n- y\n\nAfter."},
-	/* pipe tables become rows of cells */
-	{"| Light | Meaning |\n|---|:---:|\n| Solid red | Charging |\n"
-	 "| Solid white | Full |\n",
-	 "Light | Meaning\nSolid red | Charging\nSolid white | Full"},
-	/* soft breaks stay line breaks outside lists */
-	{"line one\nline two\n", "line one\nline two"},
-	/* raw HTML blocks and inline tags are dropped, text kept */
-	{"<div class=\"ad\">\nBuy now!\n</div>\n\nText with <b>bold</b> "
-	 "and <!-- hidden --> a comment.\n",
-	 "Text with bold and a comment."},
-	{"<script>alert(1)</script>\n\nok\n", "ok"},
-	/* inline markup removed */
-	{"**Strong**, *em*, `code`, [link](http://x \"t\") and "
-	 "![alt text](i.png).\n",
-	 "Strong, em, code, link and alt text."},
-	/* code blocks kept as text */
-	{"Run:\n\n```sh\nmake check\nmake run\n```\n\n    indented\n",
-	 "Run:\n\nmake check\nmake run\n\nindented"},
-	/* block quotes and thematic breaks */
-	{"> quoted\n> text\n\n---\n\nafter\n", "quoted\ntext\n\nafter"},
-	/* entities decoded */
-	{"Tom &amp; Jerry &copy;\n", "Tom & Jerry \xC2\xA9"},
+    /* bullets, one per line, wrapped items joined */
+    {"- one\n- two\n  continued\n- three\n", "- one\n- two continued\n- three"},
+    /* ordered lists keep their numbers, nested lists indent */
+    {"3. a\n4. b\n   - c\n     1. d\n", "3. a\n4. b\n  - c\n    1. d"},
+    /* a list between paragraphs */
+    {"Before:\n\n- x\n- y\n\nAfter.\n", "Before:\n\n- x\n- y\n\nAfter."},
+    /* pipe tables become rows of cells */
+    {"| Light | Meaning |\n|---|:---:|\n| Solid red | Charging |\n"
+     "| Solid white | Full |\n",
+     "Light | Meaning\nSolid red | Charging\nSolid white | Full"},
+    /* soft breaks stay line breaks outside lists */
+    {"line one\nline two\n", "line one\nline two"},
+    /* raw HTML blocks and inline tags are dropped, text kept */
+    {"<div class=\"ad\">\nBuy now!\n</div>\n\nText with <b>bold</b> "
+     "and <!-- hidden --> a comment.\n",
+     "Text with bold and a comment."},
+    {"<script>alert(1)</script>\n\nok\n", "ok"},
+    /* inline markup removed */
+    {"**Strong**, *em*, `code`, [link](http://x \"t\") and "
+     "![alt text](i.png).\n",
+     "Strong, em, code, link and alt text."},
+    /* code blocks kept as text */
+    {"Run:\n\n```sh\nmake check\nmake run\n```\n\n    indented\n",
+     "Run:\n\nmake check\nmake run\n\nindented"},
+    /* block quotes and thematic breaks */
+    {"> quoted\n> text\n\n---\n\nafter\n", "quoted\ntext\n\nafter"},
+    /* entities decoded */
+    {"Tom &amp; Jerry &copy;\n", "Tom & Jerry \xC2\xA9"},
 };
 
 START_TEST(markdown_body_is_plain_text_with_lists_and_rows_on_lines)
 {
-	struct kb_article *a = parse_str(KB_FORMAT_MARKDOWN, "a.md",
-					 md_body_cases[_i].md);
+	struct kb_article *a =
+	    parse_str(KB_FORMAT_MARKDOWN, "a.md", md_body_cases[_i].md);
 
 	ck_assert_uint_eq(a->nsections, 1);
 	ck_assert_str_eq(a->sections[0].body, md_body_cases[_i].body);
@@ -467,16 +463,16 @@ START_TEST(text_wrap_width_tells_wrapped_lines_from_deliberate_breaks)
 	 * then short lines the writer broke on purpose.
 	 */
 	struct kb_article *a = parse_str(
-		KB_FORMAT_TEXT, "t.txt",
-		"Title\n\n"
-		"If the speaker still does not charge after you tried another "
-		"cable,\n"
-		"Anker support can check it under warranty. Before you contact "
-		"them,\n"
-		"Bluetooth pairing problems are worth a note, since a reset "
-		"may fix them.\n\n"
-		"Solid red means charging\n"
-		"Solid white means full\n");
+	    KB_FORMAT_TEXT, "t.txt",
+	    "Title\n\n"
+	    "If the speaker still does not charge after you tried another "
+	    "cable,\n"
+	    "Anker support can check it under warranty. Before you contact "
+	    "them,\n"
+	    "Bluetooth pairing problems are worth a note, since a reset "
+	    "may fix them.\n\n"
+	    "Solid red means charging\n"
+	    "Solid white means full\n");
 
 	ck_assert_uint_eq(a->nsections, 1);
 	ck_assert_str_eq(a->sections[0].body,
@@ -522,20 +518,20 @@ END_TEST
  * blank line and followed by text, the way a heading would be.
  */
 static const char *const not_heading_cases[] = {
-	"Solid red: charging",
-	"Blinking white: pairing mode",
-	"This ends like a sentence.",
-	"Is the cable damaged, frayed or bent or just very old and worn out "
-	"now?",
-	"see https://example.com/help",
-	"www.example.com",
-	"and then it stops",
-	"- Bullet item here",
-	"• Bullet item here",
-	"This line is far too long to be a heading because it goes on and on "
-	"about many things",
-	"One two three four five six seven eight nine ten eleven twelve",
-	"12345",
+    "Solid red: charging",
+    "Blinking white: pairing mode",
+    "This ends like a sentence.",
+    "Is the cable damaged, frayed or bent or just very old and worn out "
+    "now?",
+    "see https://example.com/help",
+    "www.example.com",
+    "and then it stops",
+    "- Bullet item here",
+    "• Bullet item here",
+    "This line is far too long to be a heading because it goes on and on "
+    "about many things",
+    "One two three four five six seven eight nine ten eleven twelve",
+    "12345",
 };
 
 START_TEST(text_label_and_sentence_lines_are_not_headings)
@@ -544,8 +540,9 @@ START_TEST(text_label_and_sentence_lines_are_not_headings)
 	struct kb_article *a;
 
 	kb_buf_init(&b);
-	kb_buf_printf(&b, "Title\n\nIntro text here.\n\n%s\n\n"
-			  "Body text that follows the line.\n",
+	kb_buf_printf(&b,
+		      "Title\n\nIntro text here.\n\n%s\n\n"
+		      "Body text that follows the line.\n",
 		      not_heading_cases[_i]);
 	a = parse_str(KB_FORMAT_TEXT, "t.txt", b.data);
 	ck_assert_msg(a->nsections == 1, "\"%s\" became a heading",
@@ -558,14 +555,14 @@ END_TEST
 
 /* Lines that are headings in the same place. */
 static const char *const heading_cases[] = {
-	"Check the Cable",
-	"2. Reset the Device",
-	"10) Replace the battery",
-	"Step 3: Clean the port",
-	"Method 2 - Charge from a computer",
-	"Why won't it charge?",
-	"iPhone pairing problems",
-	"Charging port (micro-USB)",
+    "Check the Cable",
+    "2. Reset the Device",
+    "10) Replace the battery",
+    "Step 3: Clean the port",
+    "Method 2 - Charge from a computer",
+    "Why won't it charge?",
+    "iPhone pairing problems",
+    "Charging port (micro-USB)",
 };
 
 START_TEST(text_short_title_like_lines_are_headings)
@@ -574,8 +571,9 @@ START_TEST(text_short_title_like_lines_are_headings)
 	struct kb_article *a;
 
 	kb_buf_init(&b);
-	kb_buf_printf(&b, "Title\n\nIntro text here.\n\n%s\n\n"
-			  "Body text that follows the line.\n",
+	kb_buf_printf(&b,
+		      "Title\n\nIntro text here.\n\n%s\n\n"
+		      "Body text that follows the line.\n",
 		      heading_cases[_i]);
 	a = parse_str(KB_FORMAT_TEXT, "t.txt", b.data);
 	ck_assert_uint_eq(a->nsections, 2);
@@ -590,13 +588,14 @@ END_TEST
 
 START_TEST(text_repeated_heading_counts_once)
 {
-	struct kb_article *a = parse_str(KB_FORMAT_TEXT, "t.txt",
-					 "Page Title\nPage Title\n\n"
-					 "Intro paragraph.\n\n"
-					 "Clean the port\nClean the port\n"
-					 "Use a toothpick.\n\n"
-					 "Try another cable\n\nTry another cable\n\n"
-					 "Use a good cable.\n");
+	struct kb_article *a =
+	    parse_str(KB_FORMAT_TEXT, "t.txt",
+		      "Page Title\nPage Title\n\n"
+		      "Intro paragraph.\n\n"
+		      "Clean the port\nClean the port\n"
+		      "Use a toothpick.\n\n"
+		      "Try another cable\n\nTry another cable\n\n"
+		      "Use a good cable.\n");
 
 	ck_assert_str_eq(a->title, "Page Title");
 	assert_headings(a, "|Clean the port|Try another cable");
@@ -610,23 +609,24 @@ END_TEST
 START_TEST(text_runs_of_short_lines_are_a_list_not_headings)
 {
 	struct kb_article *a = parse_str(
-		KB_FORMAT_TEXT, "t.txt",
-		"Title\n\nLight meanings\nSolid red\nCharging\n"
-		"Solid white\nFully charged\n\n"
-		"What you need:\n\nA toothpick\nA dry toothbrush\n\n"
-		"Reset steps:\n1. Unplug the cable\n2. Hold the power button\n\n"
-		"Then:\nWait a minute\n\n"
-		"Questions?\nCall us today\nWe answer within a day.\n");
+	    KB_FORMAT_TEXT, "t.txt",
+	    "Title\n\nLight meanings\nSolid red\nCharging\n"
+	    "Solid white\nFully charged\n\n"
+	    "What you need:\n\nA toothpick\nA dry toothbrush\n\n"
+	    "Reset steps:\n1. Unplug the cable\n2. Hold the power button\n\n"
+	    "Then:\nWait a minute\n\n"
+	    "Questions?\nCall us today\nWe answer within a day.\n");
 
 	ck_assert_uint_eq(a->nsections, 1);
-	ck_assert_str_eq(a->sections[0].body,
-			 "Light meanings\nSolid red\nCharging\nSolid white\n"
-			 "Fully charged\n\n"
-			 "What you need:\n\n- A toothpick\n- A dry toothbrush\n\n"
-			 "Reset steps:\n1. Unplug the cable\n"
-			 "2. Hold the power button\n\n"
-			 "Then:\n- Wait a minute\n\n"
-			 "Questions?\n\nCall us today\nWe answer within a day.");
+	ck_assert_str_eq(
+	    a->sections[0].body,
+	    "Light meanings\nSolid red\nCharging\nSolid white\n"
+	    "Fully charged\n\n"
+	    "What you need:\n\n- A toothpick\n- A dry toothbrush\n\n"
+	    "Reset steps:\n1. Unplug the cable\n"
+	    "2. Hold the power button\n\n"
+	    "Then:\n- Wait a minute\n\n"
+	    "Questions?\n\nCall us today\nWe answer within a day.");
 	kb_article_free(a);
 }
 END_TEST
@@ -635,21 +635,21 @@ START_TEST(text_unwrapped_page_keeps_one_paragraph_a_line)
 {
 	/* Saved without wrapping: every paragraph is one long line. */
 	struct kb_article *a = parse_str(
-		KB_FORMAT_TEXT, "t.txt",
-		"Speaker Help\nHome\nSpeakers\n"
-		"Your speaker should charge from any good micro-USB cable. If "
-		"it does not, the cable or the port is usually to blame.\n"
-		"Check the cable\n"
-		"Use another micro-USB cable. Many cheap cables are "
-		"charge-only or worn out after a year of use in a bag.\n"
-		"Clean the port\n"
-		"Lint collects in the port. Lift it out gently with a "
-		"toothpick, then brush the port with a dry toothbrush.\n"
-		"\xE2\x80\xA2 Switch the speaker off first.\n"
-		"\xE2\x97\xA6 Do not use metal tools.\n"
-		"Contact us\n"
-		"Our support team answers within one working day. Include "
-		"your order number and a photo of the light.\n");
+	    KB_FORMAT_TEXT, "t.txt",
+	    "Speaker Help\nHome\nSpeakers\n"
+	    "Your speaker should charge from any good micro-USB cable. If "
+	    "it does not, the cable or the port is usually to blame.\n"
+	    "Check the cable\n"
+	    "Use another micro-USB cable. Many cheap cables are "
+	    "charge-only or worn out after a year of use in a bag.\n"
+	    "Clean the port\n"
+	    "Lint collects in the port. Lift it out gently with a "
+	    "toothpick, then brush the port with a dry toothbrush.\n"
+	    "\xE2\x80\xA2 Switch the speaker off first.\n"
+	    "\xE2\x97\xA6 Do not use metal tools.\n"
+	    "Contact us\n"
+	    "Our support team answers within one working day. Include "
+	    "your order number and a photo of the light.\n");
 
 	assert_headings(a, "|Check the cable|Clean the port|Contact us");
 	ck_assert_str_eq(find_section(a, "Clean the port")->body,
@@ -665,13 +665,13 @@ END_TEST
 START_TEST(text_lone_markers_underlines_and_tab_tables_are_understood)
 {
 	struct kb_article *a = parse_str(
-		KB_FORMAT_TEXT, "t.txt",
-		"Resetting Your Speaker\n======================\n\n"
-		"Intro text.\n\n"
-		"What you need\n--------------\n"
-		"\xE2\x80\xA2\nA toothpick\n\xE2\x80\xA2\nA dry toothbrush\n\n"
-		"Model\tBattery\tCharge time\n"
-		"Soundcore 2\t2600 mAh\t3 to 4 hours\n");
+	    KB_FORMAT_TEXT, "t.txt",
+	    "Resetting Your Speaker\n======================\n\n"
+	    "Intro text.\n\n"
+	    "What you need\n--------------\n"
+	    "\xE2\x80\xA2\nA toothpick\n\xE2\x80\xA2\nA dry toothbrush\n\n"
+	    "Model\tBattery\tCharge time\n"
+	    "Soundcore 2\t2600 mAh\t3 to 4 hours\n");
 
 	ck_assert_str_eq(a->title, "Resetting Your Speaker");
 	assert_headings(a, "|What you need");
@@ -727,20 +727,26 @@ START_TEST(html_drops_scripts_styles_navigation_and_page_furniture)
 {
 	struct kb_article *a = parse_file(DATA "soundcore-2-help.html");
 	static const char *const gone[] = {
-		"track",      "font-family", "Home",	     "Breadcrumbs",
-		"Shop",	      "JBL",	     "Search",	     "JavaScript",
-		"rights",     "dataLayer",   "Example Support",
+	    "track",
+	    "font-family",
+	    "Home",
+	    "Breadcrumbs",
+	    "Shop",
+	    "JBL",
+	    "Search",
+	    "JavaScript",
+	    "rights",
+	    "dataLayer",
+	    "Example Support",
 	};
 	size_t i, j;
 
 	for (i = 0; i < a->nsections; i++)
 		for (j = 0; j < sizeof(gone) / sizeof(*gone); j++)
-			ck_assert_msg(strstr(a->sections[i].body, gone[j]) ==
-					      NULL &&
-				      strstr(a->sections[i].heading, gone[j]) ==
-					      NULL,
-				      "\"%s\" leaked into section %zu", gone[j],
-				      i);
+			ck_assert_msg(
+			    strstr(a->sections[i].body, gone[j]) == NULL &&
+				strstr(a->sections[i].heading, gone[j]) == NULL,
+			    "\"%s\" leaked into section %zu", gone[j], i);
 	kb_article_free(a);
 }
 END_TEST
@@ -772,39 +778,38 @@ static const struct {
 	const char *headings;
 	const char *first_body;
 } html_cases[] = {
-	/* no h1: the <title> */
-	{"<title> Page  title </title><h2>A</h2><p>x</p>", "Page title", "A",
-	 "x"},
-	/* a lone h1 is the title and a section too */
-	{"<h1>Only</h1><p>text</p>", "Only", "Only", "text"},
-	/* nothing: the file name */
-	{"<p>just text</p>", "page", "", "just text"},
-	/* an article's own header keeps its h1; the site header goes */
-	{"<header>Site</header><article><header><h1>Art</h1></header>"
-	 "<p>a</p><h3>Sub</h3><p>b</p></article>",
-	 "Art", "|Sub", "a"},
-	/* hidden and role=navigation elements go */
-	{"<div role=\"navigation\">Menu</div><p hidden>secret</p>"
-	 "<p aria-hidden=\"true\">x</p><p>shown</p>",
-	 "page", "", "shown"},
-	/* whitespace collapses; br breaks lines; pre keeps its lines */
-	{"<p>a\n\t b&nbsp;&nbsp;c<br>d</p><pre>x  y\nz</pre>", "page", "",
-	 "a b c\nd\n\nx  y\nz"},
-	/* nested tables flatten into their cell */
-	{"<table><tr><td>a<table><tr><td>b</td><td>c</td></tr></table></td>"
-	 "<td></td><td>d</td></tr></table>",
-	 "page", "", "a b | c | d"},
-	/* a meta charset does not undo the UTF-8 conversion */
-	{"<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9</p>", "page", "",
-	 "caf\xC3\xA9"},
-	/* comments and processing instructions are not text */
-	{"<p>a<!-- no -->b<?php echo 1; ?></p>", "page", "", "ab"},
+    /* no h1: the <title> */
+    {"<title> Page  title </title><h2>A</h2><p>x</p>", "Page title", "A", "x"},
+    /* a lone h1 is the title and a section too */
+    {"<h1>Only</h1><p>text</p>", "Only", "Only", "text"},
+    /* nothing: the file name */
+    {"<p>just text</p>", "page", "", "just text"},
+    /* an article's own header keeps its h1; the site header goes */
+    {"<header>Site</header><article><header><h1>Art</h1></header>"
+     "<p>a</p><h3>Sub</h3><p>b</p></article>",
+     "Art", "|Sub", "a"},
+    /* hidden and role=navigation elements go */
+    {"<div role=\"navigation\">Menu</div><p hidden>secret</p>"
+     "<p aria-hidden=\"true\">x</p><p>shown</p>",
+     "page", "", "shown"},
+    /* whitespace collapses; br breaks lines; pre keeps its lines */
+    {"<p>a\n\t b&nbsp;&nbsp;c<br>d</p><pre>x  y\nz</pre>", "page", "",
+     "a b c\nd\n\nx  y\nz"},
+    /* nested tables flatten into their cell */
+    {"<table><tr><td>a<table><tr><td>b</td><td>c</td></tr></table></td>"
+     "<td></td><td>d</td></tr></table>",
+     "page", "", "a b | c | d"},
+    /* a meta charset does not undo the UTF-8 conversion */
+    {"<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9</p>", "page", "",
+     "caf\xC3\xA9"},
+    /* comments and processing instructions are not text */
+    {"<p>a<!-- no -->b<?php echo 1; ?></p>", "page", "", "ab"},
 };
 
 START_TEST(html_small_pages_give_title_headings_and_body)
 {
-	struct kb_article *a = parse_str(KB_FORMAT_HTML, "dir/page.html",
-					 html_cases[_i].html);
+	struct kb_article *a =
+	    parse_str(KB_FORMAT_HTML, "dir/page.html", html_cases[_i].html);
 	char *h = headings(a);
 
 	ck_assert_str_eq(a->title, html_cases[_i].title);
@@ -827,30 +832,28 @@ static const struct {
 	const char *title;
 	const char *body;
 } encoding_cases[] = {
-	{KB_FORMAT_TEXT, BYTES("\xEF\xBB\xBFTitle\n\nBody.\n"), "Title",
-	 "Body."},
-	{KB_FORMAT_TEXT, BYTES("Title\r\n\r\nBody one\r\ntwo.\r\n"), "Title",
-	 "Body one two."},
-	{KB_FORMAT_TEXT, BYTES("Caf\xE9 guide\n\nLa m\xE9thode.\n"),
-	 "Caf\xC3\xA9 guide", "La m\xC3\xA9thode."},
-	{KB_FORMAT_TEXT,
-	 BYTES("\xFF\xFET\0i\0t\0l\0e\0\r\0\n\0\r\0\n\0B\0o\0d\0y\0"),
-	 "Title", "Body"},
-	{KB_FORMAT_TEXT, BYTES("\xFE\xFF\0T\0i\0t\0l\0e\0\n\0\n\0B\0o\0d\0y"),
-	 "Title", "Body"},
-	{KB_FORMAT_MARKDOWN,
-	 BYTES("\xEF\xBB\xBF---\r\ntitle: T\r\n---\r\nBody\r\n"), "T",
-	 "Body"},
-	{KB_FORMAT_MARKDOWN, BYTES("# Ti\0tle\n\nBo\0dy\n"), "Title", "Body"},
-	{KB_FORMAT_HTML, BYTES("<h1>Caf\xE9</h1><p>\x93quoted\x94</p>"),
-	 "Caf\xC3\xA9", "\"quoted\""},
+    {KB_FORMAT_TEXT, BYTES("\xEF\xBB\xBFTitle\n\nBody.\n"), "Title", "Body."},
+    {KB_FORMAT_TEXT, BYTES("Title\r\n\r\nBody one\r\ntwo.\r\n"), "Title",
+     "Body one two."},
+    {KB_FORMAT_TEXT, BYTES("Caf\xE9 guide\n\nLa m\xE9thode.\n"),
+     "Caf\xC3\xA9 guide", "La m\xC3\xA9thode."},
+    {KB_FORMAT_TEXT,
+     BYTES("\xFF\xFET\0i\0t\0l\0e\0\r\0\n\0\r\0\n\0B\0o\0d\0y\0"), "Title",
+     "Body"},
+    {KB_FORMAT_TEXT, BYTES("\xFE\xFF\0T\0i\0t\0l\0e\0\n\0\n\0B\0o\0d\0y"),
+     "Title", "Body"},
+    {KB_FORMAT_MARKDOWN,
+     BYTES("\xEF\xBB\xBF---\r\ntitle: T\r\n---\r\nBody\r\n"), "T", "Body"},
+    {KB_FORMAT_MARKDOWN, BYTES("# Ti\0tle\n\nBo\0dy\n"), "Title", "Body"},
+    {KB_FORMAT_HTML, BYTES("<h1>Caf\xE9</h1><p>\x93quoted\x94</p>"),
+     "Caf\xC3\xA9", "\"quoted\""},
 };
 
 START_TEST(input_is_cleaned_of_boms_crlf_latin1_utf16_and_nuls)
 {
 	struct kb_article *a =
-		parse_ok(encoding_cases[_i].format, "e", encoding_cases[_i].data,
-			 encoding_cases[_i].len);
+	    parse_ok(encoding_cases[_i].format, "e", encoding_cases[_i].data,
+		     encoding_cases[_i].len);
 
 	ck_assert_str_eq(a->title, encoding_cases[_i].title);
 	ck_assert_str_eq(a->sections[a->nsections - 1].body,
@@ -864,16 +867,16 @@ static const struct {
 	const char *data;
 	const char *says;
 } error_cases[] = {
-	{KB_FORMAT_MARKDOWN, "", "empty file"},
-	{KB_FORMAT_TEXT, " \n\t\n\r\n", "empty file"},
-	{KB_FORMAT_HTML, "\xC2\xA0\n", "empty file"},
-	{KB_FORMAT_MARKDOWN, "---\ntitle: Only a title\n---\n", "no text"},
-	{KB_FORMAT_MARKDOWN, "<!-- just a comment -->\n", "no text"},
-	{KB_FORMAT_TEXT, "-----\n=====\n", "no text"},
-	{KB_FORMAT_TEXT, "Just a title\n", "no text"},
-	{KB_FORMAT_HTML, "<script>var x = 1;</script><style>p{}</style>",
-	 "no text"},
-	{KB_FORMAT_HTML, "<nav>menu</nav><footer>(c)</footer>", "no text"},
+    {KB_FORMAT_MARKDOWN, "", "empty file"},
+    {KB_FORMAT_TEXT, " \n\t\n\r\n", "empty file"},
+    {KB_FORMAT_HTML, "\xC2\xA0\n", "empty file"},
+    {KB_FORMAT_MARKDOWN, "---\ntitle: Only a title\n---\n", "no text"},
+    {KB_FORMAT_MARKDOWN, "<!-- just a comment -->\n", "no text"},
+    {KB_FORMAT_TEXT, "-----\n=====\n", "no text"},
+    {KB_FORMAT_TEXT, "Just a title\n", "no text"},
+    {KB_FORMAT_HTML, "<script>var x = 1;</script><style>p{}</style>",
+     "no text"},
+    {KB_FORMAT_HTML, "<nav>menu</nav><footer>(c)</footer>", "no text"},
 };
 
 START_TEST(empty_files_and_files_without_text_are_parse_errors)
@@ -881,9 +884,9 @@ START_TEST(empty_files_and_files_without_text_are_parse_errors)
 	struct kb_error err;
 	const char *d = error_cases[_i].data;
 
-	ck_assert_int_eq(parse_fail(error_cases[_i].format, "kb/x", d,
-				    strlen(d), &err),
-			 KB_ERR_PARSE);
+	ck_assert_int_eq(
+	    parse_fail(error_cases[_i].format, "kb/x", d, strlen(d), &err),
+	    KB_ERR_PARSE);
 	ck_assert_msg(strstr(err.msg, error_cases[_i].says) != NULL, "%s",
 		      err.msg);
 	ck_assert_msg(strncmp(err.msg, "kb/x: ", 6) == 0, "%s", err.msg);
@@ -895,16 +898,16 @@ START_TEST(unknown_format_and_missing_output_are_argument_errors)
 	struct kb_error err;
 	struct kb_article *a;
 
-	ck_assert_int_eq(kb_article_parse(KB_FORMAT_UNKNOWN, "x.pdf", "x", 1,
-					  &a, &err),
-			 KB_ERR_ARG);
+	ck_assert_int_eq(
+	    kb_article_parse(KB_FORMAT_UNKNOWN, "x.pdf", "x", 1, &a, &err),
+	    KB_ERR_ARG);
 	ck_assert_ptr_null(a);
-	ck_assert_int_eq(kb_article_parse(KB_FORMAT_TEXT, "x", "x", 1, NULL,
-					  &err),
-			 KB_ERR_ARG);
-	ck_assert_int_eq(kb_article_parse(KB_FORMAT_TEXT, "x", "x", 1, &a,
-					  NULL),
-			 KB_ERR_PARSE); /* err may be NULL */
+	ck_assert_int_eq(
+	    kb_article_parse(KB_FORMAT_TEXT, "x", "x", 1, NULL, &err),
+	    KB_ERR_ARG);
+	ck_assert_int_eq(
+	    kb_article_parse(KB_FORMAT_TEXT, "x", "x", 1, &a, NULL),
+	    KB_ERR_PARSE); /* err may be NULL */
 	kb_article_free(NULL);
 }
 END_TEST
@@ -936,7 +939,7 @@ parse_any(enum kb_format f, const char *data, size_t len)
 START_TEST(binary_garbage_never_crashes)
 {
 	static const enum kb_format formats[] = {
-		KB_FORMAT_MARKDOWN, KB_FORMAT_TEXT, KB_FORMAT_HTML};
+	    KB_FORMAT_MARKDOWN, KB_FORMAT_TEXT, KB_FORMAT_HTML};
 	uint32_t state = (uint32_t)_i * 7919u + 1;
 	size_t len = 1 + rng(&state) % 20000, i;
 	char *buf = malloc(len);
@@ -949,8 +952,8 @@ START_TEST(binary_garbage_never_crashes)
 		buf[1] = '\xFE';
 	} else if (_i % 4 == 2) {
 		for (i = 0; i < len; i++)
-			buf[i] = "#-*_[]<>|:\n \t`!aZ1."[(unsigned char)buf[i] %
-							 20];
+			buf[i] =
+			    "#-*_[]<>|:\n \t`!aZ1."[(unsigned char)buf[i] % 20];
 	}
 	for (i = 0; i < 3; i++)
 		parse_any(formats[i], buf, len);
@@ -961,9 +964,9 @@ END_TEST
 START_TEST(mutated_sample_files_never_crash)
 {
 	static const char *const files[] = {
-		DATA "soundcore-2-battery.md",
-		DATA "soundcore-2-help.html",
-		DATA "soundcore-2-wont-charge.txt",
+	    DATA "soundcore-2-battery.md",
+	    DATA "soundcore-2-help.html",
+	    DATA "soundcore-2-wont-charge.txt",
 	};
 	uint32_t state = (uint32_t)_i + 99;
 	struct kb_error err;
@@ -1004,20 +1007,20 @@ static const struct {
 	size_t n;
 	const char *tail;
 } deep_cases[] = {
-	{KB_FORMAT_MARKDOWN, "> ", 50000, "deep quote\n"},
-	{KB_FORMAT_MARKDOWN, "- ", 50000, "deep list\n"},
-	{KB_FORMAT_MARKDOWN, "[", 100000, "brackets\n"},
-	{KB_FORMAT_MARKDOWN, "*a **b ", 100000, "\n"},
-	{KB_FORMAT_MARKDOWN, "## h\n", 20000, "end\n"},
-	{KB_FORMAT_MARKDOWN, "x", 3000000, "\n"},
-	{KB_FORMAT_HTML, "<div>", 200000, "deep div"},
-	{KB_FORMAT_HTML, "<ul><li>", 100000, "deep list"},
-	{KB_FORMAT_HTML, "<table><tr><td>", 50000, "deep table"},
-	{KB_FORMAT_HTML, "<h2>a</h2>", 20000, "many headings"},
-	{KB_FORMAT_TEXT, "word ", 600000, "\n"},
-	{KB_FORMAT_TEXT, "Heading Here\n\nBody text.\n\n", 20000, ""},
-	{KB_FORMAT_TEXT, "\n", 1000000, "x\n"},
-	{KB_FORMAT_TEXT, "\xE2\x80\xA2\n", 100000, "x\n"},
+    {KB_FORMAT_MARKDOWN, "> ", 50000, "deep quote\n"},
+    {KB_FORMAT_MARKDOWN, "- ", 50000, "deep list\n"},
+    {KB_FORMAT_MARKDOWN, "[", 100000, "brackets\n"},
+    {KB_FORMAT_MARKDOWN, "*a **b ", 100000, "\n"},
+    {KB_FORMAT_MARKDOWN, "## h\n", 20000, "end\n"},
+    {KB_FORMAT_MARKDOWN, "x", 3000000, "\n"},
+    {KB_FORMAT_HTML, "<div>", 200000, "deep div"},
+    {KB_FORMAT_HTML, "<ul><li>", 100000, "deep list"},
+    {KB_FORMAT_HTML, "<table><tr><td>", 50000, "deep table"},
+    {KB_FORMAT_HTML, "<h2>a</h2>", 20000, "many headings"},
+    {KB_FORMAT_TEXT, "word ", 600000, "\n"},
+    {KB_FORMAT_TEXT, "Heading Here\n\nBody text.\n\n", 20000, ""},
+    {KB_FORMAT_TEXT, "\n", 1000000, "x\n"},
+    {KB_FORMAT_TEXT, "\xE2\x80\xA2\n", 100000, "x\n"},
 };
 
 START_TEST(deep_nesting_many_headings_and_long_lines_are_survived)
@@ -1060,26 +1063,26 @@ START_TEST(markup_too_dense_to_parse_is_refused_with_a_clear_error)
 		size_t n;
 		const char *says;
 	} cases[] = {
-		{KB_FORMAT_MARKDOWN, "*_", 4100000, "too much Markdown markup"},
-		{KB_FORMAT_HTML, "<b>", 3100000, "too much HTML markup"},
-		{KB_FORMAT_MARKDOWN, "---\ntags: [", 1, "front matter"},
+	    {KB_FORMAT_MARKDOWN, "*_", 4100000, "too much Markdown markup"},
+	    {KB_FORMAT_HTML, "<b>", 3100000, "too much HTML markup"},
+	    {KB_FORMAT_MARKDOWN, "---\ntags: [", 1, "front matter"},
 	};
 	struct kb_error err;
 	size_t len, i;
 	char *s;
 
 	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		s = repeat(cases[i].unit, cases[i].n,
-			   i == 2 ? "" : "text", &len);
+		s = repeat(cases[i].unit, cases[i].n, i == 2 ? "" : "text",
+			   &len);
 		if (i == 2) {
 			/* 70 KB of front matter: more than it may hold. */
 			free(s);
 			s = repeat("x", 70000, "]\n---\nbody\n", &len);
 			memcpy(s, "---\ntags: [", 11);
 		}
-		ck_assert_int_eq(parse_fail(cases[i].format, "big", s, len,
-					    &err),
-				 KB_ERR_PARSE);
+		ck_assert_int_eq(
+		    parse_fail(cases[i].format, "big", s, len, &err),
+		    KB_ERR_PARSE);
 		ck_assert_msg(strstr(err.msg, cases[i].says) != NULL, "%s",
 			      err.msg);
 		free(s);
@@ -1100,25 +1103,26 @@ article_suite(void)
 	tcase_add_test(tc,
 		       markdown_front_matter_gives_title_models_and_symptoms);
 	tcase_add_loop_test(
-		tc, markdown_front_matter_accepts_lists_scalars_and_comma_strings,
-		0, NELEM(fm_list_cases));
+	    tc, markdown_front_matter_accepts_lists_scalars_and_comma_strings,
+	    0, NELEM(fm_list_cases));
 	tcase_add_loop_test(tc, markdown_broken_front_matter_names_the_line, 0,
 			    NELEM(fm_error_cases));
 	tcase_add_test(tc,
 		       markdown_h2_headings_start_sections_with_unique_anchors);
 	tcase_add_test(tc, markdown_bodiless_heading_is_kept_unless_repeated);
 	tcase_add_loop_test(
-		tc, markdown_title_comes_from_front_matter_then_h1_then_file_name,
-		0, NELEM(md_title_cases));
-	tcase_add_test(tc, markdown_level_three_headings_stay_inside_the_section);
+	    tc, markdown_title_comes_from_front_matter_then_h1_then_file_name,
+	    0, NELEM(md_title_cases));
+	tcase_add_test(tc,
+		       markdown_level_three_headings_stay_inside_the_section);
 	tcase_add_loop_test(
-		tc, markdown_body_is_plain_text_with_lists_and_rows_on_lines, 0,
-		NELEM(md_body_cases));
+	    tc, markdown_body_is_plain_text_with_lists_and_rows_on_lines, 0,
+	    NELEM(md_body_cases));
 	tcase_add_test(tc, markdown_sample_table_and_html_render_as_expected);
 	tcase_add_test(tc, text_saved_page_gives_title_and_recovered_headings);
 	tcase_add_test(tc, text_wrapped_lines_join_and_paragraphs_stay_apart);
 	tcase_add_test(
-		tc, text_wrap_width_tells_wrapped_lines_from_deliberate_breaks);
+	    tc, text_wrap_width_tells_wrapped_lines_from_deliberate_breaks);
 	tcase_add_test(tc, text_led_lines_and_bullets_are_kept_one_per_line);
 	tcase_add_loop_test(tc, text_label_and_sentence_lines_are_not_headings,
 			    0, NELEM(not_heading_cases));
@@ -1127,8 +1131,8 @@ article_suite(void)
 	tcase_add_test(tc, text_repeated_heading_counts_once);
 	tcase_add_test(tc, text_runs_of_short_lines_are_a_list_not_headings);
 	tcase_add_test(tc, text_unwrapped_page_keeps_one_paragraph_a_line);
-	tcase_add_test(tc,
-		       text_lone_markers_underlines_and_tab_tables_are_understood);
+	tcase_add_test(
+	    tc, text_lone_markers_underlines_and_tab_tables_are_understood);
 	tcase_add_test(tc, text_long_first_line_is_a_paragraph_not_a_title);
 	tcase_add_test(tc, html_h1_is_the_title_and_h2_h3_start_sections);
 	tcase_add_test(tc,
@@ -1142,12 +1146,13 @@ article_suite(void)
 	tcase_add_loop_test(tc,
 			    empty_files_and_files_without_text_are_parse_errors,
 			    0, NELEM(error_cases));
-	tcase_add_test(tc, unknown_format_and_missing_output_are_argument_errors);
+	tcase_add_test(tc,
+		       unknown_format_and_missing_output_are_argument_errors);
 	tcase_add_loop_test(tc, binary_garbage_never_crashes, 0, 60);
 	tcase_add_loop_test(tc, mutated_sample_files_never_crash, 0, 150);
 	tcase_add_loop_test(
-		tc, deep_nesting_many_headings_and_long_lines_are_survived, 0,
-		NELEM(deep_cases));
+	    tc, deep_nesting_many_headings_and_long_lines_are_survived, 0,
+	    NELEM(deep_cases));
 	tcase_add_test(tc, many_sections_are_capped_and_their_text_kept);
 	tcase_add_test(tc,
 		       markup_too_dense_to_parse_is_refused_with_a_clear_error);

@@ -68,7 +68,7 @@ START_TEST(each_query_is_read_as_expected)
 	const struct ucase *c = &cases[_i];
 	struct kb_understood u;
 
-	kb_understand(tax, c->query, &u);
+	kb_understand(tax, NULL, c->query, &u);
 	if (c->model) {
 		ck_assert_msg(u.model != NULL, "%s: no model", c->query);
 		ck_assert_str_eq(u.model->name, c->model);
@@ -105,7 +105,7 @@ START_TEST(model_words_leave_the_free_terms)
 {
 	struct kb_understood u;
 
-	kb_understand(tax, "soundcore 2 cable broken", &u);
+	kb_understand(tax, NULL, "soundcore 2 cable broken", &u);
 	ck_assert(!kb_strv_contains(&u.terms, "soundcore"));
 	ck_assert(!kb_strv_contains(&u.terms, "2"));
 	ck_assert(kb_strv_contains(&u.terms, "cable"));
@@ -118,7 +118,7 @@ START_TEST(a_typo_is_never_read_as_another_number)
 {
 	struct kb_understood u;
 
-	kb_understand(tax, "soundcor 3", &u);
+	kb_understand(tax, NULL, "soundcor 3", &u);
 	ck_assert_ptr_nonnull(u.model);
 	ck_assert_str_eq(u.model->name, "Anker Soundcore 3");
 	kb_understood_free(&u);
