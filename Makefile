@@ -21,7 +21,7 @@ else
 BUILD ?= build-$(SANITIZER)
 endif
 
-PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson
+PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson zlib
 SERVER_PKGS := libmicrohttpd
 VERSION := 0.1.0
 
@@ -158,7 +158,7 @@ eval: all $(BUILD)/kbeval
 
 # Side by side with raw FTS5 and Xapian: bench/results/<date>.md.
 BENCH_SIZES ?= 1000 10000 100000
-BENCH_MAN ?= 1000
+BENCH_MAN ?= 500
 BENCH_REPS ?= 5
 BENCH_BINS := $(BUILD)/bench/kbbench $(BUILD)/bench/rawfts \
 	$(BUILD)/bench/proctime

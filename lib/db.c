@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "db.h"
 #include "db_int.h"
@@ -26,7 +27,7 @@ const char kb_db_schema_sql[] =
 	" summary TEXT,"
 	" models TEXT NOT NULL,"
 	" symptoms TEXT NOT NULL,"
-	" markdown TEXT);"
+	" markdown BLOB);"
 	"CREATE TABLE sections("
 	" id INTEGER PRIMARY KEY,"
 	" article_id INTEGER NOT NULL,"
@@ -34,8 +35,8 @@ const char kb_db_schema_sql[] =
 	" heading TEXT NOT NULL,"
 	" anchor TEXT NOT NULL,"
 	" line INTEGER NOT NULL,"
-	" models TEXT NOT NULL,"
-	" symptoms TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" tagtext TEXT NOT NULL,"
 	" boost REAL NOT NULL DEFAULT 1);"
 	"CREATE INDEX sections_article ON sections(article_id, ord);"
 	"CREATE TABLE tags("
@@ -44,6 +45,11 @@ const char kb_db_schema_sql[] =
 	" section_id INTEGER NOT NULL,"
 	" PRIMARY KEY(kind, value, section_id)) WITHOUT ROWID;"
 	"CREATE INDEX tags_section ON tags(section_id);"
+	"CREATE TABLE article_tags("
+	" article_id INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" value TEXT NOT NULL COLLATE NOCASE,"
+	" PRIMARY KEY(article_id, kind, value)) WITHOUT ROWID;"
 	"CREATE TABLE leds("
 	" id INTEGER PRIMARY KEY,"
 	" article_id INTEGER NOT NULL,"
@@ -56,8 +62,16 @@ const char kb_db_schema_sql[] =
 	"CREATE INDEX leds_state ON leds(color, pattern);"
 	"CREATE INDEX leds_section ON leds(section_id);"
 	"CREATE INDEX leds_pattern ON leds(pattern);"
+	/*
+	 * The FTS index keeps no copy of the text: it reads section text and
+	 * the article title through this view, so each is stored once.
+	 */
+	"CREATE VIEW fts_source AS SELECT s.id AS id, a.title AS title,"
+	" s.heading AS heading, s.body AS body, s.tagtext AS tags"
+	" FROM sections s JOIN articles a ON a.id = s.article_id;"
 	"CREATE VIRTUAL TABLE fts USING fts5("
-	" title, heading, body, tags, tokenize = 'kb');"
+	" title, heading, body, tags, tokenize = 'kb',"
+	" content = 'fts_source', content_rowid = 'id');"
 	"CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);"
 	"CREATE TABLE vocab(word TEXT PRIMARY KEY, df INTEGER NOT NULL)"
 	" WITHOUT ROWID;"
@@ -259,6 +273,52 @@ kb_db_understand_cache(const struct kb_db *db)
 	return db->ucache;
 }
 
+/*
+ * Stored Markdown is zlib-compressed behind a 4-byte length: it is only
+ * read to render one article page, and it would otherwise be the largest
+ * thing in the file.
+ */
+void *
+kb_pack_text(const char *text, size_t *outlen)
+{
+	size_t n = strlen(text);
+	uLongf cap = compressBound((uLong)n);
+	unsigned char *out = kb_xmalloc(cap + 4);
+
+	out[0] = (unsigned char)(n >> 24);
+	out[1] = (unsigned char)(n >> 16);
+	out[2] = (unsigned char)(n >> 8);
+	out[3] = (unsigned char)n;
+	if (compress2(out + 4, &cap, (const Bytef *)text, (uLong)n, 6) != Z_OK) {
+		free(out);
+		*outlen = 0;
+		return NULL;
+	}
+	*outlen = cap + 4;
+	return out;
+}
+
+char *
+kb_unpack_text(const void *blob, size_t len)
+{
+	const unsigned char *b = blob;
+	uLongf n;
+	char *out;
+
+	if (b == NULL || len < 4)
+		return NULL;
+	n = (uLongf)b[0] << 24 | (uLongf)b[1] << 16 | (uLongf)b[2] << 8 | b[3];
+	if (n > 64u * 1024 * 1024)
+		return NULL;
+	out = kb_xmalloc(n + 1);
+	if (uncompress((Bytef *)out, &n, b + 4, (uLong)(len - 4)) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 char *
 kb_col_text(sqlite3_stmt *st, int col, int nonnull)
 {
@@ -366,9 +426,12 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 		"SELECT id, path, format, title, summary, markdown, models,"
 		" symptoms FROM articles WHERE path = ?";
 	static const char secs[] =
-		"SELECT s.id, s.heading, s.anchor, f.body, s.models,"
-		" s.symptoms FROM sections s JOIN fts f ON f.rowid = s.id"
-		" WHERE s.article_id = ? ORDER BY s.ord";
+		"SELECT s.id, s.heading, s.anchor, s.body,"
+		" (SELECT json_group_array(value) FROM tags"
+		"  WHERE section_id = s.id AND kind = 1),"
+		" (SELECT json_group_array(value) FROM tags"
+		"  WHERE section_id = s.id AND kind = 2)"
+		" FROM sections s WHERE s.article_id = ? ORDER BY s.ord";
 	static const char leds[] =
 		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
 		" s.heading, l.article_id, s.anchor, a.path FROM leds l"
@@ -411,7 +474,8 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 	a->format = kb_col_text(s, 2, 1);
 	a->title = kb_col_text(s, 3, 1);
 	a->summary = kb_col_text(s, 4, 0);
-	a->markdown = kb_col_text(s, 5, 0);
+	a->markdown = kb_unpack_text(sqlite3_column_blob(s, 5),
+				     (size_t)sqlite3_column_bytes(s, 5));
 	kb_strv_from_json(&a->models, (const char *)sqlite3_column_text(s, 6));
 	kb_strv_from_json(&a->symptoms,
 			  (const char *)sqlite3_column_text(s, 7));

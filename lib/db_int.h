@@ -41,6 +41,10 @@ char *kb_tag_token(int kind, const char *value);
 char *kb_strv_to_json(const struct kb_strv *sv);
 void kb_strv_from_json(struct kb_strv *sv, const char *json);
 
+/* Compressed text for storage, and back (NULL when damaged). */
+void *kb_pack_text(const char *text, size_t *outlen);
+char *kb_unpack_text(const void *blob, size_t len);
+
 /* A column as an owned string ("" for NULL when nonnull). */
 char *kb_col_text(sqlite3_stmt *st, int col, int nonnull);
 

@@ -27,13 +27,18 @@ enum {
 	ST_INS_TAG,
 	ST_INS_LED,
 	ST_OLD_TEXT,
+	ST_INS_ATAG,
+	ST_DEL_ATAGS,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FIND] = "SELECT id, hash FROM articles WHERE path = ?",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?)",
-	[ST_DEL_FTS] = "DELETE FROM fts WHERE rowid IN"
+	/* External content: the index is told the old text to forget. */
+	[ST_DEL_FTS] = "INSERT INTO fts(fts, rowid, title, heading, body, tags)"
+		       " SELECT 'delete', id, title, heading, body, tags"
+		       " FROM fts_source WHERE id IN"
 		       " (SELECT id FROM sections WHERE article_id = ?1)",
 	[ST_DEL_TAGS] = "DELETE FROM tags WHERE section_id IN"
 			" (SELECT id FROM sections WHERE article_id = ?1)",
@@ -44,7 +49,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   " summary, models, symptoms, markdown)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
-			   " anchor, line, models, symptoms, boost)"
+			   " anchor, line, body, tagtext, boost)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_FTS] = "INSERT INTO fts(rowid, title, heading, body, tags)"
 		       " VALUES (?, ?, ?, ?, ?)",
@@ -52,8 +57,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       " VALUES (?, ?, ?)",
 	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
 		       " pattern, meaning) VALUES (?, ?, ?, ?, ?, ?)",
-	[ST_OLD_TEXT] = "SELECT title, heading, body FROM fts WHERE rowid IN"
+	[ST_OLD_TEXT] = "SELECT title, heading, body FROM fts_source WHERE id IN"
 			" (SELECT id FROM sections WHERE article_id = ?)",
+	[ST_INS_ATAG] = "INSERT OR IGNORE INTO article_tags(article_id, kind,"
+			" value) VALUES (?, ?, ?)",
+	[ST_DEL_ATAGS] = "DELETE FROM article_tags WHERE article_id = ?",
 };
 
 struct kb_index {
@@ -377,7 +385,8 @@ kb_index_unchanged(struct kb_index *ix, const char *relpath, const char *hash)
 static int
 delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {
-	static const int order[] = { ST_DEL_FTS, ST_DEL_TAGS, ST_DEL_LEDS,
+	static const int order[] = { ST_DEL_FTS,      ST_DEL_TAGS,
+				     ST_DEL_ATAGS,    ST_DEL_LEDS,
 				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
 	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
 	struct kb_strv old;
@@ -515,18 +524,42 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	bind_text(st, 5, a->summary);
 	bind_text(st, 6, mj);
 	bind_text(st, 7, sj);
-	bind_text(st, 8, a->markdown);
+	if (a->markdown != NULL) {
+		size_t plen = 0;
+		void *packed = kb_pack_text(a->markdown, &plen);
+
+		if (packed != NULL)
+			sqlite3_bind_blob(st, 8, packed, (int)plen, free);
+		else
+			sqlite3_bind_null(st, 8);
+	} else {
+		sqlite3_bind_null(st, 8);
+	}
 	rc = run(ix, ST_INS_ARTICLE, err);
 	if (rc != KB_OK)
 		goto out;
 	aid = sqlite3_last_insert_rowid(ix->sql);
 
+	/* What the whole article is about, for ranking its sections. */
+	for (i = 0; rc == KB_OK && i < symptoms.n + title_sym.n; i++) {
+		bool art = i < symptoms.n;
+
+		st = ix->st[ST_INS_ATAG];
+		sqlite3_bind_int64(st, 1, aid);
+		sqlite3_bind_int(st, 2,
+				 art ? KB_TAG_ARTICLE_SYMPTOM
+				     : KB_TAG_TITLE_SYMPTOM);
+		bind_text(st, 3,
+			  art ? symptoms.v[i] : title_sym.v[i - symptoms.n]);
+		rc = run(ix, ST_INS_ATAG, err);
+	}
+	if (rc != KB_OK)
+		goto out;
+
 	sids = kb_xcalloc(a->nsections, sizeof(*sids));
 	headed = 0;
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
-		char *smj = kb_strv_to_json(&s->models);
-		char *ssj = kb_strv_to_json(&s->symptoms);
 		char *tags = tags_text(ix->tax, a, s);
 		size_t k;
 
@@ -536,8 +569,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		bind_text(st, 3, s->heading);
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
-		bind_text(st, 6, smj);
-		bind_text(st, 7, ssj);
+		bind_text(st, 6, s->body);
+		bind_text(st, 7, tags);
 		sqlite3_bind_double(st, 8,
 				    kb_section_prior(s->heading, headed));
 		if (*s->heading)
@@ -566,22 +599,6 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			sqlite3_bind_int64(st, 3, sids[i]);
 			rc = run(ix, ST_INS_TAG, err);
 		}
-		/* What the whole article is about, for ranking its sections. */
-		for (k = 0; rc == KB_OK && k < symptoms.n + title_sym.n; k++) {
-			bool art = k < symptoms.n;
-
-			st = ix->st[ST_INS_TAG];
-			sqlite3_bind_int(st, 1,
-					 art ? KB_TAG_ARTICLE_SYMPTOM
-					     : KB_TAG_TITLE_SYMPTOM);
-			bind_text(st, 2,
-				  art ? symptoms.v[k]
-				      : title_sym.v[k - symptoms.n]);
-			sqlite3_bind_int64(st, 3, sids[i]);
-			rc = run(ix, ST_INS_TAG, err);
-		}
-		free(smj);
-		free(ssj);
 		free(tags);
 		if (rc != KB_OK)
 			goto out;

@@ -50,9 +50,15 @@ static const char snip_sql[] =
 	"SELECT snippet(fts, 2, char(1), char(2), '…', 24)"
 	" FROM fts WHERE fts MATCH ?1 AND rowid = ?2";
 static const char hit_sql[] =
-	"SELECT s.article_id, s.heading, s.anchor, s.models, s.symptoms,"
+	"SELECT s.article_id, s.heading, s.anchor,"
+	" (SELECT json_group_array(value) FROM tags"
+	"  WHERE section_id = s.id AND kind = 1),"
+	" (SELECT json_group_array(value) FROM tags"
+	"  WHERE section_id = s.id AND kind = 2),"
 	" a.title, a.path FROM sections s JOIN articles a"
 	" ON a.id = s.article_id WHERE s.id = ?";
+static const char atags_sql[] =
+	"SELECT kind, value FROM article_tags WHERE article_id = ?";
 static const char feat_sql[] =
 	"SELECT article_id, boost FROM sections WHERE id = ?";
 static const char tags_sql[] =
@@ -899,61 +905,72 @@ struct section_tags {
 	uint32_t symptoms;  /* bit k: tagged with understood symptom k */
 };
 
+/* One tag of a section or of its article, folded into f. */
 static void
-read_tags(struct kb_db *db, int64_t id, const struct kb_understood *u,
-	  uint32_t ignore, struct section_tags *f, struct kb_result *r)
+take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
+	 uint32_t ignore, int kind, const char *v, struct section_tags *f,
+	 int *models, struct kb_result *r)
+{
+	size_t k;
+
+	/* Facets count over the candidate window. */
+	if (r != NULL && kind == KB_TAG_MODEL)
+		add_count(&r->facet_models, &r->nfacet_models, v);
+	else if (r != NULL && kind == KB_TAG_SYMPTOM)
+		add_count(&r->facet_symptoms, &r->nfacet_symptoms, v);
+	if (kind == KB_TAG_MODEL) {
+		(*models)++;
+		if (u->model && strcasecmp(v, u->model->name) == 0)
+			f->model_match = true;
+		if (u->brand) {
+			const struct kb_model *m = kb_taxonomy_model(t, v);
+
+			if (m && strcasecmp(m->brand, u->brand) == 0)
+				f->brand_match = true;
+		}
+		return;
+	}
+	for (k = 0; k < u->symptoms.n && k < 32; k++) {
+		if (strcmp(u->symptoms.v[k], v) != 0 ||
+		    (ignore & ((uint32_t)1 << k)))
+			continue;
+		/* Words of the symptom count as covered. */
+		f->symptoms |= (uint32_t)1 << k;
+		if (kind == KB_TAG_ARTICLE_SYMPTOM)
+			f->article_hits++;
+		else if (kind == KB_TAG_TITLE_SYMPTOM)
+			f->title_hits++;
+		else
+			f->symptom_hits++;
+	}
+}
+
+static void
+read_tags(struct kb_db *db, int64_t id, int64_t article,
+	  const struct kb_understood *u, uint32_t ignore,
+	  struct section_tags *f, struct kb_result *r)
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
-	sqlite3_stmt *st = kb_db_stmt(db, tags_sql);
-	int models = 0;
+	sqlite3_stmt *st;
+	int models = 0, pass;
 
 	memset(f, 0, sizeof(*f));
-	if (st == NULL)
-		return;
-	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(st, 1);
+	for (pass = 0; pass < 2; pass++) {
+		st = kb_db_stmt(db, pass == 0 ? tags_sql : atags_sql);
+		if (st == NULL)
+			return;
+		sqlite3_bind_int64(st, 1, pass == 0 ? id : article);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *v =
+				(const char *)sqlite3_column_text(st, 1);
 
-		if (v == NULL)
-			continue;
-		/* Facets count over the candidate window. */
-		if (r != NULL && sqlite3_column_int(st, 0) == KB_TAG_MODEL)
-			add_count(&r->facet_models, &r->nfacet_models, v);
-		else if (r != NULL &&
-			 sqlite3_column_int(st, 0) == KB_TAG_SYMPTOM)
-			add_count(&r->facet_symptoms, &r->nfacet_symptoms, v);
-		if (sqlite3_column_int(st, 0) == KB_TAG_MODEL) {
-			models++;
-			if (u->model && strcasecmp(v, u->model->name) == 0)
-				f->model_match = true;
-			if (u->brand) {
-				const struct kb_model *m =
-					kb_taxonomy_model(t, v);
-
-				if (m && strcasecmp(m->brand, u->brand) == 0)
-					f->brand_match = true;
-			}
-		} else {
-			int kind = sqlite3_column_int(st, 0);
-			size_t k;
-
-			for (k = 0; k < u->symptoms.n && k < 32; k++) {
-				if (strcmp(u->symptoms.v[k], v) != 0 ||
-				    (ignore & ((uint32_t)1 << k)))
-					continue;
-				/* Words of the symptom count as covered. */
-				f->symptoms |= (uint32_t)1 << k;
-				if (kind == KB_TAG_ARTICLE_SYMPTOM)
-					f->article_hits++;
-				else if (kind == KB_TAG_TITLE_SYMPTOM)
-					f->title_hits++;
-				else {
-					f->symptom_hits++;
-				}
-			}
+			if (v != NULL)
+				take_tag(t, u, ignore,
+					 sqlite3_column_int(st, 0), v, f,
+					 &models, r);
 		}
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
 	f->generic = models == 0;
 	f->other_model = models > 0 && !f->model_match;
 }
@@ -1327,7 +1344,8 @@ rank_window(struct kb_db *db, const struct plan *p,
 			}
 			sqlite3_reset(st);
 		}
-		read_tags(db, c[i].id, u, p->led_symptoms, &f[i], r);
+		read_tags(db, c[i].id, c[i].article, u, p->led_symptoms,
+			  &f[i], r);
 		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
