@@ -80,25 +80,15 @@ kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 	for (i = 0; i < a->fm_symptoms.n; i++)
 		add_symptom(t, symptoms, a->fm_symptoms.v[i]);
 
-	/* Without front matter the article's tags are what its text names. */
-	if (!fm_models || !fm_symptoms) {
+	/*
+	 * Each section's text is read once: what it names tags the section,
+	 * and, without front matter, the article too.  Models come from
+	 * front matter when it gives them, so a passing mention of another
+	 * model does not re-tag a section.
+	 */
+	if (!fm_models || !fm_symptoms)
 		find_in(t, a->title, fm_models ? NULL : models,
 			fm_symptoms ? NULL : symptoms);
-		for (i = 0; i < a->nsections; i++) {
-			char *text = section_text(&a->sections[i]);
-
-			find_in(t, text, fm_models ? NULL : models,
-				fm_symptoms ? NULL : symptoms);
-			free(text);
-		}
-	}
-
-	/*
-	 * A section names its own symptoms (a fix for "won't fully charge"
-	 * in a general article); when it names none it inherits the
-	 * article's.  Models come from front matter when it gives them, so
-	 * a passing mention of another model does not re-tag a section.
-	 */
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
 		char *text = section_text(s);
@@ -107,6 +97,22 @@ kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 		kb_strv_free(&s->symptoms);
 		find_in(t, text, fm_models ? NULL : &s->models, &s->symptoms);
 		free(text);
+		if (!fm_models)
+			for (k = 0; k < s->models.n; k++)
+				kb_strv_add_unique(models, s->models.v[k]);
+		if (!fm_symptoms)
+			for (k = 0; k < s->symptoms.n; k++)
+				kb_strv_add_unique(symptoms, s->symptoms.v[k]);
+	}
+
+	/*
+	 * A section names its own symptoms (a fix for "won't fully charge"
+	 * in a general article); when it names none it inherits the
+	 * article's, and likewise for models.
+	 */
+	for (i = 0; i < a->nsections; i++) {
+		struct kb_section *s = &a->sections[i];
+
 		if (s->models.n == 0)
 			for (k = 0; k < models->n; k++)
 				kb_strv_push(&s->models, models->v[k]);
