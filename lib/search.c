@@ -1365,10 +1365,12 @@ rank_window(struct kb_db *db, const struct plan *p,
 	}
 	free(f);
 	free(prior);
-	qsort(r->facet_models, r->nfacet_models, sizeof(*r->facet_models),
-	      cmp_count);
-	qsort(r->facet_symptoms, r->nfacet_symptoms,
-	      sizeof(*r->facet_symptoms), cmp_count);
+	if (r->nfacet_models > 1)
+		qsort(r->facet_models, r->nfacet_models,
+		      sizeof(*r->facet_models), cmp_count);
+	if (r->nfacet_symptoms > 1)
+		qsort(r->facet_symptoms, r->nfacet_symptoms,
+		      sizeof(*r->facet_symptoms), cmp_count);
 	free(lh.ids);
 	free(lh.exact);
 	qsort(c, n, sizeof(*c), cmp_cand);
