@@ -47,6 +47,10 @@ trap 'exit 130' INT TERM
 	fail "kbindex failed (above)"
 }
 
+# Created first: the background redirection may not have run yet when the
+# loop below reads the file.
+: >"$tmp/server.out"
+: >"$tmp/server.err"
 "$build/kbserver" --db "$tmp/kb.db" --port 0 >"$tmp/server.out" \
 	2>"$tmp/server.err" &
 pid=$!
