@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,8 +27,8 @@
 #define MAX_INDENT   8	 /* list levels shown by indentation */
 /*
  * cmark and libxml2 build a whole tree first, at 150-250 bytes a node, so
- * a file of nothing but markup costs gigabytes.  Refuse input denser than
- * about 1.5 GB of tree; 50 MB of real prose costs about 5 M units.
+ * a file of nothing but markup costs gigabytes.  Refuse input that would
+ * need more than 1-2 GB of tree; 50 MB of real prose is about 5 M units.
  */
 #define MAX_MD_COST   8000000 /* 2 per line + inline markers */
 #define MAX_HTML_TAGS 3000000 /* '<' characters */
@@ -172,6 +173,26 @@ buf_indent(struct kb_buf *b, int depth)
 		depth = MAX_INDENT;
 	for (i = 0; i < depth; i++)
 		kb_buf_add(b, "  ", 2);
+}
+
+/*
+ * The marker of a list item at nesting depth (1 = outermost): "- " for
+ * bullets (*counter < 0), else the item's number, which counts on.
+ */
+static void
+list_marker(char *dst, size_t size, int depth, long *counter)
+{
+	int indent = depth - 1 < MAX_INDENT ? depth - 1 : MAX_INDENT;
+
+	if (indent < 0)
+		indent = 0;
+	if (counter == NULL || *counter < 0) {
+		snprintf(dst, size, "%*s- ", 2 * indent, "");
+	} else {
+		snprintf(dst, size, "%*s%ld. ", 2 * indent, "", *counter);
+		if (*counter < LONG_MAX)
+			(*counter)++;
+	}
 }
 
 /*
@@ -572,10 +593,7 @@ fm_too_deep(const char *s, size_t n)
 	return 0;
 }
 
-/*
- * Parse the YAML between the fences.  It starts on line 2 of the file, so
- * libyaml's 0-based line numbers are off by two from the file's.
- */
+/* Parse the YAML between the fences into a's front matter fields. */
 static int
 parse_front_matter(struct kb_article *a, const char *name, const char *yaml,
 		   size_t n, struct kb_error *err)
@@ -881,21 +899,10 @@ md_block(struct md_state *md, cmark_node *node)
 static void
 md_item(struct md_state *md, cmark_node *item)
 {
-	long *c = &md->counters[md->depth - 1];
-	struct kb_buf m;
-
-	kb_buf_init(&m);
-	buf_indent(&m, md->depth - 1);
-	if (*c < 0) {
-		kb_buf_adds(&m, "- ");
-	} else {
-		kb_buf_printf(&m, "%ld. ", *c);
-		if (*c < LONG_MAX)
-			(*c)++;
-	}
-	snprintf(md->marker, sizeof(md->marker), "%s", m.data);
-	kb_buf_free(&m);
+	list_marker(md->marker, sizeof(md->marker), md->depth,
+		    &md->counters[md->depth - 1]);
 	md->marker_pending = true;
+	/* A list is a paragraph of its own; its items are lines. */
 	md->marker_sep =
 	    md->depth == 1 && cmark_node_previous(item) == NULL ? 2 : 1;
 }
@@ -2049,26 +2056,10 @@ html_prev_cell(const xmlNode *n)
 static void
 hout_item(struct html_out *h)
 {
-	long *c;
-	int len;
-
 	hout_break(h, 1);
-	if (h->depth == 0) {
-		snprintf(h->marker, sizeof(h->marker), "- ");
-	} else {
-		c = &h->counters[h->depth - 1];
-		len =
-		    2 * (h->depth - 1 < MAX_INDENT ? h->depth - 1 : MAX_INDENT);
-		if (*c < 0) {
-			snprintf(h->marker, sizeof(h->marker), "%*s- ", len,
-				 "");
-		} else {
-			snprintf(h->marker, sizeof(h->marker), "%*s%ld. ", len,
-				 "", *c);
-			if (*c < LONG_MAX)
-				(*c)++;
-		}
-	}
+	list_marker(h->marker, sizeof(h->marker), h->depth,
+		    h->depth > 0 ? &h->counters[h->depth - 1] : NULL);
+	/* Items inside a table row are cells' text, not lines. */
 	h->marker_pending = h->rows == 0;
 }
 
