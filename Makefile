@@ -94,11 +94,11 @@ $(LIBKB): $(LIB_OBJS)
 
 $(BUILD)/kbindex: $(BUILD)/indexer/kbindex.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/kbsearch: $(BUILD)/cli/kbsearch.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/server/assets.c: $(WEB_FILES) scripts/embed.sh
 	@mkdir -p $(dir $@)
@@ -114,7 +114,7 @@ $(BUILD)/kbserver: $(SERVER_OBJS) $(LIBKB)
 
 $(BUILD)/kbeval: $(BUILD)/tests/relevance/kbeval.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -165,7 +165,7 @@ BENCH_BINS := $(BUILD)/bench/kbbench $(BUILD)/bench/rawfts \
 
 $(BUILD)/bench/kbbench: $(BUILD)/bench/kbbench.o $(BUILD)/bench/stats.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 $(BUILD)/bench/rawfts: $(BUILD)/bench/rawfts.o $(BUILD)/bench/stats.o
 	@$(if $(Q),echo "  LD      $@")

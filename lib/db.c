@@ -289,7 +289,7 @@ kb_pack_text(const char *text, size_t *outlen)
 	out[1] = (unsigned char)(n >> 16);
 	out[2] = (unsigned char)(n >> 8);
 	out[3] = (unsigned char)n;
-	if (compress2(out + 4, &cap, (const Bytef *)text, (uLong)n, 6) != Z_OK) {
+	if (compress2(out + 4, &cap, (const Bytef *)text, (uLong)n, 1) != Z_OK) {
 		free(out);
 		*outlen = 0;
 		return NULL;

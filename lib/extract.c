@@ -1,6 +1,7 @@
 /* extract.c - LED facts (colour + pattern -> meaning) from article sections. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "extract.h"
 #include "textnorm.h"
@@ -891,6 +892,36 @@ extract_text(struct extractor *x, const char *text)
 	x->nmodels = 0;
 }
 
+/*
+ * Could text mention a colour?  A byte search for every ASCII colour word,
+ * case-insensitive; any non-ASCII synonym makes the answer "maybe", since
+ * matching folds case and accents beyond what a byte search sees.
+ */
+static bool
+may_name_colour(const struct kb_taxonomy *t, const char *text)
+{
+	size_t i, k;
+
+	if (text == NULL || *text == '\0')
+		return false;
+	for (i = 0; i < t->ncolors; i++) {
+		const struct kb_led_term *c = &t->colors[i];
+
+		for (k = 0; k <= c->synonyms.n; k++) {
+			const char *w = k < c->synonyms.n ? c->synonyms.v[k]
+							  : c->id;
+			const unsigned char *p;
+
+			for (p = (const unsigned char *)w; *p; p++)
+				if (*p >= 0x80)
+					return true;
+			if (*w && strcasestr(text, w) != NULL)
+				return true;
+		}
+	}
+	return false;
+}
+
 void
 kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		const struct kb_strv *article_models, struct kb_led_facts *out)
@@ -912,6 +943,10 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		x.article_model = article_models->v[0];
 	for (i = 0; i < a->nsections; i++) {
 		s = &a->sections[i];
+		/* Most sections name no colour at all: skip them cheaply. */
+		if (!may_name_colour(t, s->heading) &&
+		    !may_name_colour(t, s->body))
+			continue;
 		x.section = i;
 		x.section_model = s->models.n == 1 ? s->models.v[0] : NULL;
 		if (s->heading != NULL)

@@ -1,5 +1,6 @@
 /* textnorm.c - word tokens, ASCII folding, stop words, the Porter stemmer. */
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -613,11 +614,67 @@ put_stem(const char *src, size_t n, char *out, size_t outsz)
 	return n;
 }
 
+/*
+ * Words repeat: every thread keeps the stems it computed last, in a small
+ * direct-mapped table, so indexing stems each distinct word about once.
+ */
+#define STEM_CACHE 4096
+#define STEM_WORD 24
+
+struct stem_slot {
+	char word[STEM_WORD];
+	char stem[STEM_WORD];
+	unsigned char stemlen;
+};
+
+static pthread_key_t stem_key;
+static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+
+static void
+make_stem_key(void)
+{
+	/* The table goes with its thread. */
+	pthread_key_create(&stem_key, free);
+}
+
+static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
+
 size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
+	size_t len = strlen(norm), h = 5381, i;
+	struct stem_slot *slot, *stem_cache;
+
+	if (len < 3 || len >= STEM_WORD)
+		return porter(norm, len, out, outsz);
+	pthread_once(&stem_once, make_stem_key);
+	stem_cache = pthread_getspecific(stem_key);
+	if (stem_cache == NULL) {
+		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
+		if (stem_cache == NULL ||
+		    pthread_setspecific(stem_key, stem_cache) != 0) {
+			free(stem_cache);
+			return porter(norm, len, out, outsz);
+		}
+	}
+	for (i = 0; i < len; i++)
+		h = h * 33 + (unsigned char)norm[i];
+	slot = &stem_cache[h % STEM_CACHE];
+	if (strcmp(slot->word, norm) != 0) {
+		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
+
+		if (n >= sizeof(slot->stem))
+			return porter(norm, len, out, outsz);
+		memcpy(slot->word, norm, len + 1);
+		slot->stemlen = (unsigned char)n;
+	}
+	return put_stem(slot->stem, slot->stemlen, out, outsz);
+}
+
+static size_t
+porter(const char *norm, size_t len, char *out, size_t outsz)
+{
 	struct stem s;
-	size_t len = strlen(norm);
 
 	if (len < 3 || len > STEM_MAX)
 		return put_stem(norm, len, out, outsz);
