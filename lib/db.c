@@ -77,7 +77,7 @@ const char kb_db_schema_sql[] =
 	" WITHOUT ROWID;"
 	"INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(3.0, 5.0, 1.0, 2.0)');";
 
-#define STMT_CACHE 16
+#define STMT_CACHE 64
 
 struct kb_db {
 	sqlite3 *sql;

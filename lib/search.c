@@ -297,33 +297,28 @@ quoted(struct kb_strv *sv, const char *phrase, bool prefix, const char *col)
 
 /* Synonyms of a word from the taxonomy's groups (stems compared). */
 static void
-add_synonyms(const struct kb_taxonomy *t, struct concept *c)
+add_synonyms(const struct kb_understand_cache *uc, struct concept *c)
 {
-	char ws[128], ss[128];
-	size_t g, k;
+	const struct kb_syn_group *grp;
+	char ws[128];
+	size_t ng = 0, g, k;
 
+	grp = kb_understand_synonyms(uc, &ng);
 	kb_stem(c->word, ws, sizeof(ws));
-	for (g = 0; g < t->nsynonyms; g++) {
-		const struct kb_strv *grp = &t->synonyms[g];
+	for (g = 0; g < ng; g++) {
 		bool in = false;
 
-		for (k = 0; k < grp->n && !in; k++) {
-			char *n = kb_normalize(grp->v[k]);
-
-			kb_stem(n, ss, sizeof(ss));
-			in = strchr(n, ' ') == NULL && strcmp(ss, ws) == 0;
-			free(n);
-		}
+		for (k = 0; k < grp[g].n && !in; k++)
+			in = !grp[g].m[k].multiword &&
+			     strcmp(grp[g].m[k].stem, ws) == 0;
 		if (!in)
 			continue;
-		for (k = 0; k < grp->n; k++) {
-			char *n = kb_normalize(grp->v[k]);
+		for (k = 0; k < grp[g].n; k++) {
+			const struct kb_syn_member *m = &grp[g].m[k];
 
-			kb_stem(n, ss, sizeof(ss));
-			if (*n && strcmp(ss, ws) != 0 &&
-			    !kb_strv_contains(&c->alts, n))
-				quoted(&c->alts, n, false, NULL);
-			free(n);
+			if (*m->norm && strcmp(m->stem, ws) != 0 &&
+			    !kb_strv_contains(&c->alts, m->norm))
+				quoted(&c->alts, m->norm, false, NULL);
 		}
 	}
 }
@@ -381,7 +376,7 @@ phrase_df(struct kb_db *db, const char *phrase)
  * still being typed, then its synonyms; df is the best any of them has.
  */
 static void
-fill_alts(struct kb_db *db, const struct kb_taxonomy *t, struct concept *c,
+fill_alts(struct kb_db *db, struct concept *c,
 	  bool long_query, bool typing)
 {
 	size_t k;
@@ -399,7 +394,7 @@ fill_alts(struct kb_db *db, const struct kb_taxonomy *t, struct concept *c,
 	c->nexact = c->alts.n;
 	if (long_query)
 		return;
-	add_synonyms(t, c);
+	add_synonyms(kb_db_understand_cache(db), c);
 	for (k = c->nexact; k < c->alts.n; k++) {
 		const char *a = c->alts.v[k];
 		char *plain = kb_xstrndup(a + 1, strlen(a) - 2);
@@ -765,7 +760,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		c->pos = i;
 		c->symptom = i < u->ntokens ? u->symptom_of[i] : -1;
 		c->led = i < u->ntokens && u->led_word[i];
-		fill_alts(db, t, c, p->long_query,
+		fill_alts(db, c, p->long_query,
 			  typing && i == ntok - 1);
 		/*
 		 * Found only through its stem ("replacment" shares one with
@@ -792,7 +787,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 				free(c->word);
 				c->word = fix;
 				kb_strv_free(&c->alts);
-				fill_alts(db, t, c, false, false);
+				fill_alts(db, c, false, false);
 			}
 		}
 		if (c->df == 0) {

@@ -82,6 +82,8 @@ struct kb_understand_cache {
 	size_t naliases;
 	struct phrase_form *phrases;
 	size_t nphrases;
+	struct kb_syn_group *syn;
+	size_t nsyn;
 };
 
 static size_t
@@ -309,6 +311,23 @@ kb_understand_cache_new(const struct kb_taxonomy *t)
 	size_t s, ph, k, cap = 0;
 
 	c->naliases = alias_forms(t, &c->aliases);
+	c->nsyn = t->nsynonyms;
+	c->syn = kb_xcalloc(t->nsynonyms + 1, sizeof(*c->syn));
+	for (s = 0; s < t->nsynonyms; s++) {
+		const struct kb_strv *g = &t->synonyms[s];
+		char stem[128];
+
+		c->syn[s].n = g->n;
+		c->syn[s].m = kb_xcalloc(g->n + 1, sizeof(*c->syn[s].m));
+		for (k = 0; k < g->n; k++) {
+			struct kb_syn_member *m = &c->syn[s].m[k];
+
+			m->norm = kb_normalize(g->v[k]);
+			kb_stem(m->norm, stem, sizeof(stem));
+			m->stem = kb_xstrdup(stem);
+			m->multiword = strchr(m->norm, ' ') != NULL;
+		}
+	}
 	for (s = 0; s < t->nsymptoms; s++) {
 		for (ph = 0; ph < t->symptoms[s].phrases.n; ph++) {
 			struct kb_token *pt = NULL;
@@ -347,7 +366,24 @@ kb_understand_cache_free(struct kb_understand_cache *c)
 		free(c->aliases[i].sq);
 	free(c->aliases);
 	free(c->phrases);
+	for (i = 0; i < c->nsyn; i++) {
+		size_t k;
+
+		for (k = 0; k < c->syn[i].n; k++) {
+			free(c->syn[i].m[k].norm);
+			free(c->syn[i].m[k].stem);
+		}
+		free(c->syn[i].m);
+	}
+	free(c->syn);
 	free(c);
+}
+
+const struct kb_syn_group *
+kb_understand_synonyms(const struct kb_understand_cache *c, size_t *n)
+{
+	*n = c->nsyn;
+	return c->syn;
 }
 
 void

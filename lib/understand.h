@@ -40,6 +40,19 @@ struct kb_understand_cache *
 kb_understand_cache_new(const struct kb_taxonomy *t);
 void kb_understand_cache_free(struct kb_understand_cache *c);
 
+/* The taxonomy's synonym groups, normalised and stemmed once. */
+struct kb_syn_member {
+	char *norm;
+	char *stem;
+	bool multiword;
+};
+struct kb_syn_group {
+	struct kb_syn_member *m;
+	size_t n;
+};
+const struct kb_syn_group *
+kb_understand_synonyms(const struct kb_understand_cache *c, size_t *n);
+
 /*
  * Read text through the taxonomy: the model (aliases, spacing and case
  * variants, small typos, a brand alone), an LED state (a colour, a
