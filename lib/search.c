@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "db_int.h"
+#include "escape.h"
 #include "fuzzy.h"
 #include "query.h"
 #include "search.h"
@@ -46,23 +47,21 @@ static const char cand_sql[] =
 static const char fetch_sql[] =
 	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
 	" ORDER BY rank LIMIT ?5 OFFSET ?6";
-static const char snip_sql[] =
-	"SELECT snippet(fts, 2, char(1), char(2), '…', 24)"
-	" FROM fts WHERE fts MATCH ?1 AND rowid = ?2";
 static const char hit_sql[] =
 	"SELECT s.article_id, s.heading, s.anchor,"
 	" (SELECT json_group_array(value) FROM tags"
 	"  WHERE section_id = s.id AND kind = 1),"
 	" (SELECT json_group_array(value) FROM tags"
 	"  WHERE section_id = s.id AND kind = 2),"
-	" a.title, a.path FROM sections s JOIN articles a"
+	" a.title, a.path, s.body FROM sections s JOIN articles a"
 	" ON a.id = s.article_id WHERE s.id = ?";
-static const char atags_sql[] =
-	"SELECT kind, value FROM article_tags WHERE article_id = ?";
 static const char feat_sql[] =
-	"SELECT article_id, boost FROM sections WHERE id = ?";
-static const char tags_sql[] =
-	"SELECT kind, value FROM tags WHERE section_id = ?";
+	"SELECT s.id, s.article_id, s.boost,"
+	" (SELECT group_concat(t.kind || char(30) || t.value, char(31))"
+	"  FROM tags t WHERE t.section_id = s.id),"
+	" (SELECT group_concat(t.kind || char(30) || t.value, char(31))"
+	"  FROM article_tags t WHERE t.article_id = s.article_id)"
+	" FROM sections s WHERE s.id IN (SELECT value FROM json_each(?1))";
 /* Each LED statement comes in three forms so that an index serves it. */
 #define LED_WHERE_CP " WHERE color = ?1 AND pattern = ?2"
 #define LED_WHERE_C " WHERE color = ?1"
@@ -108,6 +107,8 @@ static const char base_all_sql[] =
 /* The first places, one article each. */
 #define TOP_DISTINCT 1
 #define FIRST_PAGE 10
+/* Words in a snippet. */
+#define SNIPPET_WORDS 24
 /* Words allowed between the words of a multi-word synonym. */
 #define MW_GAP 2
 /* Share of a word's weight earned through a synonym or a tag. */
@@ -940,31 +941,38 @@ take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
 	}
 }
 
+/*
+ * A section's tags and its article's, as "kind RS value" items joined by
+ * US (what feat_sql's group_concat makes), folded into f.
+ */
 static void
-read_tags(struct kb_db *db, int64_t id, int64_t article,
-	  const struct kb_understood *u, uint32_t ignore,
+take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
+	  uint32_t ignore, const char *section, const char *article,
 	  struct section_tags *f, struct kb_result *r)
 {
-	const struct kb_taxonomy *t = kb_db_taxonomy(db);
-	sqlite3_stmt *st;
-	int models = 0, pass;
+	const char *lists[2] = { section, article }, *p;
+	char value[512];
+	int models = 0, i;
 
 	memset(f, 0, sizeof(*f));
-	for (pass = 0; pass < 2; pass++) {
-		st = kb_db_stmt(db, pass == 0 ? tags_sql : atags_sql);
-		if (st == NULL)
-			return;
-		sqlite3_bind_int64(st, 1, pass == 0 ? id : article);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *v =
-				(const char *)sqlite3_column_text(st, 1);
+	for (i = 0; i < 2; i++) {
+		for (p = lists[i]; p != NULL && *p;) {
+			const char *end = strchr(p, '\x1f'), *sep;
+			size_t len = end ? (size_t)(end - p) : strlen(p), vl;
+			int kind = (int)strtol(p, NULL, 10);
 
-			if (v != NULL)
-				take_tag(t, u, ignore,
-					 sqlite3_column_int(st, 0), v, f,
-					 &models, r);
+			sep = memchr(p, '\x1e', len);
+			if (sep != NULL) {
+				vl = len - (size_t)(sep + 1 - p);
+				if (vl >= sizeof(value))
+					vl = sizeof(value) - 1;
+				memcpy(value, sep + 1, vl);
+				value[vl] = '\0';
+				take_tag(t, u, ignore, kind, value, f, &models,
+					 r);
+			}
+			p = end ? end + 1 : p + len;
 		}
-		sqlite3_reset(st);
 	}
 	f->generic = models == 0;
 	f->other_model = models > 0 && !f->model_match;
@@ -1328,19 +1336,40 @@ rank_window(struct kb_db *db, const struct plan *p,
 	f = kb_xcalloc(n ? n : 1, sizeof(*f));
 	prior = kb_xcalloc(n ? n : 1, sizeof(*prior));
 	bm_max = 0.0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		prior[i] = 1.0;
-		st = kb_db_stmt(db, feat_sql);
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, c[i].id);
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				c[i].article = sqlite3_column_int64(st, 0);
-				prior[i] = sqlite3_column_double(st, 1);
-			}
-			sqlite3_reset(st);
+	/* Every candidate's article, prior and tags in one statement. */
+	st = kb_db_stmt(db, feat_sql);
+	if (st != NULL && n > 0) {
+		struct kb_buf ids;
+
+		kb_buf_init(&ids);
+		kb_buf_addc(&ids, '[');
+		for (i = 0; i < n; i++)
+			kb_buf_printf(&ids, "%s%lld", i ? "," : "",
+				      (long long)c[i].id);
+		kb_buf_addc(&ids, ']');
+		sqlite3_bind_text(st, 1, ids.data, (int)ids.len,
+				  SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			size_t k;
+
+			for (k = 0; k < n && c[k].id != id; k++)
+				;
+			if (k == n)
+				continue;
+			c[k].article = sqlite3_column_int64(st, 1);
+			prior[k] = sqlite3_column_double(st, 2);
+			take_tags(kb_db_taxonomy(db), u, p->led_symptoms,
+				  (const char *)sqlite3_column_text(st, 3),
+				  (const char *)sqlite3_column_text(st, 4),
+				  &f[k], r);
 		}
-		read_tags(db, c[i].id, c[i].article, u, p->led_symptoms,
-			  &f[i], r);
+		sqlite3_reset(st);
+		kb_buf_free(&ids);
+	}
+	for (i = 0; i < n; i++) {
 		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
@@ -1375,24 +1404,115 @@ rank_window(struct kb_db *db, const struct plan *p,
 	return 0;
 }
 
-static char *
-snippet_of(struct kb_db *db, const char *expr, int64_t id)
+/* Does a word of the text stand for one of the query's concepts? */
+static bool
+word_matches(const struct plan *p, const char *norm)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, snip_sql);
-	char *s = NULL;
+	char stem[128], as[128];
+	size_t i, k;
 
-	if (st == NULL)
-		return kb_xstrdup("");
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		s = kb_col_text(st, 0, 1);
-	sqlite3_reset(st);
-	return s ? s : kb_xstrdup("");
+	if (kb_is_negation(norm))
+		snprintf(stem, sizeof(stem), "not");
+	else
+		kb_stem(norm, stem, sizeof(stem));
+	for (i = 0; i < p->n; i++) {
+		const struct concept *c = &p->c[i];
+
+		if (c->kind != C_WORD)
+			continue;
+		for (k = 0; k < c->alts.n; k++) {
+			const char *a = c->alts.v[k];
+			size_t len = strlen(a);
+			bool prefix = len > 0 && a[len - 1] == '*';
+			char word[128];
+
+			/* alts are quoted: "word" or "word"* */
+			if (len < 2 || a[0] != '"')
+				continue;
+			len -= prefix ? 3 : 2;
+			if (len == 0 || len >= sizeof(word) ||
+			    memchr(a + 1, ' ', len) != NULL)
+				continue;
+			memcpy(word, a + 1, len);
+			word[len] = '\0';
+			if (prefix) {
+				if (strncmp(norm, word, len) == 0)
+					return true;
+				continue;
+			}
+			if (kb_is_negation(word))
+				snprintf(as, sizeof(as), "not");
+			else
+				kb_stem(word, as, sizeof(as));
+			if (strcmp(as, stem) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A snippet of the section body: the SNIPPET_WORDS-word window holding
+ * the most query words, with each match marked for the renderers.  Made
+ * here from the stored text, so showing ten hits costs no FTS5 query.
+ */
+static char *
+make_snippet(const struct plan *p, const char *body)
+{
+	struct kb_token *tok = NULL;
+	struct kb_buf b;
+	bool *hit;
+	size_t n = 0, i, best = 0, best_hits = 0, hits = 0, start, end, at;
+
+	kb_tokenize(body, &tok, &n);
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	if (n == 0) {
+		kb_tokens_free(tok);
+		return kb_buf_steal(&b);
+	}
+	hit = kb_xcalloc(n, sizeof(*hit));
+	for (i = 0; i < n; i++)
+		hit[i] = word_matches(p, tok[i].norm);
+	for (i = 0; i < n; i++) {
+		hits += hit[i];
+		if (i >= SNIPPET_WORDS)
+			hits -= hit[i - SNIPPET_WORDS];
+		if (hits > best_hits) {
+			best_hits = hits;
+			best = i + 1 >= SNIPPET_WORDS ? i + 1 - SNIPPET_WORDS : 0;
+		}
+	}
+	/* Start a little before the first match, as a reader would. */
+	for (i = best; i < n && i < best + SNIPPET_WORDS && !hit[i]; i++)
+		;
+	if (i < n && i > best + 3 && best_hits > 0)
+		best = i - 3 > best ? i - 3 : best;
+	start = best;
+	end = start + SNIPPET_WORDS < n ? start + SNIPPET_WORDS : n;
+	if (start > 0)
+		kb_buf_adds(&b, "…");
+	at = tok[start].start;
+	for (i = start; i < end; i++) {
+		kb_buf_add(&b, body + at, tok[i].start - at);
+		if (hit[i])
+			kb_buf_addc(&b, KB_HL_START);
+		kb_buf_add(&b, body + tok[i].start, tok[i].end - tok[i].start);
+		if (hit[i])
+			kb_buf_addc(&b, KB_HL_END);
+		at = tok[i].end;
+	}
+	if (end < n)
+		kb_buf_adds(&b, "…");
+	else
+		kb_buf_adds(&b, body + at);
+	free(hit);
+	kb_tokens_free(tok);
+	return kb_buf_steal(&b);
 }
 
 static int
-fill_hit(struct kb_db *db, struct kb_hit *h)
+fill_hit(struct kb_db *db, const struct plan *p, struct kb_hit *h)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, hit_sql);
 
@@ -1411,6 +1531,9 @@ fill_hit(struct kb_db *db, struct kb_hit *h)
 			  (const char *)sqlite3_column_text(st, 4));
 	h->title = kb_col_text(st, 5, 1);
 	h->path = kb_col_text(st, 6, 1);
+	h->snippet = make_snippet(p, (const char *)sqlite3_column_text(st, 7)
+					     ? (const char *)sqlite3_column_text(st, 7)
+					     : "");
 	sqlite3_reset(st);
 	return 0;
 }
@@ -1633,8 +1756,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		goto out;
 	}
 	for (i = 0; i < r->nhits; i++) {
-		r->hits[i].snippet = snippet_of(db, p.expr, r->hits[i].id);
-		if (fill_hit(db, &r->hits[i]) != 0) {
+		if (fill_hit(db, &p, &r->hits[i]) != 0) {
 			rc = fail_db(db, err);
 			goto out;
 		}
