@@ -1404,17 +1404,20 @@ rank_window(struct kb_db *db, const struct plan *p,
 	return 0;
 }
 
-/* Does a word of the text stand for one of the query's concepts? */
-static bool
-word_matches(const struct plan *p, const char *norm)
+/* The query's words as snippets look for them: stems and prefixes. */
+struct matcher {
+	struct kb_strv stems;
+	struct kb_strv prefixes;
+};
+
+static void
+matcher_init(struct matcher *m, const struct plan *p)
 {
-	char stem[128], as[128];
+	char stem[128], word[128];
 	size_t i, k;
 
-	if (kb_is_negation(norm))
-		snprintf(stem, sizeof(stem), "not");
-	else
-		kb_stem(norm, stem, sizeof(stem));
+	kb_strv_init(&m->stems);
+	kb_strv_init(&m->prefixes);
 	for (i = 0; i < p->n; i++) {
 		const struct concept *c = &p->c[i];
 
@@ -1424,7 +1427,6 @@ word_matches(const struct plan *p, const char *norm)
 			const char *a = c->alts.v[k];
 			size_t len = strlen(a);
 			bool prefix = len > 0 && a[len - 1] == '*';
-			char word[128];
 
 			/* alts are quoted: "word" or "word"* */
 			if (len < 2 || a[0] != '"')
@@ -1436,18 +1438,43 @@ word_matches(const struct plan *p, const char *norm)
 			memcpy(word, a + 1, len);
 			word[len] = '\0';
 			if (prefix) {
-				if (strncmp(norm, word, len) == 0)
-					return true;
+				kb_strv_push(&m->prefixes, word);
 				continue;
 			}
 			if (kb_is_negation(word))
-				snprintf(as, sizeof(as), "not");
+				snprintf(stem, sizeof(stem), "not");
 			else
-				kb_stem(word, as, sizeof(as));
-			if (strcmp(as, stem) == 0)
-				return true;
+				kb_stem(word, stem, sizeof(stem));
+			kb_strv_push(&m->stems, stem);
 		}
 	}
+}
+
+static void
+matcher_free(struct matcher *m)
+{
+	kb_strv_free(&m->stems);
+	kb_strv_free(&m->prefixes);
+}
+
+/* Does a word of the text stand for one of the query's concepts? */
+static bool
+word_matches(const struct matcher *m, const char *norm)
+{
+	char stem[128];
+	size_t i;
+
+	for (i = 0; i < m->prefixes.n; i++)
+		if (strncmp(norm, m->prefixes.v[i], strlen(m->prefixes.v[i])) ==
+		    0)
+			return true;
+	if (kb_is_negation(norm))
+		snprintf(stem, sizeof(stem), "not");
+	else
+		kb_stem(norm, stem, sizeof(stem));
+	for (i = 0; i < m->stems.n; i++)
+		if (strcmp(m->stems.v[i], stem) == 0)
+			return true;
 	return false;
 }
 
@@ -1457,7 +1484,7 @@ word_matches(const struct plan *p, const char *norm)
  * here from the stored text, so showing ten hits costs no FTS5 query.
  */
 static char *
-make_snippet(const struct plan *p, const char *body)
+make_snippet(const struct matcher *m, const char *body)
 {
 	struct kb_token *tok = NULL;
 	struct kb_buf b;
@@ -1473,7 +1500,7 @@ make_snippet(const struct plan *p, const char *body)
 	}
 	hit = kb_xcalloc(n, sizeof(*hit));
 	for (i = 0; i < n; i++)
-		hit[i] = word_matches(p, tok[i].norm);
+		hit[i] = word_matches(m, tok[i].norm);
 	for (i = 0; i < n; i++) {
 		hits += hit[i];
 		if (i >= SNIPPET_WORDS)
@@ -1512,7 +1539,7 @@ make_snippet(const struct plan *p, const char *body)
 }
 
 static int
-fill_hit(struct kb_db *db, const struct plan *p, struct kb_hit *h)
+fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, hit_sql);
 
@@ -1531,7 +1558,7 @@ fill_hit(struct kb_db *db, const struct plan *p, struct kb_hit *h)
 			  (const char *)sqlite3_column_text(st, 4));
 	h->title = kb_col_text(st, 5, 1);
 	h->path = kb_col_text(st, 6, 1);
-	h->snippet = make_snippet(p, (const char *)sqlite3_column_text(st, 7)
+	h->snippet = make_snippet(m, (const char *)sqlite3_column_text(st, 7)
 					     ? (const char *)sqlite3_column_text(st, 7)
 					     : "");
 	sqlite3_reset(st);
@@ -1709,6 +1736,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 {
 	struct kb_result *r = kb_xcalloc(1, sizeof(*r));
 	struct kb_understood u;
+	struct matcher m;
 	struct plan p;
 	struct cand *c = NULL;
 	size_t nc = 0, i, start;
@@ -1755,12 +1783,15 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		rc = fail_db(db, err);
 		goto out;
 	}
+	matcher_init(&m, &p);
 	for (i = 0; i < r->nhits; i++) {
-		if (fill_hit(db, &p, &r->hits[i]) != 0) {
+		if (fill_hit(db, &m, &r->hits[i]) != 0) {
+			matcher_free(&m);
 			rc = fail_db(db, err);
 			goto out;
 		}
 	}
+	matcher_free(&m);
 	r->relax = (nc > 0 && c[0].cover < 0.999) || p.dropped > 0;
 	for (i = 0; i < r->nhits && p.dropped > 0; i++)
 		r->hits[i].relax = 1;
