@@ -344,71 +344,33 @@ show_article(const struct opts *o, struct kb_db *db)
 static int
 list_tags(const struct opts *o, struct kb_db *db, int kind)
 {
-	const struct kb_taxonomy *t = kb_db_taxonomy(db);
-	struct kb_count *c = NULL;
 	struct kb_error err;
-	json_t *arr = json_array();
-	size_t n = 0, i, k;
+	json_t *arr;
+	size_t i;
 
 	kb_error_clear(&err);
-	if (kb_db_tag_counts(db, kind, &c, &n, &err) != KB_OK) {
+	arr = kb_json_tags(db, kind, &err);
+	if (arr == NULL) {
 		fprintf(stderr, "kbsearch: %s\n", err.msg);
-		json_decref(arr);
 		return EXIT_NOINDEX;
-	}
-	if (kind == KB_TAG_MODEL) {
-		for (i = 0; i < t->nmodels; i++) {
-			const struct kb_model *m = &t->models[i];
-			json_int_t cnt = 0;
-			json_t *al = json_array();
-
-			for (k = 0; k < n; k++)
-				if (strcasecmp(c[k].value, m->name) == 0)
-					cnt = c[k].count;
-			for (k = 0; k < m->aliases.n; k++)
-				json_array_append_new(
-					al, json_string(m->aliases.v[k]));
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:o, s:I}",
-					       "id", m->id, "name", m->name,
-					       "brand", m->brand, "aliases", al,
-					       "sections", cnt));
-		}
-	} else {
-		for (i = 0; i < t->nsymptoms; i++) {
-			const struct kb_symptom *s = &t->symptoms[i];
-			json_int_t cnt = 0;
-
-			for (k = 0; k < n; k++)
-				if (strcasecmp(c[k].value, s->id) == 0)
-					cnt = c[k].count;
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:I}", "id", s->id,
-					       "label", s->label, "sections",
-					       cnt));
-		}
 	}
 	if (o->json) {
 		print_json(arr);
 	} else {
 		for (i = 0; i < json_array_size(arr); i++) {
 			json_t *e = json_array_get(arr, i);
+			json_int_t n = json_integer_value(
+				json_object_get(e, "sections"));
 
 			printf("%-34s %-28s %5lld section%s\n",
 			       json_string_value(json_object_get(
 				       e, kind == KB_TAG_MODEL ? "name"
 							       : "label")),
 			       json_string_value(json_object_get(e, "id")),
-			       (long long)json_integer_value(
-				       json_object_get(e, "sections")),
-			       json_integer_value(json_object_get(
-				       e, "sections")) == 1
-				       ? ""
-				       : "s");
+			       (long long)n, n == 1 ? "" : "s");
 		}
 	}
 	json_decref(arr);
-	kb_counts_free(c, n);
 	return EXIT_HITS;
 }
 

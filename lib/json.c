@@ -1,6 +1,7 @@
 /* json.c - result structs to JSON: the document kbsearch --json and the API share. */
 #include <math.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "escape.h"
 #include "json.h"
@@ -201,4 +202,57 @@ kb_json_error(const char *code, const char *message)
 	json_object_set_new(e, "message", str_json(message));
 	json_object_set_new(o, "error", e);
 	return o;
+}
+
+static json_int_t
+count_of(const struct kb_count *c, size_t n, const char *value)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (strcasecmp(c[k].value, value) == 0)
+			return c[k].count;
+	return 0;
+}
+
+json_t *
+kb_json_tags(struct kb_db *db, int kind, struct kb_error *err)
+{
+	const struct kb_taxonomy *t = kb_db_taxonomy(db);
+	struct kb_count *c = NULL;
+	json_t *arr;
+	size_t n = 0, i, k;
+
+	if (kb_db_tag_counts(db, kind, &c, &n, err) != KB_OK)
+		return NULL;
+	arr = json_array();
+	if (kind == KB_TAG_MODEL) {
+		for (i = 0; i < t->nmodels; i++) {
+			const struct kb_model *m = &t->models[i];
+			json_t *al = json_array();
+
+			for (k = 0; k < m->aliases.n; k++)
+				json_array_append_new(al,
+						      str_json(m->aliases.v[k]));
+			json_array_append_new(
+				arr, json_pack("{s:o, s:o, s:o, s:o, s:I}", "id",
+					       str_json(m->id), "name",
+					       str_json(m->name), "brand",
+					       str_json(m->brand), "aliases", al,
+					       "sections",
+					       count_of(c, n, m->name)));
+		}
+	} else {
+		for (i = 0; i < t->nsymptoms; i++) {
+			const struct kb_symptom *s = &t->symptoms[i];
+
+			json_array_append_new(
+				arr, json_pack("{s:o, s:o, s:I}", "id",
+					       str_json(s->id), "label",
+					       str_json(s->label), "sections",
+					       count_of(c, n, s->id)));
+		}
+	}
+	kb_counts_free(c, n);
+	return arr;
 }

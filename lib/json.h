@@ -20,4 +20,12 @@ json_t *kb_json_result(const struct kb_result *r);
 json_t *kb_json_article(const struct kb_db_article *a);
 json_t *kb_json_error(const char *code, const char *message);
 
+/*
+ * The taxonomy's models (kind KB_TAG_MODEL: id, name, brand, aliases) or
+ * symptoms (KB_TAG_SYMPTOM: id, label), each with the number of sections
+ * tagged with it: what --list-models and /api/models show.  NULL (err
+ * filled) when the index cannot be read.
+ */
+json_t *kb_json_tags(struct kb_db *db, int kind, struct kb_error *err);
+
 #endif

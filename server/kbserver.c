@@ -466,52 +466,15 @@ route_article_json(struct MHD_Connection *c, struct request *rq,
 static int
 route_tags(struct MHD_Connection *c, struct request *rq, int kind_tag)
 {
-	const struct kb_taxonomy *t;
-	struct kb_count *cnt = NULL;
 	struct kb_error err;
 	struct kb_db *db = thread_db();
 	json_t *arr;
-	size_t n = 0, i, k;
 
 	if (db == NULL)
 		return no_index(c, rq, KIND_API);
-	if (kb_db_tag_counts(db, kind_tag, &cnt, &n, &err) != KB_OK)
+	arr = kb_json_tags(db, kind_tag, &err);
+	if (arr == NULL)
 		return search_failed(c, rq, KIND_API, &err);
-	t = kb_db_taxonomy(db);
-	arr = json_array();
-	if (kind_tag == KB_TAG_MODEL) {
-		for (i = 0; i < t->nmodels; i++) {
-			const struct kb_model *m = &t->models[i];
-			json_t *al = json_array();
-			json_int_t sections = 0;
-
-			for (k = 0; k < n; k++)
-				if (strcasecmp(cnt[k].value, m->name) == 0)
-					sections = cnt[k].count;
-			for (k = 0; k < m->aliases.n; k++)
-				json_array_append_new(
-					al, json_string(m->aliases.v[k]));
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:o, s:I}",
-					       "id", m->id, "name", m->name,
-					       "brand", m->brand, "aliases", al,
-					       "sections", sections));
-		}
-	} else {
-		for (i = 0; i < t->nsymptoms; i++) {
-			const struct kb_symptom *s = &t->symptoms[i];
-			json_int_t sections = 0;
-
-			for (k = 0; k < n; k++)
-				if (strcasecmp(cnt[k].value, s->id) == 0)
-					sections = cnt[k].count;
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:I}", "id", s->id,
-					       "label", s->label, "sections",
-					       sections));
-		}
-	}
-	kb_counts_free(cnt, n);
 	return respond_json(c, rq, MHD_HTTP_OK, arr);
 }
 

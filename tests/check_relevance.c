@@ -7,20 +7,40 @@
 #include "testutil.h"
 #include "util.h"
 
+/* kb/ indexed once by the real kbindex, shared by every test. */
+static char *dir;
+static char *db;
+
+static void
+setup(void)
+{
+	struct kb_test_run r;
+	const char *index[] = { kb_test_prog("kbindex"), "--quiet", "--db",
+				NULL, "kb/", NULL };
+
+	dir = kb_test_tmpdir();
+	db = kb_test_path(dir, "kb.db");
+	index[3] = db;
+	kb_test_run(&r, index, NULL);
+	ck_assert_msg(r.status == 0, "kbindex kb/: %s", r.err);
+	kb_test_run_free(&r);
+}
+
+static void
+teardown(void)
+{
+	kb_test_rmtree(dir);
+	free(db);
+	free(dir);
+}
+
 START_TEST(kbsearch_meets_the_recorded_thresholds_on_the_judged_queries)
 {
 	struct kb_test_run r;
-	char *dir = kb_test_tmpdir();
-	char *db = kb_test_path(dir, "kb.db");
-	const char *index[] = { kb_test_prog("kbindex"), "--quiet", "--db",
-				db, "kb/", NULL };
 	const char *eval[] = { kb_test_prog("kbeval"), "--db", db,
 			       "--thresholds", "tests/relevance/thresholds",
 			       "tests/relevance/queries.tsv", NULL };
 
-	kb_test_run(&r, index, NULL);
-	ck_assert_msg(r.status == 0, "kbindex kb/: %s", r.err);
-	kb_test_run_free(&r);
 	kb_test_run(&r, eval, NULL);
 	/* The table is the evidence either way. */
 	fputs(r.out, stdout);
@@ -29,27 +49,17 @@ START_TEST(kbsearch_meets_the_recorded_thresholds_on_the_judged_queries)
 	ck_assert_ptr_nonnull(strstr(r.out, "threshold MRR@10"));
 	ck_assert_ptr_null(strstr(r.out, "FAILED"));
 	kb_test_run_free(&r);
-	kb_test_rmtree(dir);
-	free(db);
-	free(dir);
 }
 END_TEST
 
 START_TEST(the_soundcore_example_answers_charging_then_fixes_for_that_model)
 {
 	struct kb_test_run r;
-	char *dir = kb_test_tmpdir();
-	char *db = kb_test_path(dir, "kb.db");
-	const char *index[] = { kb_test_prog("kbindex"), "--quiet", "--db",
-				db, "kb/", NULL };
 	const char *search[] = { kb_test_prog("kbsearch"), "--db", db, "-n",
 				 "10", "Soundcore 2 solid red not full", NULL };
 	const char *env[] = { "NO_COLOR=1", NULL };
 	const char *card, *first, *p;
 
-	kb_test_run(&r, index, NULL);
-	ck_assert_int_eq(r.status, 0);
-	kb_test_run_free(&r);
 	kb_test_run(&r, search, env);
 	ck_assert_int_eq(r.status, 0);
 	card = strstr(r.out, "Solid red on the Anker Soundcore 2: charging");
@@ -71,35 +81,22 @@ START_TEST(the_soundcore_example_answers_charging_then_fixes_for_that_model)
 			      "another model's page: %s", name);
 	}
 	kb_test_run_free(&r);
-	kb_test_rmtree(dir);
-	free(db);
-	free(dir);
 }
 END_TEST
 
 START_TEST(wont_hold_charge_lists_the_battery_replacement_in_the_first_three)
 {
 	struct kb_test_run r;
-	char *dir = kb_test_tmpdir();
-	char *db = kb_test_path(dir, "kb.db");
-	const char *index[] = { kb_test_prog("kbindex"), "--quiet", "--db",
-				db, "kb/", NULL };
 	const char *search[] = { kb_test_prog("kbsearch"), "--db", db, "-n",
 				 "3", "won't hold charge", NULL };
 	const char *env[] = { "NO_COLOR=1", NULL };
 
-	kb_test_run(&r, index, NULL);
-	ck_assert_int_eq(r.status, 0);
-	kb_test_run_free(&r);
 	kb_test_run(&r, search, env);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_msg(strstr(r.out, "speaker-wont-hold-a-charge.md"
 				    "#replace-the-battery") != NULL,
 		      "%s", r.out);
 	kb_test_run_free(&r);
-	kb_test_rmtree(dir);
-	free(db);
-	free(dir);
 }
 END_TEST
 
@@ -110,6 +107,7 @@ relevance_suite(void)
 	TCase *tc = tcase_create("relevance");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(
 		tc, kbsearch_meets_the_recorded_thresholds_on_the_judged_queries);
 	tcase_add_test(
