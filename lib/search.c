@@ -44,6 +44,13 @@ static const char cand_sql[] =
 	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
 	FILTERS
 	" ORDER BY rank LIMIT ?5";
+/* Candidates from the selective words only, scored on the whole query. */
+static const char sel_sql[] =
+	"SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS
+	" ORDER BY rank LIMIT ?5";
+static const char stats_sql[] =
+	"SELECT rowid, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
+	" AND rowid IN (SELECT value FROM json_each(?2))";
 static const char fetch_sql[] =
 	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
 	" ORDER BY rank LIMIT ?5 OFFSET ?6";
@@ -94,6 +101,9 @@ static const char base_all_sql[] =
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
 #define WINDOW 200
+/* Past this many matching sections, candidates come from rare words. */
+#define SELECT_ABOVE 20000
+#define SELECT_BUDGET 20000
 /* Most word concepts a query keeps (long tickets keep the informative). */
 #define MAX_WORDS 12
 #define MAX_LONG_WORDS 40
@@ -158,6 +168,7 @@ struct plan {
 	struct concept c[MAX_CONCEPTS];
 	size_t n;
 	char *expr;
+	char *sel_expr; /* the selective concepts only, or NULL */
 	char *map; /* each phrase's word concept, for kbstats() */
 	double total_weight; /* of word concepts */
 	bool long_query;
@@ -524,6 +535,7 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->n; i++)
 		concept_free(&p->c[i]);
 	free(p->expr);
+	free(p->sel_expr);
 	free(p->map);
 }
 
@@ -677,6 +689,72 @@ apply_fixes(const char *text, struct fixes *f)
 	kb_buf_adds(&b, text + at);
 	f->n = 0;
 	return kb_buf_steal(&b);
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	const size_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/*
+ * When a pasted ticket matches more sections than can be scored quickly,
+ * candidates come from its most selective words (rarest first, up to
+ * SELECT_BUDGET sections between them) and are then scored on every word.
+ * Sections lacking all the rare words would rank low on coverage anyway.
+ */
+static void
+select_concepts(struct kb_db *db, struct plan *p)
+{
+	size_t order[MAX_CONCEPTS][2], n = 0, i, k, picked = 0;
+	double none = 1.0, total, budget = 0;
+	struct kb_buf e;
+
+	/*
+	 * Scoring the window on every word costs a lookup per candidate, so
+	 * it pays only when the words are many: pasted tickets.
+	 */
+	if (p->expr == NULL || p->nsections <= 0 || !p->long_query)
+		return;
+	for (i = 0; i < p->n; i++) {
+		int64_t df = p->c[i].df;
+
+		if (p->c[i].kind != C_WORD) {
+			/* Tags: their term's frequency, looked up. */
+			char *tag = kb_xstrndup(p->c[i].alts.v[0] + 8,
+						strlen(p->c[i].alts.v[0]) - 9);
+
+			df = term_df(db, tag);
+			free(tag);
+		}
+		none *= 1.0 - (double)df / (double)p->nsections;
+		order[n][0] = (size_t)df;
+		order[n][1] = i;
+		n++;
+	}
+	total = (double)p->nsections * (1.0 - none);
+	if (total <= SELECT_ABOVE)
+		return;
+	qsort(order, n, sizeof(order[0]), cmp_size);
+	kb_buf_init(&e);
+	for (i = 0; i < n; i++) {
+		const struct concept *c = &p->c[order[i][1]];
+
+		if (picked > 0 && budget + (double)order[i][0] > SELECT_BUDGET)
+			break;
+		budget += (double)order[i][0];
+		for (k = 0; k < c->alts.n; k++) {
+			if (e.len)
+				kb_buf_adds(&e, " OR ");
+			kb_buf_adds(&e, c->alts.v[k]);
+		}
+		picked++;
+	}
+	if (picked < n)
+		p->sel_expr = kb_buf_steal(&e);
+	kb_buf_free(&e);
 }
 
 static void
@@ -867,6 +945,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		p->map = kb_buf_steal(&m);
 		kb_buf_free(&e);
 	}
+	select_concepts(db, p);
 	if (getenv("KBSEARCH_DEBUG") != NULL)
 		for (i = 0; i < p->n; i++)
 			fprintf(stderr, "concept %-16s kind %d df %lld w %.2f qtf %u"
@@ -1298,6 +1377,63 @@ led_only_symptoms(const struct kb_understood *u)
 	return mask;
 }
 
+/* The window through the selective words, then scored on every word. */
+static int
+select_window(struct kb_db *db, const struct plan *p, struct kb_result *r,
+	      struct cand *c, size_t *n)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, sel_sql);
+	struct kb_buf ids;
+	size_t i;
+	int step;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, p->sel_expr, -1, SQLITE_STATIC);
+	bind_filters(st, r);
+	sqlite3_bind_int(st, 5, WINDOW);
+	while (*n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		c[*n].id = sqlite3_column_int64(st, 0);
+		c[*n].pos = *n;
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	if (getenv("KBSEARCH_DEBUG") != NULL)
+		fprintf(stderr, "selective window: %zu candidates at %.1f ms\n",
+			*n, (kb_now() - r->ms) * 1000.0);
+	if (*n == 0)
+		return 0;
+	kb_buf_init(&ids);
+	kb_buf_addc(&ids, '[');
+	for (i = 0; i < *n; i++)
+		kb_buf_printf(&ids, "%s%lld", i ? "," : "", (long long)c[i].id);
+	kb_buf_addc(&ids, ']');
+	st = kb_db_stmt(db, stats_sql);
+	if (st == NULL) {
+		kb_buf_free(&ids);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ids.data, (int)ids.len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, p->map, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		for (i = 0; i < *n && c[i].id != id; i++)
+			;
+		if (i < *n)
+			c[i].bm25 = bm25f(p, sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1),
+					  &c[i].phrases, c[i].prox);
+	}
+	sqlite3_reset(st);
+	kb_buf_free(&ids);
+	if (getenv("KBSEARCH_DEBUG") != NULL)
+		fprintf(stderr, "scored on every word at %.1f ms\n",
+			(kb_now() - r->ms) * 1000.0);
+	return step == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
@@ -1317,6 +1453,13 @@ rank_window(struct kb_db *db, const struct plan *p,
 	if (st == NULL)
 		return -1;
 	c = kb_xcalloc(WINDOW, sizeof(*c));
+	if (p->sel_expr != NULL) {
+		if (select_window(db, p, r, c, &n) != 0) {
+			free(c);
+			return -1;
+		}
+		goto scored;
+	}
 	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
 	bind_filters(st, r);
 	sqlite3_bind_int(st, 5, WINDOW);
@@ -1327,11 +1470,13 @@ rank_window(struct kb_db *db, const struct plan *p,
 				  (size_t)sqlite3_column_bytes(st, 2),
 				  &c[n].phrases, c[n].prox);
 		c[n].pos = n;
-		if (c[n].bm25 > bm_max)
-			bm_max = c[n].bm25;
 		n++;
 	}
 	sqlite3_reset(st);
+scored:
+	for (i = 0; i < n; i++)
+		if (c[i].bm25 > bm_max)
+			bm_max = c[i].bm25;
 	led_sections(db, u, &lh);
 	f = kb_xcalloc(n ? n : 1, sizeof(*f));
 	prior = kb_xcalloc(n ? n : 1, sizeof(*prior));
@@ -1746,6 +1891,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	memset(&p, 0, sizeof(p));
 	*out = NULL;
 	kb_db_deadline_start(db);
+	r->ms = t0; /* the start, until the end replaces it with the time */
 	r->limit = opts->limit == 0 ? 10 : opts->limit;
 	if (r->limit > KB_SEARCH_MAX_LIMIT)
 		r->limit = KB_SEARCH_MAX_LIMIT;
