@@ -253,6 +253,52 @@ aux_stats(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
 	sqlite3_result_blob64(ctx, v, n * sizeof(*v), sqlite3_free);
 }
 
+/*
+ * kbrank(fts, weights): a first-stage rank that needs no column lengths:
+ * minus the sum, over the query's phrases present in the row, of the
+ * phrase's weight (space-separated, one per phrase) times how telling its
+ * best column is (heading, then title, body, tags), a little more for a
+ * few repeats.  bm25 reads every matching row's size record; this reads
+ * nothing but the row's own positions, and the re-ranking of the window
+ * that follows does the fine scoring.
+ */
+static void
+aux_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+	 int argc, sqlite3_value **argv)
+{
+	const char *w = argc > 0 ? (const char *)sqlite3_value_text(argv[0])
+				 : NULL;
+	int n = api->xPhraseCount(fts), i;
+	double score = 0.0;
+	char *end;
+
+	/* Where a phrase is found says more than how often. */
+	static const double colboost[] = { 1.3, 1.6, 1.0, 0.8 };
+
+	for (i = 0; i < n; i++) {
+		Fts5PhraseIter it;
+		int col = -1, off = -1, tf = 0;
+		double wt = 1.0, best = 0.0;
+
+		if (w != NULL && *w) {
+			wt = strtod(w, &end);
+			w = end;
+		}
+		if (api->xPhraseFirst(fts, i, &it, &col, &off) != SQLITE_OK)
+			continue;
+		for (; col >= 0 && tf < 8; tf++) {
+			double b = col < 4 ? colboost[col] : 1.0;
+
+			if (b > best)
+				best = b;
+			api->xPhraseNext(fts, &it, &col, &off);
+		}
+		if (tf > 0)
+			score += wt * (best + 0.05 * (tf > 5 ? 5 : tf));
+	}
+	sqlite3_result_double(ctx, -score);
+}
+
 int
 kb_fts_register(sqlite3 *db)
 {
@@ -269,6 +315,8 @@ kb_fts_register(sqlite3 *db)
 	if (rc == SQLITE_OK)
 		rc = api->xCreateFunction(api, "kbstats", NULL, aux_stats,
 					  NULL);
+	if (rc == SQLITE_OK)
+		rc = api->xCreateFunction(api, "kbrank", NULL, aux_rank, NULL);
 	return rc;
 }
 

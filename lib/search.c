@@ -42,8 +42,11 @@
 
 static const char cand_sql[] =
 	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
-	FILTERS
-	" ORDER BY rank LIMIT ?5";
+	FILTERS " ORDER BY rank LIMIT ?5";
+/* The same over a large index, with the cheaper first-stage rank. */
+static const char cand_fast_sql[] =
+	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
+	" AND rank MATCH ?7" FILTERS " ORDER BY rank LIMIT ?5";
 /* Candidates from the selective words only, scored on the whole query. */
 static const char sel_sql[] =
 	"SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS
@@ -101,7 +104,12 @@ static const char base_all_sql[] =
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
 #define WINDOW 200
-/* Past this many matching sections, candidates come from rare words. */
+/*
+ * Past this many matching sections the first stage ranks with kbrank()
+ * instead of bm25; past SELECT_ABOVE, tickets take candidates from their
+ * rare words.  A help desk's few thousand sections stay under both.
+ */
+#define FAST_RANK_ABOVE 5000
 #define SELECT_ABOVE 20000
 #define SELECT_BUDGET 20000
 /* Most word concepts a query keeps (long tickets keep the informative). */
@@ -170,6 +178,8 @@ struct plan {
 	char *expr;
 	char *sel_expr; /* the selective concepts only, or NULL */
 	char *map; /* each phrase's word concept, for kbstats() */
+	char *rankfn; /* kbrank('weights'), the first-stage rank */
+	bool fast_rank; /* too many matches for bm25 on every one */
 	double total_weight; /* of word concepts */
 	bool long_query;
 	size_t dropped;	     /* words dropped as unknown */
@@ -537,6 +547,7 @@ plan_free(struct plan *p)
 	free(p->expr);
 	free(p->sel_expr);
 	free(p->map);
+	free(p->rankfn);
 }
 
 /*
@@ -712,11 +723,7 @@ select_concepts(struct kb_db *db, struct plan *p)
 	double none = 1.0, total, budget = 0;
 	struct kb_buf e;
 
-	/*
-	 * Scoring the window on every word costs a lookup per candidate, so
-	 * it pays only when the words are many: pasted tickets.
-	 */
-	if (p->expr == NULL || p->nsections <= 0 || !p->long_query)
+	if (p->expr == NULL || p->nsections <= 0)
 		return;
 	for (i = 0; i < p->n; i++) {
 		int64_t df = p->c[i].df;
@@ -735,7 +742,16 @@ select_concepts(struct kb_db *db, struct plan *p)
 		n++;
 	}
 	total = (double)p->nsections * (1.0 - none);
-	if (total <= SELECT_ABOVE)
+	if (total <= FAST_RANK_ABOVE)
+		return;
+	/*
+	 * bm25 on every one of this many matches is the cost that dominates:
+	 * rank them by what kbrank() sees instead.  Scoring the window on
+	 * every word costs a lookup per candidate, so the selective window
+	 * pays only when the words are many: pasted tickets.
+	 */
+	p->fast_rank = true;
+	if (!p->long_query || total <= SELECT_ABOVE)
 		return;
 	qsort(order, n, sizeof(order[0]), cmp_size);
 	kb_buf_init(&e);
@@ -921,17 +937,27 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 
 	/* One OR over every alternative; phrase numbers follow the order. */
 	{
-		struct kb_buf e, m;
+		struct kb_buf e, m, w;
 
 		kb_buf_init(&e);
 		kb_buf_init(&m);
+		kb_buf_init(&w);
 		kb_buf_add(&m, "", 0);
+		kb_buf_adds(&w, "kbrank('");
 		for (i = 0; i < p->n; i++) {
 			for (k = 0; k < p->c[i].alts.n; k++) {
 				if (phrase >= MAX_PHRASES)
 					break;
 				kb_buf_printf(&m, "%zu ",
 					      p->c[i].kind == C_WORD ? i : 255);
+				/* Tags weigh like an average word. */
+				kb_buf_printf(&w, "%.3f ",
+					      p->c[i].kind != C_WORD
+						      ? 1.0
+					      : k < p->c[i].nexact
+						      ? p->c[i].weight
+						      : p->c[i].weight *
+								SYNONYM_CREDIT);
 				if (e.len)
 					kb_buf_adds(&e, " OR ");
 				kb_buf_adds(&e, p->c[i].alts.v[k]);
@@ -943,6 +969,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		}
 		p->expr = e.len ? kb_buf_steal(&e) : NULL;
 		p->map = kb_buf_steal(&m);
+		kb_buf_adds(&w, "')");
+		p->rankfn = kb_buf_steal(&w);
 		kb_buf_free(&e);
 	}
 	select_concepts(db, p);
@@ -1439,7 +1467,8 @@ rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
 	    struct cand **out, size_t *nout)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, cand_sql);
+	sqlite3_stmt *st = kb_db_stmt(db, p->fast_rank ? cand_fast_sql
+						      : cand_sql);
 	struct led_hits lh;
 	struct section_tags *f;
 	struct cand *c;
@@ -1464,6 +1493,8 @@ rank_window(struct kb_db *db, const struct plan *p,
 	bind_filters(st, r);
 	sqlite3_bind_int(st, 5, WINDOW);
 	sqlite3_bind_text(st, 6, p->map, -1, SQLITE_STATIC);
+	if (p->fast_rank)
+		sqlite3_bind_text(st, 7, p->rankfn, -1, SQLITE_STATIC);
 	while (n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		c[n].id = sqlite3_column_int64(st, 0);
 		c[n].bm25 = bm25f(p, sqlite3_column_blob(st, 2),
