@@ -395,30 +395,48 @@ read_search_args(struct MHD_Connection *c, struct search_args *a,
 	return 0;
 }
 
+/*
+ * Run the search a request asks for.  0 with *r set, or the queued error
+ * response's return value (no index, timeout) with *r NULL.
+ */
+static int
+run_search(struct MHD_Connection *c, struct request *rq, int kind,
+	   const struct search_args *a, struct kb_result **r, int *ret)
+{
+	struct kb_search_opts o = { 0 };
+	struct kb_error err;
+	struct kb_db *db = thread_db();
+
+	*r = NULL;
+	if (db == NULL) {
+		*ret = no_index(c, rq, kind);
+		return -1;
+	}
+	o.query = a->q;
+	o.model = a->model;
+	o.symptom = a->symptom;
+	o.limit = (size_t)a->limit;
+	o.offset = (size_t)a->offset;
+	if (kb_search(db, &o, r, &err) != KB_OK) {
+		*ret = search_failed(c, rq, kind, &err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 route_search(struct MHD_Connection *c, struct request *rq, const char *url)
 {
 	struct search_args a;
-	struct kb_search_opts o = { 0 };
 	struct kb_result *r = NULL;
-	struct kb_error err;
 	const char *name = NULL, *why = NULL;
-	struct kb_db *db;
 	int ret;
 
 	(void)url;
 	if (read_search_args(c, &a, &name, &why, true) != 0)
 		return bad_param(c, rq, KIND_API, name, why);
-	db = thread_db();
-	if (db == NULL)
-		return no_index(c, rq, KIND_API);
-	o.query = a.q;
-	o.model = a.model;
-	o.symptom = a.symptom;
-	o.limit = (size_t)a.limit;
-	o.offset = (size_t)a.offset;
-	if (kb_search(db, &o, &r, &err) != KB_OK)
-		return search_failed(c, rq, KIND_API, &err);
+	if (run_search(c, rq, KIND_API, &a, &r, &ret) != 0)
+		return ret;
 	ret = respond_json(c, rq, MHD_HTTP_OK, kb_json_result(r));
 	kb_result_free(r);
 	return ret;
@@ -812,29 +830,18 @@ static int
 route_page(struct MHD_Connection *c, struct request *rq, const char *url)
 {
 	struct search_args a;
-	struct kb_search_opts o = { 0 };
 	struct kb_result *r = NULL;
-	struct kb_error err;
 	const char *name = NULL, *why = NULL;
 	struct kb_buf b;
-	struct kb_db *db;
+	int ret;
 
 	(void)url;
 	if (read_search_args(c, &a, &name, &why, false) != 0)
 		return bad_param(c, rq, KIND_HTML, name, why);
+	if (a.q != NULL && a.q[strspn(a.q, " \t")] != '\0' &&
+	    run_search(c, rq, KIND_HTML, &a, &r, &ret) != 0)
+		return ret;
 	kb_buf_init(&b);
-	if (a.q != NULL && a.q[strspn(a.q, " \t")] != '\0') {
-		db = thread_db();
-		if (db == NULL)
-			return no_index(c, rq, KIND_HTML);
-		o.query = a.q;
-		o.model = a.model;
-		o.symptom = a.symptom;
-		o.limit = (size_t)a.limit;
-		o.offset = (size_t)a.offset;
-		if (kb_search(db, &o, &r, &err) != KB_OK)
-			return search_failed(c, rq, KIND_HTML, &err);
-	}
 	kb_html_search_page(&b, a.q, a.model, a.symptom, r);
 	kb_result_free(r);
 	return respond(c, rq, MHD_HTTP_OK, "text/html; charset=utf-8", b.data,
