@@ -204,4 +204,7 @@ uninstall:
 clean:
 	rm -rf build build-* $(DB)
 
+# Further targets (fuzzing, valgrind, soak) live in mk/*.mk.
+-include $(sort $(wildcard mk/*.mk))
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
