@@ -72,7 +72,10 @@ const char kb_db_schema_sql[] =
 	"CREATE VIRTUAL TABLE fts USING fts5("
 	" title, heading, body, tags, tokenize = 'kb',"
 	" content = 'fts_source', content_rowid = 'id');"
-	"CREATE VIRTUAL TABLE fts_vocab USING fts5vocab(fts, row);"
+	/* kbx.h: impact-ordered postings and each section's term numbers. */
+	"CREATE TABLE terms(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE postings(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"CREATE TABLE fwd(id INTEGER PRIMARY KEY, toks BLOB NOT NULL);"
 	"CREATE TABLE vocab(word TEXT PRIMARY KEY, df INTEGER NOT NULL)"
 	" WITHOUT ROWID;"
 	"INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(3.0, 5.0, 1.0, 2.0)');";
@@ -108,9 +111,20 @@ kb_db_configure(sqlite3 *db, int readonly)
 	rc = kb_fts_register(db);
 	if (rc != SQLITE_OK)
 		return rc;
-	if (readonly)
-		rc = sqlite3_exec(db, "PRAGMA query_only = 1;", NULL, NULL,
-				  NULL);
+	if (!readonly)
+		return rc;
+	rc = sqlite3_exec(db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
+	/*
+	 * Readers map the file instead of copying pages through read(): the
+	 * index never changes under an open connection (kbindex renames a
+	 * new file into place).  A file that is no index fails later, with
+	 * a message saying so.
+	 */
+	if (rc == SQLITE_OK)
+		sqlite3_exec(db,
+			     "PRAGMA mmap_size = 1073741824;"
+			     " PRAGMA cache_size = -8000;",
+			     NULL, NULL, NULL);
 	return rc;
 }
 

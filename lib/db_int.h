@@ -9,13 +9,15 @@
 
 extern const char kb_db_schema_sql[];
 
-/* Phrases kbstats() reports on; later ones are not counted. */
+/* Phrases kbx_stats() reports on; later ones are not counted. */
 #define KB_STATS_MAX_PHRASES 63
 /* Tokens within which query words count as said together. */
 #define KB_PROXIMITY_WINDOW 8
 
-/* Register the "kb" FTS5 tokenizer and kbsearch's auxiliary functions. */
+/* Register the "kb" FTS5 tokenizer. */
 int kb_fts_register(sqlite3 *db);
+/* The index term of one token's norm into buf; returns its length. */
+size_t kb_fts_term_of(const char *norm, int stem, char *buf, size_t bufsz);
 /* The index term the tokenizer makes of one word, or NULL if none. */
 char *kb_fts_term(const char *word);
 

@@ -11,6 +11,7 @@
 
 #include "db_int.h"
 #include "index.h"
+#include "kbx.h"
 #include "vocab.h"
 
 enum {
@@ -76,6 +77,7 @@ struct kb_index {
 	const struct kb_taxonomy *tax;
 	struct kb_index_stats stats;
 	struct kb_vocab_delta *vocab;
+	struct kbx_build *kbx;
 };
 
 static int
@@ -326,6 +328,9 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 			goto out;
 		}
 	}
+	rc = kbx_build_begin(ix->sql, &ix->kbx, err);
+	if (rc != KB_OK)
+		goto out;
 	*out = ix;
 	ix = NULL;
 out:
@@ -393,6 +398,9 @@ delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 	size_t i;
 	int rc;
 
+	rc = kbx_build_delete_article(ix->kbx, id, err);
+	if (rc != KB_OK)
+		return rc;
 	/* The words the article brought to the vocabulary leave with it. */
 	kb_strv_init(&old);
 	sqlite3_bind_int64(st, 1, id);
@@ -578,13 +586,20 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		rc = run(ix, ST_INS_SECTION, err);
 		sids[i] = sqlite3_last_insert_rowid(ix->sql);
 		if (rc == KB_OK) {
+			const char *cols[KBX_COLS] = { a->title, s->heading,
+						       s->body, tags };
+
 			st = ix->st[ST_INS_FTS];
 			sqlite3_bind_int64(st, 1, sids[i]);
 			bind_text(st, 2, a->title);
 			bind_text(st, 3, s->heading);
 			bind_text(st, 4, s->body);
 			bind_text(st, 5, tags);
+			kbx_capture_begin(ix->kbx);
 			rc = run(ix, ST_INS_FTS, err);
+			if (rc == KB_OK)
+				rc = kbx_capture_end(ix->kbx, sids[i], cols,
+						     err);
 		}
 		for (k = 0; rc == KB_OK && k < s->models.n + s->symptoms.n;
 		     k++) {
@@ -773,6 +788,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
 	if (rc == KB_OK)
+		rc = kbx_build_finish(ix->kbx, err);
+	if (rc == KB_OK)
 		rc = exec(ix, "INSERT INTO fts(fts) VALUES ('optimize')", err);
 	if (rc != KB_OK)
 		goto out;
@@ -789,6 +806,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		sqlite3_finalize(ix->st[i]);
 		ix->st[i] = NULL;
 	}
+	kbx_build_free(ix->kbx);
+	ix->kbx = NULL;
 	if (sqlite3_close(ix->sql) != SQLITE_OK) {
 		rc = sql_fail(ix, err, "closing");
 		goto out;
@@ -834,6 +853,7 @@ kb_index_abort(struct kb_index *ix)
 		return;
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
+	kbx_build_free(ix->kbx);
 	if (ix->sql != NULL)
 		sqlite3_close(ix->sql);
 	/* After a successful rename there is no PATH.new left to remove. */

@@ -9,6 +9,7 @@
 #include "escape.h"
 #include "fuzzy.h"
 #include "query.h"
+#include "kbx.h"
 #include "search.h"
 #include "textnorm.h"
 #include "understand.h"
@@ -24,9 +25,12 @@
  *     vocabulary or dropped; long queries keep their most informative
  *     words.  Recognised symptoms and the model become tag concepts,
  *     which match the tag terms kbindex writes into the tags column.
- *  3. One FTS5 expression ORs every alternative of every concept, so a
- *     query never comes back empty because one word is missing.  bm25
- *     (column weights stored in the index) picks a window of candidates.
+ *  3. Every alternative of every concept is ORed, so a query never
+ *     comes back empty because one word is missing.  The impact-ordered
+ *     postings (kbx.h) pick a window of candidates: the sections with the
+ *     most weighted impact, reading the most telling postings first and
+ *     stopping at a budget, so common words cost no more than rare ones.
+ *     Each candidate is then scored on every phrase from its own tokens.
  *  4. The window is re-ranked: the share of the query's information a
  *     section covers, whether it is about the model asked for (generic
  *     advice above advice for another model), tagged with the symptoms
@@ -40,20 +44,12 @@
 	" AND (?4 IS NULL OR rowid IN (SELECT section_id FROM tags"        \
 	"  WHERE kind = 2 AND value = ?4))"
 
-static const char cand_sql[] =
-	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
-	FILTERS " ORDER BY rank LIMIT ?5";
-/* The same over a large index, with the cheaper first-stage rank. */
-static const char cand_fast_sql[] =
-	"SELECT rowid, rank, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
-	" AND rank MATCH ?7" FILTERS " ORDER BY rank LIMIT ?5";
-/* Candidates from the selective words only, scored on the whole query. */
-static const char sel_sql[] =
-	"SELECT rowid FROM fts WHERE fts MATCH ?1" FILTERS
-	" ORDER BY rank LIMIT ?5";
-static const char stats_sql[] =
-	"SELECT rowid, kbstats(fts, ?6) FROM fts WHERE fts MATCH ?1"
-	" AND rowid IN (SELECT value FROM json_each(?2))";
+#define FILTERS_ID                                                         \
+	" AND (?3 IS NULL OR id IN (SELECT section_id FROM tags"           \
+	"  WHERE kind = 1 AND value = ?3))"                                \
+	" AND (?4 IS NULL OR id IN (SELECT section_id FROM tags"           \
+	"  WHERE kind = 2 AND value = ?4))"
+
 static const char fetch_sql[] =
 	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
 	" ORDER BY rank LIMIT ?5 OFFSET ?6";
@@ -65,6 +61,8 @@ static const char hit_sql[] =
 	"  WHERE section_id = s.id AND kind = 2),"
 	" a.title, a.path, s.body FROM sections s JOIN articles a"
 	" ON a.id = s.article_id WHERE s.id = ?";
+static const char filter_sql[] =
+	"SELECT id FROM sections WHERE 1" FILTERS_ID " ORDER BY id";
 static const char feat_sql[] =
 	"SELECT s.id, s.article_id, s.boost,"
 	" (SELECT group_concat(t.kind || char(30) || t.value, char(31))"
@@ -80,8 +78,9 @@ static const char feat_sql[] =
 static const char led_sections_cp[] = LED_SECTIONS LED_WHERE_CP;
 static const char led_sections_c[] = LED_SECTIONS LED_WHERE_C;
 static const char led_sections_p[] = LED_SECTIONS LED_WHERE_P;
-static const char df_sql[] = "SELECT doc FROM fts_vocab WHERE term = ?";
-static const char nsec_sql[] = "SELECT count(*) FROM sections";
+/* Sections in the index, as kbindex counted them (kbx.c). */
+static const char nsec_sql[] =
+	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'kbx'";
 static const char vocab_sql[] =
 	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
 	" AND substr(word, 1, 1) IN (?3, ?4)";
@@ -104,14 +103,8 @@ static const char base_all_sql[] =
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
 #define WINDOW 200
-/*
- * Past this many matching sections the first stage ranks with kbrank()
- * instead of bm25; past SELECT_ABOVE, tickets take candidates from their
- * rare words.  A help desk's few thousand sections stay under both.
- */
-#define FAST_RANK_ABOVE 5000
-#define SELECT_ABOVE 20000
-#define SELECT_BUDGET 20000
+/* Postings the first stage reads at most (the most telling first). */
+#define FIRST_BUDGET 40000
 /* Most word concepts a query keeps (long tickets keep the informative). */
 #define MAX_WORDS 12
 #define MAX_LONG_WORDS 40
@@ -176,10 +169,6 @@ struct plan {
 	struct concept c[MAX_CONCEPTS];
 	size_t n;
 	char *expr;
-	char *sel_expr; /* the selective concepts only, or NULL */
-	char *map; /* each phrase's word concept, for kbstats() */
-	char *rankfn; /* kbrank('weights'), the first-stage rank */
-	bool fast_rank; /* too many matches for bm25 on every one */
 	double total_weight; /* of word concepts */
 	bool long_query;
 	size_t dropped;	     /* words dropped as unknown */
@@ -254,6 +243,15 @@ estimate_total(const struct plan *p, size_t nc)
 	return est > (double)nc ? (size_t)est : nc;
 }
 
+/* KBSEARCH_DEBUG=1: where a search spends its time, on stderr. */
+static void
+stamp(const struct kb_result *r, const char *what)
+{
+	if (getenv("KBSEARCH_DEBUG") != NULL)
+		fprintf(stderr, "%-14s %7.2f ms\n", what,
+			(kb_now() - r->ms) * 1000.0);
+}
+
 static int
 fail_db(struct kb_db *db, struct kb_error *err)
 {
@@ -286,19 +284,9 @@ bind_filters(sqlite3_stmt *st, const struct kb_result *r)
 static int64_t
 term_df(struct kb_db *db, const char *word)
 {
-	sqlite3_stmt *st;
 	char *term = kb_fts_term(word);
-	int64_t df = 0;
+	int64_t df = term ? kbx_term_df(db, term) : 0;
 
-	if (term == NULL)
-		return 0;
-	st = kb_db_stmt(db, df_sql);
-	if (st != NULL) {
-		sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			df = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-	}
 	free(term);
 	return df;
 }
@@ -545,9 +533,6 @@ plan_free(struct plan *p)
 	for (i = 0; i < p->n; i++)
 		concept_free(&p->c[i]);
 	free(p->expr);
-	free(p->sel_expr);
-	free(p->map);
-	free(p->rankfn);
 }
 
 /*
@@ -700,77 +685,6 @@ apply_fixes(const char *text, struct fixes *f)
 	kb_buf_adds(&b, text + at);
 	f->n = 0;
 	return kb_buf_steal(&b);
-}
-
-static int
-cmp_size(const void *a, const void *b)
-{
-	const size_t *x = a, *y = b;
-
-	return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
-/*
- * When a pasted ticket matches more sections than can be scored quickly,
- * candidates come from its most selective words (rarest first, up to
- * SELECT_BUDGET sections between them) and are then scored on every word.
- * Sections lacking all the rare words would rank low on coverage anyway.
- */
-static void
-select_concepts(struct kb_db *db, struct plan *p)
-{
-	size_t order[MAX_CONCEPTS][2], n = 0, i, k, picked = 0;
-	double none = 1.0, total, budget = 0;
-	struct kb_buf e;
-
-	if (p->expr == NULL || p->nsections <= 0)
-		return;
-	for (i = 0; i < p->n; i++) {
-		int64_t df = p->c[i].df;
-
-		if (p->c[i].kind != C_WORD) {
-			/* Tags: their term's frequency, looked up. */
-			char *tag = kb_xstrndup(p->c[i].alts.v[0] + 8,
-						strlen(p->c[i].alts.v[0]) - 9);
-
-			df = term_df(db, tag);
-			free(tag);
-		}
-		none *= 1.0 - (double)df / (double)p->nsections;
-		order[n][0] = (size_t)df;
-		order[n][1] = i;
-		n++;
-	}
-	total = (double)p->nsections * (1.0 - none);
-	if (total <= FAST_RANK_ABOVE)
-		return;
-	/*
-	 * bm25 on every one of this many matches is the cost that dominates:
-	 * rank them by what kbrank() sees instead.  Scoring the window on
-	 * every word costs a lookup per candidate, so the selective window
-	 * pays only when the words are many: pasted tickets.
-	 */
-	p->fast_rank = true;
-	if (!p->long_query || total <= SELECT_ABOVE)
-		return;
-	qsort(order, n, sizeof(order[0]), cmp_size);
-	kb_buf_init(&e);
-	for (i = 0; i < n; i++) {
-		const struct concept *c = &p->c[order[i][1]];
-
-		if (picked > 0 && budget + (double)order[i][0] > SELECT_BUDGET)
-			break;
-		budget += (double)order[i][0];
-		for (k = 0; k < c->alts.n; k++) {
-			if (e.len)
-				kb_buf_adds(&e, " OR ");
-			kb_buf_adds(&e, c->alts.v[k]);
-		}
-		picked++;
-	}
-	if (picked < n)
-		p->sel_expr = kb_buf_steal(&e);
-	kb_buf_free(&e);
 }
 
 static void
@@ -937,27 +851,13 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 
 	/* One OR over every alternative; phrase numbers follow the order. */
 	{
-		struct kb_buf e, m, w;
+		struct kb_buf e;
 
 		kb_buf_init(&e);
-		kb_buf_init(&m);
-		kb_buf_init(&w);
-		kb_buf_add(&m, "", 0);
-		kb_buf_adds(&w, "kbrank('");
 		for (i = 0; i < p->n; i++) {
 			for (k = 0; k < p->c[i].alts.n; k++) {
 				if (phrase >= MAX_PHRASES)
 					break;
-				kb_buf_printf(&m, "%zu ",
-					      p->c[i].kind == C_WORD ? i : 255);
-				/* Tags weigh like an average word. */
-				kb_buf_printf(&w, "%.3f ",
-					      p->c[i].kind != C_WORD
-						      ? 1.0
-					      : k < p->c[i].nexact
-						      ? p->c[i].weight
-						      : p->c[i].weight *
-								SYNONYM_CREDIT);
 				if (e.len)
 					kb_buf_adds(&e, " OR ");
 				kb_buf_adds(&e, p->c[i].alts.v[k]);
@@ -968,12 +868,8 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 			}
 		}
 		p->expr = e.len ? kb_buf_steal(&e) : NULL;
-		p->map = kb_buf_steal(&m);
-		kb_buf_adds(&w, "')");
-		p->rankfn = kb_buf_steal(&w);
 		kb_buf_free(&e);
 	}
-	select_concepts(db, p);
 	if (getenv("KBSEARCH_DEBUG") != NULL)
 		for (i = 0; i < p->n; i++)
 			fprintf(stderr, "concept %-16s kind %d df %lld w %.2f qtf %u"
@@ -1294,7 +1190,7 @@ score_of(const struct plan *p, const struct kb_understood *u, struct cand *c,
 }
 
 /*
- * BM25F over the query's concepts, from kbstats(): each concept's
+ * BM25F over the query's concepts, from kbx_stats(): each concept's
  * occurrences summed over columns (weighted, length-normalised), a
  * synonym's at SYNONYM_CREDIT, then saturated once per concept, so a
  * section that says "cable" ten times does not outrank one that has both
@@ -1405,61 +1301,95 @@ led_only_symptoms(const struct kb_understood *u)
 	return mask;
 }
 
-/* The window through the selective words, then scored on every word. */
+/* Sections holding both filter values asked for, sorted; NULL for none. */
 static int
-select_window(struct kb_db *db, const struct plan *p, struct kb_result *r,
-	      struct cand *c, size_t *n)
+filter_sections(struct kb_db *db, const struct kb_result *r, int64_t **out,
+		size_t *n)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, sel_sql);
-	struct kb_buf ids;
-	size_t i;
+	sqlite3_stmt *st = kb_db_stmt(db, filter_sql);
+	size_t cap = 0;
 	int step;
 
+	*out = NULL;
+	*n = 0;
+	if (r->model == NULL && r->symptom == NULL)
+		return 0;
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, p->sel_expr, -1, SQLITE_STATIC);
 	bind_filters(st, r);
-	sqlite3_bind_int(st, 5, WINDOW);
-	while (*n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		c[*n].id = sqlite3_column_int64(st, 0);
-		c[*n].pos = *n;
-		(*n)++;
-	}
-	sqlite3_reset(st);
-	if (getenv("KBSEARCH_DEBUG") != NULL)
-		fprintf(stderr, "selective window: %zu candidates at %.1f ms\n",
-			*n, (kb_now() - r->ms) * 1000.0);
-	if (*n == 0)
-		return 0;
-	kb_buf_init(&ids);
-	kb_buf_addc(&ids, '[');
-	for (i = 0; i < *n; i++)
-		kb_buf_printf(&ids, "%s%lld", i ? "," : "", (long long)c[i].id);
-	kb_buf_addc(&ids, ']');
-	st = kb_db_stmt(db, stats_sql);
-	if (st == NULL) {
-		kb_buf_free(&ids);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ids.data, (int)ids.len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, p->map, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		for (i = 0; i < *n && c[i].id != id; i++)
-			;
-		if (i < *n)
-			c[i].bm25 = bm25f(p, sqlite3_column_blob(st, 1),
-					  (size_t)sqlite3_column_bytes(st, 1),
-					  &c[i].phrases, c[i].prox);
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			*out = kb_xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
-	kb_buf_free(&ids);
-	if (getenv("KBSEARCH_DEBUG") != NULL)
-		fprintf(stderr, "scored on every word at %.1f ms\n",
-			(kb_now() - r->ms) * 1000.0);
+	if (*out == NULL)
+		*out = kb_xcalloc(1, sizeof(**out)); /* filtered to nothing */
 	return step == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The window: the sections with the most weighted impact over the
+ * query's phrases (kbx.h), reading the most telling postings first and
+ * stopping after FIRST_BUDGET of them, then each scored on every phrase
+ * from its own tokens.  A section found through a phrase's rarest word
+ * that lacks every phrase is no match.
+ */
+static int
+first_stage(struct kb_db *db, const struct plan *p, struct kb_result *r,
+	    struct cand *c, size_t *n)
+{
+	struct kbx_query *q = kbx_query_new(db);
+	struct kbx_hit *hits = kb_xcalloc(WINDOW, sizeof(*hits));
+	int64_t *allow = NULL;
+	size_t nallow = 0, phrase = 0, i, k;
+	bool exhaustive = true;
+	long got;
+	int rc = -1;
+
+	for (i = 0; i < p->n; i++) {
+		const struct concept *x = &p->c[i];
+
+		/* Tags weigh like an average word. */
+		for (k = 0; k < x->alts.n && phrase < MAX_PHRASES;
+		     k++, phrase++)
+			kbx_query_add(q, x->alts.v[k],
+				      x->kind != C_WORD ? 1.0
+				      : k < x->nexact
+					      ? x->weight
+					      : x->weight * SYNONYM_CREDIT,
+				      x->kind == C_WORD ? (int)i : 255);
+	}
+	if (filter_sections(db, r, &allow, &nallow) != 0)
+		goto out;
+	stamp(r, "phrases");
+	got = kbx_top(q, allow, nallow, WINDOW, FIRST_BUDGET, hits,
+		      &exhaustive);
+	if (got < 0)
+		goto out;
+	stamp(r, exhaustive ? "first stage" : "first stage*");
+	for (i = 0; i < (size_t)got; i++) {
+		size_t nv = 0;
+		uint32_t *v = kbx_stats(q, hits[i].id, &nv);
+
+		memset(&c[*n], 0, sizeof(c[*n]));
+		c[*n].id = hits[i].id;
+		c[*n].pos = *n;
+		c[*n].bm25 = bm25f(p, v, nv * sizeof(*v), &c[*n].phrases,
+				   c[*n].prox);
+		free(v);
+		if (c[*n].phrases != 0)
+			(*n)++;
+	}
+	stamp(r, "window scored");
+	rc = 0;
+out:
+	free(allow);
+	free(hits);
+	kbx_query_free(q);
+	return rc;
 }
 
 static int
@@ -1467,44 +1397,21 @@ rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
 	    struct cand **out, size_t *nout)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, p->fast_rank ? cand_fast_sql
-						      : cand_sql);
+	sqlite3_stmt *st;
 	struct led_hits lh;
 	struct section_tags *f;
 	struct cand *c;
 	double bm_max = 0.0, *prior;
 	size_t n = 0, i;
-	int step;
 	bool debug = getenv("KBSEARCH_DEBUG") != NULL;
 
 	*out = NULL;
 	*nout = 0;
-	if (st == NULL)
-		return -1;
 	c = kb_xcalloc(WINDOW, sizeof(*c));
-	if (p->sel_expr != NULL) {
-		if (select_window(db, p, r, c, &n) != 0) {
-			free(c);
-			return -1;
-		}
-		goto scored;
+	if (first_stage(db, p, r, c, &n) != 0) {
+		free(c);
+		return -1;
 	}
-	sqlite3_bind_text(st, 1, p->expr, -1, SQLITE_STATIC);
-	bind_filters(st, r);
-	sqlite3_bind_int(st, 5, WINDOW);
-	sqlite3_bind_text(st, 6, p->map, -1, SQLITE_STATIC);
-	if (p->fast_rank)
-		sqlite3_bind_text(st, 7, p->rankfn, -1, SQLITE_STATIC);
-	while (n < WINDOW && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		c[n].id = sqlite3_column_int64(st, 0);
-		c[n].bm25 = bm25f(p, sqlite3_column_blob(st, 2),
-				  (size_t)sqlite3_column_bytes(st, 2),
-				  &c[n].phrases, c[n].prox);
-		c[n].pos = n;
-		n++;
-	}
-	sqlite3_reset(st);
-scored:
 	for (i = 0; i < n; i++)
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
@@ -1573,6 +1480,7 @@ scored:
 		      sizeof(*r->facet_symptoms), cmp_count);
 	free(lh.ids);
 	free(lh.exact);
+	stamp(r, "re-ranked");
 	qsort(c, n, sizeof(*c), cmp_cand);
 	diversify(c, n);
 	*out = c;
@@ -1918,10 +1826,15 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	size_t nc = 0, i, start;
 	double t0 = kb_now();
 	int rc = KB_OK;
+	bool own_txn;
 
 	memset(&p, 0, sizeof(p));
 	*out = NULL;
 	kb_db_deadline_start(db);
+	/* One read transaction: one lock and one change check per search. */
+	own_txn = sqlite3_get_autocommit(kb_db_handle(db)) &&
+		  sqlite3_exec(kb_db_handle(db), "BEGIN", NULL, NULL, NULL) ==
+			  SQLITE_OK;
 	r->ms = t0; /* the start, until the end replaces it with the time */
 	r->limit = opts->limit == 0 ? 10 : opts->limit;
 	if (r->limit > KB_SEARCH_MAX_LIMIT)
@@ -1933,7 +1846,9 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	kb_understand(kb_db_taxonomy(db), kb_db_understand_cache(db), r->query,
 		      &u);
 	copy_understanding(&u, r);
+	stamp(r, "understood");
 	build_plan(db, r->query, &u, &p, &r->did_you_mean);
+	stamp(r, "planned");
 	if (led_answers(db, &u, r) != 0) {
 		rc = fail_db(db, err);
 		goto out;
@@ -1944,6 +1859,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	if (p.expr == NULL)
 		goto done;
 	r->match = kb_xstrdup(p.expr);
+	stamp(r, "led answers");
 	if (rank_window(db, &p, &u, r, &c, &nc) != 0) {
 		rc = fail_db(db, err);
 		goto out;
@@ -1969,12 +1885,15 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		}
 	}
 	matcher_free(&m);
+	stamp(r, "hits filled");
 	r->relax = (nc > 0 && c[0].cover < 0.999) || p.dropped > 0;
 	for (i = 0; i < r->nhits && p.dropped > 0; i++)
 		r->hits[i].relax = 1;
 done:
 	r->ms = (kb_now() - t0) * 1000.0;
 out:
+	if (own_txn)
+		sqlite3_exec(kb_db_handle(db), "COMMIT", NULL, NULL, NULL);
 	free(c);
 	plan_free(&p);
 	kb_understood_free(&u);

@@ -1,0 +1,1359 @@
+/* kbx.c - impact-ordered postings and per-section token lists beside FTS5. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_int.h"
+#include "kbx.h"
+#include "textnorm.h"
+
+/*
+ * Impact of a term in a section: BM25F over the columns (title, heading,
+ * body, tags weighed as re-ranking weighs them), saturated, without idf,
+ * as 1..255.  The query multiplies in the word's own weight.
+ */
+static const double kbx_colw[KBX_COLS] = { 0.7, 5.0, 1.0, 1.5 };
+#define KBX_K1 2.5
+#define KBX_B 0.8
+/* Postings held in memory at once while rebuilding: bounds kbindex's RSS. */
+#define KBX_PART 3000000
+
+/* ---- varints ---- */
+
+static void
+put_varint(struct kb_buf *b, uint64_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		unsigned char c = v & 0x7f;
+
+		v >>= 7;
+		tmp[n++] = (char)(v ? c | 0x80 : c);
+	} while (v);
+	kb_buf_add(b, tmp, n);
+}
+
+/* Reads one varint from [*p, end); false when it runs past end. */
+static bool
+get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t r = 0;
+	unsigned shift = 0;
+
+	while (*p < end && shift < 64) {
+		unsigned char c = *(*p)++;
+
+		r |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = r;
+			return true;
+		}
+		shift += 7;
+	}
+	return false;
+}
+
+/* ---- the term dictionary of a build ---- */
+
+struct termmap {
+	char **key;
+	uint32_t *id;
+	size_t cap, n;
+};
+
+static uint64_t
+hash_str(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void termmap_put(struct termmap *m, char *key, uint32_t id);
+
+static void
+termmap_grow(struct termmap *m)
+{
+	struct termmap old = *m;
+	size_t i;
+
+	m->cap = old.cap ? old.cap * 2 : 1024;
+	m->key = kb_xcalloc(m->cap, sizeof(*m->key));
+	m->id = kb_xcalloc(m->cap, sizeof(*m->id));
+	m->n = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.key[i] != NULL)
+			termmap_put(m, old.key[i], old.id[i]);
+	free(old.key);
+	free(old.id);
+}
+
+static void
+termmap_put(struct termmap *m, char *key, uint32_t id)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		termmap_grow(m);
+	i = hash_str(key, strlen(key)) & (m->cap - 1);
+	while (m->key[i] != NULL)
+		i = (i + 1) & (m->cap - 1);
+	m->key[i] = key;
+	m->id[i] = id;
+	m->n++;
+}
+
+/* The id of term[0..len), or 0 when absent. */
+static uint32_t
+termmap_get(const struct termmap *m, const char *term, size_t len)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return 0;
+	i = hash_str(term, len) & (m->cap - 1);
+	while (m->key[i] != NULL) {
+		if (strncmp(m->key[i], term, len) == 0 && m->key[i][len] == 0)
+			return m->id[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	return 0;
+}
+
+static void
+termmap_free(struct termmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(m->key[i]);
+	free(m->key);
+	free(m->id);
+}
+
+/* ---- building ---- */
+
+struct u32v {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void
+u32v_push(struct u32v *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->v = kb_xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = x;
+}
+
+struct kbx_build {
+	sqlite3 *sql;
+	sqlite3_stmt *put_term, *put_fwd, *del_fwd;
+	struct termmap terms;
+	uint32_t next_id;
+	struct kb_strv fresh; /* terms not yet written, id = next - n + i */
+	uint32_t fresh_first;
+	/* the section being captured */
+	struct u32v toks;
+	size_t colstart[KBX_COLS + 1];
+	int ncols;
+	bool dirty;
+};
+
+static _Thread_local struct kbx_build *kbx_cap;
+
+static int
+build_fail(struct kbx_build *b, struct kb_error *err, const char *what)
+{
+	if (sqlite3_errcode(b->sql) == SQLITE_FULL)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "disk full while writing %s", what);
+	return kb_error_set(err, KB_ERR_DB, 0, "writing %s: %s", what,
+			    sqlite3_errmsg(b->sql));
+}
+
+int
+kbx_build_begin(sqlite3 *sql, struct kbx_build **out, struct kb_error *err)
+{
+	struct kbx_build *b = kb_xcalloc(1, sizeof(*b));
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = NULL;
+	b->sql = sql;
+	kb_strv_init(&b->fresh);
+	b->next_id = 1;
+	if (sqlite3_prepare_v2(sql, "SELECT id, term FROM terms", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+
+		termmap_put(&b->terms, kb_col_text(st, 1, 1), id);
+		if (id >= b->next_id)
+			b->next_id = id + 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	b->fresh_first = b->next_id;
+	if (sqlite3_prepare_v3(sql,
+			       "INSERT INTO terms(id, term) VALUES (?, ?)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &b->put_term,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(sql,
+			       "INSERT OR REPLACE INTO fwd(id, toks)"
+			       " VALUES (?, ?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &b->put_fwd,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(sql,
+			       "DELETE FROM fwd WHERE id IN (SELECT id FROM"
+			       " sections WHERE article_id = ?)",
+			       -1, SQLITE_PREPARE_PERSISTENT, &b->del_fwd,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	*out = b;
+	return KB_OK;
+fail:
+	rc = build_fail(b, err, "the term list");
+	kbx_build_free(b);
+	return rc;
+}
+
+void
+kbx_build_free(struct kbx_build *b)
+{
+	if (b == NULL)
+		return;
+	if (kbx_cap == b)
+		kbx_cap = NULL;
+	sqlite3_finalize(b->put_term);
+	sqlite3_finalize(b->put_fwd);
+	sqlite3_finalize(b->del_fwd);
+	termmap_free(&b->terms);
+	kb_strv_free(&b->fresh);
+	free(b->toks.v);
+	free(b);
+}
+
+static uint32_t
+term_id(struct kbx_build *b, const char *term, size_t len)
+{
+	uint32_t id = termmap_get(&b->terms, term, len);
+	char *k;
+
+	if (id != 0)
+		return id;
+	k = kb_xstrndup(term, len);
+	id = b->next_id++;
+	termmap_put(&b->terms, k, id);
+	kb_strv_push(&b->fresh, k);
+	return id;
+}
+
+void
+kbx_capture_begin(struct kbx_build *b)
+{
+	b->toks.n = 0;
+	b->ncols = 0;
+	kbx_cap = b;
+}
+
+void
+kbx_capture_column(void)
+{
+	struct kbx_build *b = kbx_cap;
+
+	if (b == NULL)
+		return;
+	if (b->ncols < KBX_COLS + 1)
+		b->colstart[b->ncols] = b->toks.n;
+	b->ncols++;
+}
+
+void
+kbx_capture_token(const char *term, size_t len)
+{
+	struct kbx_build *b = kbx_cap;
+
+	if (b == NULL || b->ncols == 0)
+		return;
+	u32v_push(&b->toks, term_id(b, term, len));
+}
+
+/* Tokenise the columns ourselves, as the "kb" tokenizer does. */
+static void
+tokenize_cols(struct kbx_build *b, const char *const cols[KBX_COLS])
+{
+	char buf[256];
+	int c;
+
+	b->toks.n = 0;
+	for (c = 0; c < KBX_COLS; c++) {
+		struct kb_token *tok = NULL;
+		size_t n = 0, i;
+
+		b->colstart[c] = b->toks.n;
+		if (cols[c] != NULL)
+			kb_tokenize(cols[c], &tok, &n);
+		for (i = 0; i < n; i++) {
+			size_t k = kb_fts_term_of(tok[i].norm, 1, buf,
+						  sizeof(buf));
+
+			u32v_push(&b->toks, term_id(b, buf, k));
+		}
+		kb_tokens_free(tok);
+	}
+	b->ncols = KBX_COLS;
+}
+
+int
+kbx_capture_end(struct kbx_build *b, int64_t section,
+		const char *const cols[KBX_COLS], struct kb_error *err)
+{
+	struct kb_buf row;
+	size_t i;
+	int c, rc = KB_OK;
+
+	kbx_cap = NULL;
+	/* FTS5 tokenises every column of an insert, in order. */
+	if (b->ncols != KBX_COLS)
+		tokenize_cols(b, cols);
+	b->colstart[KBX_COLS] = b->toks.n;
+	for (i = 0; i < b->fresh.n; i++) {
+		sqlite3_bind_int64(b->put_term, 1,
+				   (sqlite3_int64)(b->fresh_first + i));
+		sqlite3_bind_text(b->put_term, 2, b->fresh.v[i], -1,
+				  SQLITE_STATIC);
+		if (sqlite3_step(b->put_term) != SQLITE_DONE)
+			rc = build_fail(b, err, "the term list");
+		sqlite3_reset(b->put_term);
+		if (rc != KB_OK)
+			return rc;
+	}
+	b->fresh_first += (uint32_t)b->fresh.n;
+	kb_strv_free(&b->fresh);
+	kb_strv_init(&b->fresh);
+
+	kb_buf_init(&row);
+	for (c = 0; c < KBX_COLS; c++)
+		put_varint(&row, b->colstart[c + 1] - b->colstart[c]);
+	for (i = 0; i < b->toks.n; i++)
+		put_varint(&row, b->toks.v[i]);
+	sqlite3_bind_int64(b->put_fwd, 1, section);
+	sqlite3_bind_blob(b->put_fwd, 2, row.data, (int)row.len,
+			  SQLITE_STATIC);
+	if (sqlite3_step(b->put_fwd) != SQLITE_DONE)
+		rc = build_fail(b, err, "section tokens");
+	sqlite3_reset(b->put_fwd);
+	kb_buf_free(&row);
+	b->dirty = true;
+	return rc;
+}
+
+int
+kbx_build_delete_article(struct kbx_build *b, int64_t article,
+			 struct kb_error *err)
+{
+	int rc = KB_OK;
+
+	sqlite3_bind_int64(b->del_fwd, 1, article);
+	if (sqlite3_step(b->del_fwd) != SQLITE_DONE)
+		rc = build_fail(b, err, "section tokens");
+	sqlite3_reset(b->del_fwd);
+	b->dirty = true;
+	return rc;
+}
+
+/* One decoded fwd row. */
+struct fwd_row {
+	uint32_t len[KBX_COLS];
+	const unsigned char *p, *end; /* the term ids */
+};
+
+static bool
+fwd_open(struct fwd_row *r, const void *blob, int bytes)
+{
+	int c;
+
+	r->p = blob;
+	r->end = r->p + (bytes > 0 ? bytes : 0);
+	for (c = 0; c < KBX_COLS; c++) {
+		uint64_t v;
+
+		if (!get_varint(&r->p, r->end, &v) || v > UINT32_MAX)
+			return false;
+		r->len[c] = (uint32_t)v;
+	}
+	return true;
+}
+
+struct totals {
+	uint64_t rows;
+	uint64_t tok[KBX_COLS];
+};
+
+/* Column lengths over all sections, and each term's section count. */
+static int
+count_pass(struct kbx_build *b, struct totals *t, uint32_t *df,
+	   uint32_t *last, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (sqlite3_prepare_v2(b->sql, "SELECT id, toks FROM fwd", -1, &st,
+			       NULL) != SQLITE_OK)
+		return build_fail(b, err, "postings");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t sec = (uint32_t)sqlite3_column_int64(st, 0);
+		struct fwd_row r;
+		uint64_t v;
+		int c;
+
+		if (!fwd_open(&r, sqlite3_column_blob(st, 1),
+			      sqlite3_column_bytes(st, 1)))
+			continue;
+		t->rows++;
+		for (c = 0; c < KBX_COLS; c++)
+			t->tok[c] += r.len[c];
+		while (get_varint(&r.p, r.end, &v))
+			if (v < b->next_id && last[v] != sec) {
+				last[v] = sec;
+				df[v]++;
+			}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? KB_OK : build_fail(b, err, "postings");
+}
+
+static uint8_t
+impact(const uint16_t tf[KBX_COLS], const double norm[KBX_COLS])
+{
+	double w = 0.0, s;
+	int c, q;
+
+	for (c = 0; c < KBX_COLS; c++)
+		w += kbx_colw[c] * tf[c] / norm[c];
+	s = w * (KBX_K1 + 1.0) / (w + KBX_K1);
+	q = (int)ceil(s / (KBX_K1 + 1.0) * 255.0);
+	return (uint8_t)(q < 1 ? 1 : q > 255 ? 255 : q);
+}
+
+/*
+ * One term's postings: df, the number of groups, then per group its
+ * impact, count and byte length; then the groups' section numbers, each
+ * group in rising order, delta-coded from 0.
+ */
+static void
+encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
+		struct kb_buf *out, struct kb_buf *data)
+{
+	size_t cnt[256] = { 0 }, i;
+	int v, nseg = 0;
+	uint64_t prev;
+
+	for (i = 0; i < n; i++)
+		cnt[imp[i]]++;
+	for (v = 255; v >= 1; v--)
+		nseg += cnt[v] > 0;
+	kb_buf_reset(out);
+	kb_buf_reset(data);
+	put_varint(out, n);
+	put_varint(out, (uint64_t)nseg);
+	for (v = 255; v >= 1; v--) {
+		size_t before = data->len;
+
+		if (cnt[v] == 0)
+			continue;
+		prev = 0;
+		for (i = 0; i < n; i++) {
+			if (imp[i] != v)
+				continue;
+			put_varint(data, sec[i] - prev);
+			prev = sec[i];
+		}
+		kb_buf_addc(out, (char)v);
+		put_varint(out, cnt[v]);
+		put_varint(out, data->len - before);
+	}
+	kb_buf_add(out, data->data, data->len);
+}
+
+static int
+write_part(struct kbx_build *b, const struct totals *t, const uint32_t *df,
+	   uint32_t lo, uint32_t hi, struct kb_error *err)
+{
+	size_t width = hi - lo, total = 0, i;
+	size_t *off = kb_xcalloc(width + 1, sizeof(*off));
+	size_t *fill = kb_xcalloc(width ? width : 1, sizeof(*fill));
+	uint16_t *tf = kb_xcalloc((width ? width : 1) * KBX_COLS, sizeof(*tf));
+	uint32_t *touched = kb_xcalloc(width ? width : 1, sizeof(*touched));
+	uint32_t *sec;
+	uint8_t *imp;
+	double avg[KBX_COLS];
+	sqlite3_stmt *st = NULL, *put = NULL;
+	struct kb_buf out, data;
+	int rc = KB_OK, step, c;
+
+	for (i = 0; i < width; i++) {
+		off[i] = total;
+		total += df[lo + i];
+	}
+	off[width] = total;
+	sec = kb_xcalloc(total ? total : 1, sizeof(*sec));
+	imp = kb_xcalloc(total ? total : 1, sizeof(*imp));
+	for (c = 0; c < KBX_COLS; c++)
+		avg[c] = t->rows ? (double)t->tok[c] / (double)t->rows : 0.0;
+	kb_buf_init(&out);
+	kb_buf_init(&data);
+	if (sqlite3_prepare_v2(b->sql, "SELECT id, toks FROM fwd", -1, &st,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(b->sql,
+			       "INSERT INTO postings(id, data) VALUES (?, ?)",
+			       -1, &put, NULL) != SQLITE_OK) {
+		rc = build_fail(b, err, "postings");
+		goto out;
+	}
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
+		double norm[KBX_COLS];
+		struct fwd_row r;
+		size_t nt = 0, k;
+		uint64_t v;
+
+		if (!fwd_open(&r, sqlite3_column_blob(st, 1),
+			      sqlite3_column_bytes(st, 1)))
+			continue;
+		for (c = 0; c < KBX_COLS; c++)
+			norm[c] = avg[c] > 0 ? 1.0 - KBX_B +
+						       KBX_B * r.len[c] / avg[c]
+					     : 1.0;
+		c = 0;
+		k = 0;
+		while (get_varint(&r.p, r.end, &v)) {
+			uint16_t *x;
+
+			while (c < KBX_COLS - 1 && k >= r.len[c]) {
+				k -= r.len[c];
+				c++;
+			}
+			k++;
+			if (v < lo || v >= hi)
+				continue;
+			x = &tf[(v - lo) * KBX_COLS];
+			if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
+				touched[nt++] = (uint32_t)(v - lo);
+			if (x[c] < UINT16_MAX)
+				x[c]++;
+		}
+		for (k = 0; k < nt; k++) {
+			uint32_t ti = touched[k];
+			size_t at = off[ti] + fill[ti];
+
+			if (at < off[ti + 1]) {
+				sec[at] = id;
+				imp[at] = impact(&tf[ti * KBX_COLS], norm);
+				fill[ti]++;
+			}
+			memset(&tf[ti * KBX_COLS], 0,
+			       KBX_COLS * sizeof(*tf));
+		}
+	}
+	if (step != SQLITE_DONE) {
+		rc = build_fail(b, err, "postings");
+		goto out;
+	}
+	for (i = 0; i < width && rc == KB_OK; i++) {
+		if (fill[i] == 0)
+			continue;
+		encode_postings(sec + off[i], imp + off[i], fill[i], &out,
+				&data);
+		sqlite3_bind_int64(put, 1, (sqlite3_int64)(lo + i));
+		sqlite3_bind_blob(put, 2, out.data, (int)out.len,
+				  SQLITE_STATIC);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			rc = build_fail(b, err, "postings");
+		sqlite3_reset(put);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(put);
+	kb_buf_free(&out);
+	kb_buf_free(&data);
+	free(off);
+	free(fill);
+	free(tf);
+	free(touched);
+	free(sec);
+	free(imp);
+	return rc;
+}
+
+int
+kbx_build_finish(struct kbx_build *b, struct kb_error *err)
+{
+	struct totals t;
+	uint32_t *df, *last, lo;
+	char meta[160];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!b->dirty)
+		return KB_OK;
+	df = kb_xcalloc(b->next_id, sizeof(*df));
+	last = kb_xcalloc(b->next_id, sizeof(*last));
+	rc = count_pass(b, &t, df, last, err);
+	free(last);
+	if (rc == KB_OK &&
+	    sqlite3_exec(b->sql, "DELETE FROM postings", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+		rc = build_fail(b, err, "postings");
+	for (lo = 1; rc == KB_OK && lo < b->next_id;) {
+		uint32_t hi = lo;
+		size_t sum = 0;
+
+		while (hi < b->next_id && (hi == lo || sum + df[hi] <= KBX_PART))
+			sum += df[hi++];
+		rc = write_part(b, &t, df, lo, hi, err);
+		lo = hi;
+	}
+	free(df);
+	if (rc != KB_OK)
+		return rc;
+	snprintf(meta, sizeof(meta), "%llu %llu %llu %llu %llu",
+		 (unsigned long long)t.rows, (unsigned long long)t.tok[0],
+		 (unsigned long long)t.tok[1], (unsigned long long)t.tok[2],
+		 (unsigned long long)t.tok[3]);
+	if (sqlite3_prepare_v2(b->sql,
+			       "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES ('kbx', ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return build_fail(b, err, "postings");
+	sqlite3_bind_text(st, 1, meta, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = build_fail(b, err, "postings");
+	sqlite3_finalize(st);
+	b->dirty = false;
+	return rc;
+}
+
+/* ---- querying ---- */
+
+struct kbx_phrase {
+	uint32_t *ids; /* the phrase's terms; n == 0 matches nothing */
+	size_t n;
+	uint32_t *pre; /* a prefix phrase's last term: any of these */
+	size_t npre;
+	bool prefix;
+	int col; /* -1: any column */
+	int concept;
+	double weight;
+};
+
+struct kbx_query {
+	struct kb_db *db;
+	struct kbx_phrase ph[KB_STATS_MAX_PHRASES];
+	size_t n;
+	bool have_totals;
+	struct totals tot;
+	/* term -> phrases that may start with it, for kbx_stats */
+	uint32_t *fkey;
+	uint64_t *fmask;
+	size_t fcap;
+};
+
+static const char term_sql[] = "SELECT id FROM terms WHERE term = ?";
+static const char prefix_sql[] =
+	"SELECT t.id FROM terms t JOIN postings p ON p.id = t.id"
+	" WHERE t.term >= ?1 AND t.term < ?1 || char(1114111)"
+	" ORDER BY length(p.data) DESC LIMIT 128";
+static const char fwd_sql[] = "SELECT toks FROM fwd WHERE id = ?";
+static const char meta_sql[] = "SELECT value FROM meta WHERE key = 'kbx'";
+
+struct kbx_query *
+kbx_query_new(struct kb_db *db)
+{
+	struct kbx_query *q = kb_xcalloc(1, sizeof(*q));
+
+	q->db = db;
+	return q;
+}
+
+void
+kbx_query_free(struct kbx_query *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->n; i++) {
+		free(q->ph[i].ids);
+		free(q->ph[i].pre);
+	}
+	free(q->fkey);
+	free(q->fmask);
+	free(q);
+}
+
+static uint32_t
+lookup_term(struct kb_db *db, const char *term)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, term_sql);
+	uint32_t id = 0;
+
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, term, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = (uint32_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return id;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+kbx_query_add(struct kbx_query *q, const char *phrase, double weight,
+	      int concept)
+{
+	struct kbx_phrase *ph;
+	struct kb_buf text;
+	struct kb_token *tok = NULL;
+	size_t ntok = 0, i;
+	const char *s = phrase;
+	char buf[256];
+
+	if (q->n >= KB_STATS_MAX_PHRASES)
+		return;
+	ph = &q->ph[q->n++];
+	memset(ph, 0, sizeof(*ph));
+	ph->col = -1;
+	ph->weight = weight;
+	ph->concept = concept;
+	if (strncmp(s, "tags : ", 7) == 0) {
+		ph->col = KBX_COLS - 1;
+		s += 7;
+	}
+	if (*s++ != '"')
+		return;
+	kb_buf_init(&text);
+	for (; *s; s++) {
+		if (*s == '"') {
+			if (s[1] != '"')
+				break;
+			s++;
+		}
+		kb_buf_addc(&text, *s);
+	}
+	if (*s == '"' && s[1] == '*')
+		ph->prefix = true;
+	kb_buf_addc(&text, '\0');
+	kb_tokenize(text.data, &tok, &ntok);
+	kb_buf_free(&text);
+	if (ntok == 0)
+		return;
+	ph->ids = kb_xcalloc(ntok, sizeof(*ph->ids));
+	for (i = 0; i < ntok; i++) {
+		kb_fts_term_of(tok[i].norm, !ph->prefix, buf, sizeof(buf));
+		if (ph->prefix && i == ntok - 1) {
+			sqlite3_stmt *st = kb_db_stmt(q->db, prefix_sql);
+
+			if (st == NULL)
+				break;
+			sqlite3_bind_text(st, 1, buf, -1, SQLITE_TRANSIENT);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				ph->pre = kb_xrealloc(ph->pre,
+						      (ph->npre + 1) *
+							      sizeof(*ph->pre));
+				ph->pre[ph->npre++] =
+					(uint32_t)sqlite3_column_int64(st, 0);
+			}
+			sqlite3_reset(st);
+			if (ph->npre == 0)
+				break;
+			qsort(ph->pre, ph->npre, sizeof(*ph->pre), cmp_u32);
+			ph->ids[i] = ph->pre[0];
+		} else {
+			ph->ids[i] = lookup_term(q->db, buf);
+			if (ph->ids[i] == 0)
+				break;
+		}
+	}
+	if (i == ntok)
+		ph->n = ntok;
+	kb_tokens_free(tok);
+}
+
+int64_t
+kbx_term_df(struct kb_db *db, const char *term)
+{
+	uint32_t id = lookup_term(db, term);
+	sqlite3_blob *blob = NULL;
+	unsigned char head[10];
+	const unsigned char *p = head;
+	uint64_t df = 0;
+	int n;
+
+	if (id == 0)
+		return 0;
+	if (sqlite3_blob_open(kb_db_handle(db), "main", "postings", "data", id,
+			      0, &blob) == SQLITE_OK) {
+		n = sqlite3_blob_bytes(blob);
+		if (n > (int)sizeof(head))
+			n = (int)sizeof(head);
+		if (sqlite3_blob_read(blob, head, n, 0) != SQLITE_OK ||
+		    !get_varint(&p, head + n, &df))
+			df = 0;
+	}
+	sqlite3_blob_close(blob);
+	return (int64_t)df;
+}
+
+/* A term's postings blob, its groups read from the directory. */
+struct plist {
+	sqlite3_blob *blob;
+	uint64_t df;
+	size_t nseg;
+	uint8_t imp[256];
+	uint64_t cnt[256];
+	uint64_t bytes[256];
+	size_t data_at; /* where the groups' numbers begin */
+	double weight;
+	size_t take;	    /* groups to read whole */
+	uint64_t take_part; /* then this many of the next group */
+};
+
+static int
+plist_open(struct kb_db *db, uint32_t id, double weight, struct plist *l)
+{
+	unsigned char head[4096];
+	const unsigned char *p = head, *end;
+	int size, n;
+	uint64_t v;
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	l->weight = weight;
+	if (sqlite3_blob_open(kb_db_handle(db), "main", "postings", "data",
+			      id, 0, &l->blob) != SQLITE_OK) {
+		if (l->blob != NULL)
+			sqlite3_blob_close(l->blob);
+		l->blob = NULL;
+		return 0; /* a term no section holds any more */
+	}
+	size = sqlite3_blob_bytes(l->blob);
+	n = size < (int)sizeof(head) ? size : (int)sizeof(head);
+	if (sqlite3_blob_read(l->blob, head, n, 0) != SQLITE_OK)
+		return -1;
+	end = head + n;
+	if (!get_varint(&p, end, &l->df) || !get_varint(&p, end, &v) ||
+	    v > 255)
+		return -1;
+	l->nseg = (size_t)v;
+	for (i = 0; i < l->nseg; i++) {
+		if (p >= end)
+			return -1;
+		l->imp[i] = *p++;
+		if (!get_varint(&p, end, &l->cnt[i]) ||
+		    !get_varint(&p, end, &l->bytes[i]))
+			return -1;
+	}
+	l->data_at = (size_t)(p - head);
+	return 0;
+}
+
+struct segref {
+	double pri;
+	uint32_t list;
+	uint32_t seg;
+};
+
+static int
+cmp_segref(const void *a, const void *b)
+{
+	const struct segref *x = a, *y = b;
+
+	if (x->pri != y->pri)
+		return x->pri > y->pri ? -1 : 1;
+	if (x->list != y->list)
+		return x->list < y->list ? -1 : 1;
+	return x->seg < y->seg ? -1 : x->seg > y->seg;
+}
+
+/* Section -> score, open addressing; id 0 is never a section. */
+struct acc {
+	int64_t *key;
+	double *val;
+	size_t cap, n;
+};
+
+static void
+acc_add(struct acc *a, int64_t id, double s)
+{
+	size_t i = ((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 20 & (a->cap - 1);
+
+	while (a->key[i] != 0 && a->key[i] != id)
+		i = (i + 1) & (a->cap - 1);
+	if (a->key[i] == 0) {
+		a->key[i] = id;
+		a->n++;
+	}
+	a->val[i] += s;
+}
+
+static bool
+allowed(const int64_t *allow, size_t n, int64_t id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (allow[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && allow[lo] == id;
+}
+
+/* The k best of the accumulator in out, best first. */
+static size_t
+acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
+{
+	size_t n = 0, i;
+
+	/* A min-heap of the best k so far; worse = lower score, higher id. */
+#define WORSE(x, y)                                                        \
+	((x).score < (y).score || ((x).score == (y).score && (x).id > (y).id))
+	for (i = 0; i < a->cap; i++) {
+		struct kbx_hit h;
+		size_t j;
+
+		if (a->key[i] == 0)
+			continue;
+		h.id = a->key[i];
+		h.score = a->val[i];
+		if (n < k) {
+			j = n++;
+			while (j > 0 && WORSE(h, out[(j - 1) / 2])) {
+				out[j] = out[(j - 1) / 2];
+				j = (j - 1) / 2;
+			}
+			out[j] = h;
+		} else if (k > 0 && WORSE(out[0], h)) {
+			j = 0;
+			for (;;) {
+				size_t l = 2 * j + 1, r = l + 1, m = j;
+				const struct kbx_hit *mh = &h;
+
+				if (l < n && WORSE(out[l], *mh)) {
+					m = l;
+					mh = &out[l];
+				}
+				if (r < n && WORSE(out[r], *mh))
+					m = r;
+				if (m == j)
+					break;
+				out[j] = out[m];
+				j = m;
+			}
+			out[j] = h;
+		}
+	}
+	/* Heap to best-first order. */
+	for (i = n; i > 1; i--) {
+		struct kbx_hit top = out[0], last = out[i - 1];
+		size_t j = 0, m = i - 1;
+
+		for (;;) {
+			size_t l = 2 * j + 1, r = l + 1, w = j;
+			const struct kbx_hit *wh = &last;
+
+			if (l < m && WORSE(out[l], *wh)) {
+				w = l;
+				wh = &out[l];
+			}
+			if (r < m && WORSE(out[r], *wh))
+				w = r;
+			if (w == j)
+				break;
+			out[j] = out[w];
+			j = w;
+		}
+		out[j] = last;
+		out[i - 1] = top;
+	}
+#undef WORSE
+	return n;
+}
+
+long
+kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
+	size_t budget, struct kbx_hit *out, bool *exhaustive)
+{
+	struct plist *l = NULL;
+	struct segref *sr = NULL;
+	struct acc a = { 0 };
+	size_t nl = 0, ns = 0, i, j;
+	uint64_t taken = 0, all = 0;
+	unsigned char *buf = NULL;
+	size_t bufcap = 0;
+	long rc = -1;
+
+	*exhaustive = true;
+	/*
+	 * One list per phrase: its rarest word (a phrase's sections all hold
+	 * it), or for a word still being typed each word it may become.
+	 */
+	for (i = 0; i < q->n; i++) {
+		const struct kbx_phrase *ph = &q->ph[i];
+		bool any = ph->prefix && ph->n == 1;
+		size_t nt = any ? ph->npre : ph->prefix ? ph->n - 1 : ph->n, t;
+		struct plist best;
+
+		if (ph->n == 0 || ph->weight <= 0)
+			continue;
+		best.blob = NULL;
+		l = kb_xrealloc(l, (nl + nt + 1) * sizeof(*l));
+		for (t = 0; t < nt; t++) {
+			struct plist x;
+
+			if (plist_open(q->db, any ? ph->pre[t] : ph->ids[t],
+				       ph->weight, &x) != 0) {
+				if (x.blob != NULL)
+					sqlite3_blob_close(x.blob);
+				if (best.blob != NULL)
+					sqlite3_blob_close(best.blob);
+				goto out;
+			}
+			if (x.blob == NULL)
+				continue;
+			if (any) {
+				l[nl++] = x;
+			} else if (best.blob == NULL || x.df < best.df) {
+				if (best.blob != NULL)
+					sqlite3_blob_close(best.blob);
+				best = x;
+			} else {
+				sqlite3_blob_close(x.blob);
+			}
+		}
+		if (best.blob != NULL)
+			l[nl++] = best;
+	}
+	for (i = 0; i < nl; i++) {
+		sr = kb_xrealloc(sr, (ns + l[i].nseg) * sizeof(*sr));
+		for (j = 0; j < l[i].nseg; j++) {
+			sr[ns].pri = l[i].weight * l[i].imp[j];
+			sr[ns].list = (uint32_t)i;
+			sr[ns].seg = (uint32_t)j;
+			all += l[i].cnt[j];
+			ns++;
+		}
+	}
+	if (allow != NULL || budget == 0 || all <= budget)
+		budget = 0;
+	else
+		*exhaustive = false;
+	qsort(sr, ns, sizeof(*sr), cmp_segref);
+	for (i = 0; i < ns; i++) {
+		struct plist *x = &l[sr[i].list];
+		uint64_t c = x->cnt[sr[i].seg];
+
+		if (budget && taken + c > budget) {
+			x->take_part = budget - taken;
+			taken = budget;
+			break;
+		}
+		x->take++;
+		taken += c;
+	}
+	a.cap = 1024;
+	while (a.cap < 2 * taken + 2)
+		a.cap *= 2;
+	a.key = kb_xcalloc(a.cap, sizeof(*a.key));
+	a.val = kb_xcalloc(a.cap, sizeof(*a.val));
+	for (i = 0; i < nl; i++) {
+		struct plist *x = &l[i];
+		size_t bytes = 0, s;
+		const unsigned char *p, *end;
+
+		for (s = 0; s < x->take; s++)
+			bytes += x->bytes[s];
+		if (x->take_part > 0 && x->take < x->nseg)
+			bytes += x->bytes[x->take];
+		if (bytes == 0)
+			continue;
+		if (bytes > bufcap) {
+			bufcap = bytes;
+			buf = kb_xrealloc(buf, bufcap);
+		}
+		if (x->data_at + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
+		    sqlite3_blob_read(x->blob, buf, (int)bytes,
+				      (int)x->data_at) != SQLITE_OK)
+			goto out;
+		p = buf;
+		end = buf + bytes;
+		for (s = 0; s <= x->take && s < x->nseg; s++) {
+			uint64_t m = s < x->take ? x->cnt[s] : x->take_part;
+			uint64_t id = 0, d, e;
+			double w = x->weight * x->imp[s];
+
+			for (e = 0; e < m && get_varint(&p, end, &d); e++) {
+				id += d;
+				if (allow == NULL ||
+				    allowed(allow, nallow, (int64_t)id))
+					acc_add(&a, (int64_t)id, w);
+			}
+			if (s == x->take)
+				break;
+		}
+	}
+	rc = (long)acc_top(&a, k, out);
+out:
+	for (i = 0; i < nl; i++)
+		if (l[i].blob != NULL)
+			sqlite3_blob_close(l[i].blob);
+	free(l);
+	free(sr);
+	free(buf);
+	free(a.key);
+	free(a.val);
+	return rc;
+}
+
+/* ---- statistics of one section ---- */
+
+static void
+first_add(struct kbx_query *q, uint32_t id, size_t ph)
+{
+	size_t i = (id * 2654435761u) & (q->fcap - 1);
+
+	while (q->fkey[i] != 0 && q->fkey[i] != id)
+		i = (i + 1) & (q->fcap - 1);
+	q->fkey[i] = id;
+	q->fmask[i] |= (uint64_t)1 << ph;
+}
+
+static uint64_t
+first_get(const struct kbx_query *q, uint32_t id)
+{
+	size_t i = (id * 2654435761u) & (q->fcap - 1);
+
+	while (q->fkey[i] != 0) {
+		if (q->fkey[i] == id)
+			return q->fmask[i];
+		i = (i + 1) & (q->fcap - 1);
+	}
+	return 0;
+}
+
+static bool
+prepare_stats(struct kbx_query *q)
+{
+	size_t need = 0, i, t;
+
+	if (!q->have_totals) {
+		sqlite3_stmt *st = kb_db_stmt(q->db, meta_sql);
+		unsigned long long v[5];
+
+		if (st == NULL)
+			return false;
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sscanf((const char *)sqlite3_column_text(st, 0),
+			   "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+			   &v[3], &v[4]) == 5) {
+			q->tot.rows = v[0];
+			for (i = 0; i < KBX_COLS; i++)
+				q->tot.tok[i] = v[i + 1];
+		}
+		sqlite3_reset(st);
+		q->have_totals = true;
+	}
+	if (q->fkey != NULL)
+		return true;
+	for (i = 0; i < q->n; i++)
+		if (q->ph[i].n > 0)
+			need += q->ph[i].prefix && q->ph[i].n == 1
+					? q->ph[i].npre
+					: 1;
+	q->fcap = 16;
+	while (q->fcap < 4 * need)
+		q->fcap *= 2;
+	q->fkey = kb_xcalloc(q->fcap, sizeof(*q->fkey));
+	q->fmask = kb_xcalloc(q->fcap, sizeof(*q->fmask));
+	for (i = 0; i < q->n; i++) {
+		const struct kbx_phrase *ph = &q->ph[i];
+
+		if (ph->n == 0)
+			continue;
+		if (ph->prefix && ph->n == 1)
+			for (t = 0; t < ph->npre; t++)
+				first_add(q, ph->pre[t], i);
+		else
+			first_add(q, ph->ids[0], i);
+	}
+	return true;
+}
+
+static bool
+in_sorted(const uint32_t *v, size_t n, uint32_t x)
+{
+	return bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
+}
+
+struct inst {
+	uint32_t col, off, concept;
+};
+
+static int
+cmp_inst(const void *a, const void *b)
+{
+	const struct inst *x = a, *y = b;
+
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Per column, the most distinct concepts within the proximity window. */
+static void
+proximity(struct inst *in, size_t n, uint32_t *out)
+{
+	size_t i, j, k, m;
+
+	qsort(in, n, sizeof(*in), cmp_inst);
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && in[j].col == in[i].col; j++)
+			;
+		for (k = i; k < j; k++) {
+			uint64_t seen = 0;
+			uint32_t cnt = 0;
+
+			for (m = k; m < j && in[m].off - in[k].off <
+						     KB_PROXIMITY_WINDOW;
+			     m++) {
+				uint64_t bit = (uint64_t)1
+					       << (in[m].concept & 63);
+
+				if (!(seen & bit)) {
+					seen |= bit;
+					cnt++;
+				}
+			}
+			if (cnt > out[in[i].col])
+				out[in[i].col] = cnt;
+		}
+	}
+}
+
+uint32_t *
+kbx_stats(struct kbx_query *q, int64_t section, size_t *nv)
+{
+	sqlite3_stmt *st;
+	struct fwd_row r;
+	uint32_t *tok = NULL, *v = NULL;
+	struct inst *in = NULL;
+	size_t ntok = 0, cap = 0, ninst = 0, icap = 0, np = q->n, n, i;
+	size_t start[KBX_COLS + 1];
+	uint64_t x;
+	int c;
+
+	*nv = 0;
+	if (!prepare_stats(q) || (st = kb_db_stmt(q->db, fwd_sql)) == NULL)
+		return NULL;
+	sqlite3_bind_int64(st, 1, section);
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    !fwd_open(&r, sqlite3_column_blob(st, 0),
+		      sqlite3_column_bytes(st, 0))) {
+		sqlite3_reset(st);
+		return NULL;
+	}
+	while (get_varint(&r.p, r.end, &x)) {
+		if (ntok == cap) {
+			cap = cap ? cap * 2 : 256;
+			tok = kb_xrealloc(tok, cap * sizeof(*tok));
+		}
+		tok[ntok++] = (uint32_t)x;
+	}
+	sqlite3_reset(st);
+	start[0] = 0;
+	for (c = 0; c < KBX_COLS; c++) {
+		start[c + 1] = start[c] + r.len[c];
+		if (start[c + 1] > ntok)
+			start[c + 1] = ntok;
+	}
+	n = 2 + 2 * KBX_COLS + np * KBX_COLS + KBX_COLS;
+	v = kb_xcalloc(n, sizeof(*v));
+	v[0] = (uint32_t)np;
+	v[1] = KBX_COLS;
+	for (c = 0; c < KBX_COLS; c++) {
+		v[2 + c] = r.len[c];
+		v[2 + KBX_COLS + c] =
+			q->tot.rows ? (uint32_t)(q->tot.tok[c] * 1000 /
+						 q->tot.rows)
+				    : 0;
+	}
+	for (c = 0; c < KBX_COLS; c++) {
+		for (i = start[c]; i < start[c + 1]; i++) {
+			uint64_t mask = first_get(q, tok[i]);
+
+			while (mask) {
+				size_t p = (size_t)__builtin_ctzll(mask);
+				const struct kbx_phrase *ph = &q->ph[p];
+				size_t k;
+
+				mask &= mask - 1;
+				if ((ph->col >= 0 && ph->col != c) ||
+				    i + ph->n > start[c + 1])
+					continue;
+				for (k = 1; k < ph->n; k++) {
+					uint32_t t = tok[i + k];
+
+					if (ph->prefix && k == ph->n - 1
+						    ? !in_sorted(ph->pre,
+								 ph->npre, t)
+						    : t != ph->ids[k])
+						break;
+				}
+				if (k < ph->n)
+					continue;
+				v[2 + 2 * KBX_COLS + p * KBX_COLS + c]++;
+				if (ph->concept < 0 || ph->concept >= 255)
+					continue;
+				if (ninst == icap) {
+					icap = icap ? icap * 2 : 64;
+					in = kb_xrealloc(in,
+							 icap * sizeof(*in));
+				}
+				in[ninst].col = (uint32_t)c;
+				in[ninst].off = (uint32_t)(i - start[c]);
+				in[ninst].concept = (uint32_t)ph->concept;
+				ninst++;
+			}
+		}
+	}
+	proximity(in, ninst, v + 2 + 2 * KBX_COLS + np * KBX_COLS);
+	free(in);
+	free(tok);
+	*nv = n;
+	return v;
+}

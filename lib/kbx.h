@@ -1,0 +1,95 @@
+/* kbx.h - impact-ordered postings and per-section token lists beside FTS5. */
+#ifndef KB_KBX_H
+#define KB_KBX_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * FTS5 answers "which sections match" by visiting every matching row and
+ * scoring it before LIMIT applies; with a hundred thousand articles the
+ * words people type match a third of all sections.  kbx keeps two more
+ * structures in the index, built from the very tokens FTS5 indexes:
+ *
+ *  - terms and postings: for each term, the sections holding it, grouped
+ *    by an 8-bit impact (a BM25F term score without idf) in falling
+ *    order, with a directory of the groups at the head of the blob.  A
+ *    query reads the groups that matter most across its words until a
+ *    budget of postings is spent, and stops: the best sections for the
+ *    words are found without touching the long tails of common words.
+ *  - fwd: each section's tokens as term numbers, column by column, so the
+ *    window of candidates is re-scored exactly (phrases, columns,
+ *    lengths, proximity) without running FTS5 over every match.
+ *
+ * Both are written by kbindex in the same transaction as everything else.
+ */
+
+#define KBX_COLS 4 /* title, heading, body, tags: the FTS5 columns */
+
+struct kbx_build;
+
+/* Start building against an index open for writing (inside its BEGIN). */
+int kbx_build_begin(sqlite3 *sql, struct kbx_build **out,
+		    struct kb_error *err);
+/*
+ * Record the tokens the "kb" tokenizer produces on this thread until
+ * kbx_capture_end: call around the FTS5 insert of one section, whose
+ * column texts are given again in case the capture was incomplete.
+ */
+void kbx_capture_begin(struct kbx_build *b);
+int kbx_capture_end(struct kbx_build *b, int64_t section,
+		    const char *const cols[KBX_COLS], struct kb_error *err);
+/* The tokenizer's side of the capture (no-ops when none is active). */
+void kbx_capture_column(void);
+void kbx_capture_token(const char *term, size_t len);
+/* Forget the sections of an article about to be deleted. */
+int kbx_build_delete_article(struct kbx_build *b, int64_t article,
+			     struct kb_error *err);
+/* Write new terms and rebuild the postings from fwd. */
+int kbx_build_finish(struct kbx_build *b, struct kb_error *err);
+void kbx_build_free(struct kbx_build *b);
+
+/* Query side. */
+struct kb_db;
+struct kbx_query;
+
+struct kbx_query *kbx_query_new(struct kb_db *db);
+void kbx_query_free(struct kbx_query *q);
+/*
+ * Add the next phrase, in the FTS5 form search builds: "text" with ""
+ * for a quote, an optional * after it for a prefix, an optional
+ * "tags : " before it for the tags column.  weight is what a section
+ * earns per unit of impact; concept groups phrases for proximity (255:
+ * not counted).  Phrases are numbered in the order added.
+ */
+void kbx_query_add(struct kbx_query *q, const char *phrase, double weight,
+		   int concept);
+/* Sections holding an index term (as kb_fts_term makes them). */
+int64_t kbx_term_df(struct kb_db *db, const char *term);
+/* Sections summing the most weighted impact over the phrases. */
+struct kbx_hit {
+	int64_t id;
+	double score;
+};
+/*
+ * At most k best sections; allow (sorted, may be NULL) restricts them;
+ * budget caps the postings visited (0: all).  Returns how many, or -1 on
+ * a database error.  *exhaustive says whether every posting was seen.
+ */
+long kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow,
+	     size_t k, size_t budget, struct kbx_hit *out, bool *exhaustive);
+/*
+ * A section's statistics for re-ranking: the number of phrases P, the
+ * number of columns C, each column's length, each column's average
+ * length x 1000, P x C occurrence counts, then per column the most
+ * distinct concepts within KB_PROXIMITY_WINDOW tokens.  *nv gets the
+ * number of values (a new array; free it).  NULL when the section is
+ * unknown.
+ */
+uint32_t *kbx_stats(struct kbx_query *q, int64_t section, size_t *nv);
+
+#endif
