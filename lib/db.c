@@ -57,11 +57,17 @@ const char kb_db_schema_sql[] =
 	" model TEXT,"
 	" color TEXT NOT NULL,"
 	" pattern TEXT NOT NULL,"
-	" meaning TEXT NOT NULL);"
+	" meaning TEXT NOT NULL,"
+	/* facts its section lists: the fullest table answers first */
+	" nsec INTEGER NOT NULL DEFAULT 1);"
 	"CREATE INDEX leds_article ON leds(article_id);"
-	"CREATE INDEX leds_state ON leds(color, pattern);"
 	"CREATE INDEX leds_section ON leds(section_id);"
-	"CREATE INDEX leds_pattern ON leds(pattern);"
+	/* an answer card reads its few best facts straight off these */
+	"CREATE INDEX leds_state ON leds(color, pattern, nsec DESC, id);"
+	"CREATE INDEX leds_color ON leds(color, nsec DESC, id);"
+	"CREATE INDEX leds_pattern ON leds(pattern, nsec DESC, id);"
+	"CREATE INDEX leds_model ON leds(model COLLATE NOCASE, color, pattern,"
+	" nsec DESC, id);"
 	/*
 	 * The FTS index keeps no copy of the text: it reads section text and
 	 * the article title through this view, so each is stored once.
@@ -88,6 +94,8 @@ struct kb_db {
 	struct kb_understand_cache *ucache;
 	double timeout_ms;
 	double deadline; /* kb_now() seconds, 0 for none */
+	void *scratch; /* kept between searches by kbx.c */
+	void (*scratch_free)(void *);
 	struct {
 		const char *key; /* the SQL text pointer: callers pass literals */
 		sqlite3_stmt *st;
@@ -206,6 +214,8 @@ kb_db_close(struct kb_db *db)
 		return;
 	for (i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(db->cache[i].st);
+	if (db->scratch_free != NULL)
+		db->scratch_free(db->scratch);
 	sqlite3_close(db->sql);
 	kb_understand_cache_free(db->ucache);
 	kb_taxonomy_free(db->tax);
@@ -247,6 +257,16 @@ sqlite3 *
 kb_db_handle(struct kb_db *db)
 {
 	return db->sql;
+}
+
+void *
+kb_db_scratch(struct kb_db *db, void *(*make)(void), void (*drop)(void *))
+{
+	if (db->scratch == NULL) {
+		db->scratch = make();
+		db->scratch_free = drop;
+	}
+	return db->scratch;
 }
 
 sqlite3_stmt *

@@ -29,6 +29,9 @@ struct kb_understand_cache;
 const struct kb_understand_cache *kb_db_understand_cache(const struct kb_db *db);
 /* True when the connection's deadline has passed. */
 int kb_db_timed_out(const struct kb_db *db);
+/* Working memory kept with the connection: made once, dropped at close. */
+void *kb_db_scratch(struct kb_db *db, void *(*make)(void),
+		    void (*drop)(void *));
 /* A cached prepared statement for sql (reset and unbound), or NULL. */
 sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,7 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INS_TAG] = "INSERT OR IGNORE INTO tags(kind, value, section_id)"
 		       " VALUES (?, ?, ?)",
 	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
-		       " pattern, meaning) VALUES (?, ?, ?, ?, ?, ?)",
+		       " pattern, meaning, nsec) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	[ST_OLD_TEXT] = "SELECT title, heading, body FROM fts_source WHERE id IN"
 			" (SELECT id FROM sections WHERE article_id = ?)",
 	[ST_INS_ATAG] = "INSERT OR IGNORE INTO article_tags(article_id, kind,"
@@ -472,6 +473,63 @@ tags_text(const struct kb_taxonomy *t, const struct kb_article *a,
 	return kb_buf_steal(&b);
 }
 
+/* Append "kind RS value" items (US-separated), skipping repeats. */
+static void
+add_tag_items(struct kb_buf *b, struct kb_strv *seen, int kind,
+	      const struct kb_strv *values)
+{
+	size_t i, k;
+
+	for (i = 0; i < values->n; i++) {
+		char *key = kb_xasprintf("%d\x1e%s", kind, values->v[i]);
+		bool dup = false;
+
+		for (k = 0; k < seen->n && !dup; k++)
+			dup = strcasecmp(seen->v[k], key) == 0;
+		if (dup) {
+			free(key);
+			continue;
+		}
+		if (b->len)
+			kb_buf_addc(b, '\x1f');
+		kb_buf_adds(b, key);
+		kb_strv_push_own(seen, key);
+	}
+}
+
+/* A section's tags as the tags table holds them, for kbx_feat. */
+static char *
+tag_list(const struct kb_strv *models, const struct kb_strv *symptoms)
+{
+	struct kb_strv seen;
+	struct kb_buf b;
+
+	kb_strv_init(&seen);
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	add_tag_items(&b, &seen, KB_TAG_MODEL, models);
+	add_tag_items(&b, &seen, KB_TAG_SYMPTOM, symptoms);
+	kb_strv_free(&seen);
+	return kb_buf_steal(&b);
+}
+
+/* An article's symptom tags as article_tags holds them. */
+static char *
+article_tag_list(const struct kb_strv *symptoms,
+		 const struct kb_strv *title)
+{
+	struct kb_strv seen;
+	struct kb_buf b;
+
+	kb_strv_init(&seen);
+	kb_buf_init(&b);
+	kb_buf_add(&b, "", 0);
+	add_tag_items(&b, &seen, KB_TAG_ARTICLE_SYMPTOM, symptoms);
+	add_tag_items(&b, &seen, KB_TAG_TITLE_SYMPTOM, title);
+	kb_strv_free(&seen);
+	return kb_buf_steal(&b);
+}
+
 int
 kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	     struct kb_article *a, struct kb_error *err)
@@ -481,7 +539,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	sqlite3_stmt *st;
 	sqlite3_int64 aid, *sids = NULL;
 	size_t headed;
-	char *mj = NULL, *sj = NULL;
+	char *mj = NULL, *sj = NULL, *atags = NULL;
+	double prior;
 	int rc = KB_OK;
 	size_t i;
 
@@ -564,6 +623,7 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	if (rc != KB_OK)
 		goto out;
 
+	atags = article_tag_list(&symptoms, &title_sym);
 	sids = kb_xcalloc(a->nsections, sizeof(*sids));
 	headed = 0;
 	for (i = 0; i < a->nsections; i++) {
@@ -579,8 +639,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		sqlite3_bind_int(st, 5, s->line);
 		bind_text(st, 6, s->body);
 		bind_text(st, 7, tags);
-		sqlite3_bind_double(st, 8,
-				    kb_section_prior(s->heading, headed));
+		prior = kb_section_prior(s->heading, headed);
+		sqlite3_bind_double(st, 8, prior);
 		if (*s->heading)
 			headed++;
 		rc = run(ix, ST_INS_SECTION, err);
@@ -588,6 +648,13 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		if (rc == KB_OK) {
 			const char *cols[KBX_COLS] = { a->title, s->heading,
 						       s->body, tags };
+			struct kbx_feat feat;
+			char *stags = tag_list(&s->models, &s->symptoms);
+
+			feat.article = aid;
+			feat.prior = prior;
+			feat.tags = stags;
+			feat.article_tags = atags;
 
 			st = ix->st[ST_INS_FTS];
 			sqlite3_bind_int64(st, 1, sids[i]);
@@ -599,7 +666,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			rc = run(ix, ST_INS_FTS, err);
 			if (rc == KB_OK)
 				rc = kbx_capture_end(ix->kbx, sids[i], cols,
-						     err);
+						     &feat, err);
+			free(stags);
 		}
 		for (k = 0; rc == KB_OK && k < s->models.n + s->symptoms.n;
 		     k++) {
@@ -621,10 +689,14 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	}
 	for (i = 0; i < leds.n; i++) {
 		const struct kb_led_fact *f = &leds.v[i];
+		size_t k, same = 0;
 
 		if (f->section >= a->nsections)
 			continue;
+		for (k = 0; k < leds.n; k++)
+			same += leds.v[k].section == f->section;
 		st = ix->st[ST_INS_LED];
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)same);
 		sqlite3_bind_int64(st, 1, aid);
 		sqlite3_bind_int64(st, 2, sids[f->section]);
 		bind_text(st, 3, f->model);
@@ -636,6 +708,7 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			goto out;
 	}
 out:
+	free(atags);
 	free(sids);
 	free(mj);
 	free(sj);

@@ -1,5 +1,6 @@
 /* kbx.c - impact-ordered postings and per-section token lists beside FTS5. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,9 +318,19 @@ tokenize_cols(struct kbx_build *b, const char *const cols[KBX_COLS])
 	b->ncols = KBX_COLS;
 }
 
+static void
+put_text(struct kb_buf *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	put_varint(b, n);
+	kb_buf_add(b, s ? s : "", n);
+}
+
 int
 kbx_capture_end(struct kbx_build *b, int64_t section,
-		const char *const cols[KBX_COLS], struct kb_error *err)
+		const char *const cols[KBX_COLS], const struct kbx_feat *feat,
+		struct kb_error *err)
 {
 	struct kb_buf row;
 	size_t i;
@@ -350,6 +361,10 @@ kbx_capture_end(struct kbx_build *b, int64_t section,
 		put_varint(&row, b->colstart[c + 1] - b->colstart[c]);
 	for (i = 0; i < b->toks.n; i++)
 		put_varint(&row, b->toks.v[i]);
+	put_varint(&row, (uint64_t)feat->article);
+	kb_buf_add(&row, (const char *)&feat->prior, sizeof(feat->prior));
+	put_text(&row, feat->tags);
+	put_text(&row, feat->article_tags);
 	sqlite3_bind_int64(b->put_fwd, 1, section);
 	sqlite3_bind_blob(b->put_fwd, 2, row.data, (int)row.len,
 			  SQLITE_STATIC);
@@ -378,8 +393,19 @@ kbx_build_delete_article(struct kbx_build *b, int64_t article,
 /* One decoded fwd row. */
 struct fwd_row {
 	uint32_t len[KBX_COLS];
-	const unsigned char *p, *end; /* the term ids */
+	uint64_t ntok;		      /* term ids, then the features */
+	const unsigned char *p, *end;
 };
+
+/* The next term id; false after the last. */
+static bool
+fwd_next(struct fwd_row *r, uint64_t *v)
+{
+	if (r->ntok == 0)
+		return false;
+	r->ntok--;
+	return get_varint(&r->p, r->end, v);
+}
 
 static bool
 fwd_open(struct fwd_row *r, const void *blob, int bytes)
@@ -395,6 +421,7 @@ fwd_open(struct fwd_row *r, const void *blob, int bytes)
 			return false;
 		r->len[c] = (uint32_t)v;
 	}
+	r->ntok = (uint64_t)r->len[0] + r->len[1] + r->len[2] + r->len[3];
 	return true;
 }
 
@@ -427,7 +454,7 @@ count_pass(struct kbx_build *b, struct totals *t, uint32_t *df,
 		t->rows++;
 		for (c = 0; c < KBX_COLS; c++)
 			t->tok[c] += r.len[c];
-		while (get_varint(&r.p, r.end, &v))
+		while (fwd_next(&r, &v))
 			if (v < b->next_id && last[v] != sec) {
 				last[v] = sec;
 				df[v]++;
@@ -541,7 +568,7 @@ write_part(struct kbx_build *b, const struct totals *t, const uint32_t *df,
 					     : 1.0;
 		c = 0;
 		k = 0;
-		while (get_varint(&r.p, r.end, &v)) {
+		while (fwd_next(&r, &v)) {
 			uint16_t *x;
 
 			while (c < KBX_COLS - 1 && k >= r.len[c]) {
@@ -897,25 +924,68 @@ cmp_segref(const void *a, const void *b)
 	return x->seg < y->seg ? -1 : x->seg > y->seg;
 }
 
-/* Section -> score, open addressing; id 0 is never a section. */
+/*
+ * Section -> score: a dense array over section ids kept with the
+ * connection, and the ids touched, which are zeroed again afterwards.
+ */
 struct acc {
-	int64_t *key;
-	double *val;
-	size_t cap, n;
+	float *val;
+	size_t cap;
+	int64_t *touched;
+	size_t n, tcap;
 };
 
-static void
-acc_add(struct acc *a, int64_t id, double s)
+static void *
+acc_make(void)
 {
-	size_t i = ((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 20 & (a->cap - 1);
+	return kb_xcalloc(1, sizeof(struct acc));
+}
 
-	while (a->key[i] != 0 && a->key[i] != id)
-		i = (i + 1) & (a->cap - 1);
-	if (a->key[i] == 0) {
-		a->key[i] = id;
-		a->n++;
+static void
+acc_drop(void *p)
+{
+	struct acc *a = p;
+
+	if (a == NULL)
+		return;
+	free(a->val);
+	free(a->touched);
+	free(a);
+}
+
+static void
+acc_add(struct acc *a, int64_t id, float s)
+{
+	if (id <= 0)
+		return;
+	if ((uint64_t)id >= a->cap) {
+		size_t cap = a->cap ? a->cap : 1024;
+
+		while (cap <= (uint64_t)id)
+			cap *= 2;
+		a->val = kb_xrealloc(a->val, cap * sizeof(*a->val));
+		memset(a->val + a->cap, 0, (cap - a->cap) * sizeof(*a->val));
+		a->cap = cap;
 	}
-	a->val[i] += s;
+	if (a->val[id] == 0.0f) {
+		if (a->n == a->tcap) {
+			a->tcap = a->tcap ? a->tcap * 2 : 4096;
+			a->touched = kb_xrealloc(a->touched,
+						 a->tcap * sizeof(*a->touched));
+		}
+		a->touched[a->n++] = id;
+	}
+	a->val[id] += s;
+}
+
+static void
+acc_clear(struct acc *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		a->val[a->touched[i]] = 0.0f;
+	a->n = 0;
 }
 
 static bool
@@ -943,14 +1013,12 @@ acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
 	/* A min-heap of the best k so far; worse = lower score, higher id. */
 #define WORSE(x, y)                                                        \
 	((x).score < (y).score || ((x).score == (y).score && (x).id > (y).id))
-	for (i = 0; i < a->cap; i++) {
+	for (i = 0; i < a->n; i++) {
 		struct kbx_hit h;
 		size_t j;
 
-		if (a->key[i] == 0)
-			continue;
-		h.id = a->key[i];
-		h.score = a->val[i];
+		h.id = a->touched[i];
+		h.score = a->val[h.id];
 		if (n < k) {
 			j = n++;
 			while (j > 0 && WORSE(h, out[(j - 1) / 2])) {
@@ -1011,7 +1079,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 {
 	struct plist *l = NULL;
 	struct segref *sr = NULL;
-	struct acc a = { 0 };
+	struct acc *a = kb_db_scratch(q->db, acc_make, acc_drop);
 	size_t nl = 0, ns = 0, i, j;
 	uint64_t taken = 0, all = 0;
 	unsigned char *buf = NULL;
@@ -1086,11 +1154,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		x->take++;
 		taken += c;
 	}
-	a.cap = 1024;
-	while (a.cap < 2 * taken + 2)
-		a.cap *= 2;
-	a.key = kb_xcalloc(a.cap, sizeof(*a.key));
-	a.val = kb_xcalloc(a.cap, sizeof(*a.val));
+	acc_clear(a);
 	for (i = 0; i < nl; i++) {
 		struct plist *x = &l[i];
 		size_t bytes = 0, s;
@@ -1121,13 +1185,13 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 				id += d;
 				if (allow == NULL ||
 				    allowed(allow, nallow, (int64_t)id))
-					acc_add(&a, (int64_t)id, w);
+					acc_add(a, (int64_t)id, (float)w);
 			}
 			if (s == x->take)
 				break;
 		}
 	}
-	rc = (long)acc_top(&a, k, out);
+	rc = (long)acc_top(a, k, out);
 out:
 	for (i = 0; i < nl; i++)
 		if (l[i].blob != NULL)
@@ -1135,8 +1199,7 @@ out:
 	free(l);
 	free(sr);
 	free(buf);
-	free(a.key);
-	free(a.val);
+	acc_clear(a);
 	return rc;
 }
 
@@ -1265,8 +1328,37 @@ proximity(struct inst *in, size_t n, uint32_t *out)
 	}
 }
 
+static char *
+get_text(const unsigned char **p, const unsigned char *end)
+{
+	uint64_t n;
+	char *s;
+
+	if (!get_varint(p, end, &n) || n > (uint64_t)(end - *p))
+		return kb_xstrdup("");
+	s = kb_xstrndup((const char *)*p, (size_t)n);
+	*p += n;
+	return s;
+}
+
+static void
+read_feat(struct fwd_row *r, struct kbx_owned_feat *f)
+{
+	uint64_t v = 0;
+
+	f->article = get_varint(&r->p, r->end, &v) ? (int64_t)v : 0;
+	f->prior = 1.0;
+	if (r->end - r->p >= (ptrdiff_t)sizeof(f->prior)) {
+		memcpy(&f->prior, r->p, sizeof(f->prior));
+		r->p += sizeof(f->prior);
+	}
+	f->tags = get_text(&r->p, r->end);
+	f->article_tags = get_text(&r->p, r->end);
+}
+
 uint32_t *
-kbx_stats(struct kbx_query *q, int64_t section, size_t *nv)
+kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
+	  struct kbx_owned_feat *feat)
 {
 	sqlite3_stmt *st;
 	struct fwd_row r;
@@ -1287,13 +1379,15 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv)
 		sqlite3_reset(st);
 		return NULL;
 	}
-	while (get_varint(&r.p, r.end, &x)) {
+	while (fwd_next(&r, &x)) {
 		if (ntok == cap) {
 			cap = cap ? cap * 2 : 256;
 			tok = kb_xrealloc(tok, cap * sizeof(*tok));
 		}
 		tok[ntok++] = (uint32_t)x;
 	}
+	if (feat != NULL)
+		read_feat(&r, feat);
 	sqlite3_reset(st);
 	start[0] = 0;
 	for (c = 0; c < KBX_COLS; c++) {

@@ -41,8 +41,20 @@ int kbx_build_begin(sqlite3 *sql, struct kbx_build **out,
  * column texts are given again in case the capture was incomplete.
  */
 void kbx_capture_begin(struct kbx_build *b);
+/*
+ * What re-ranking reads about a section besides its words, kept in the
+ * same row: its article, its prior, and its tags and its article's as
+ * "kind RS value" items separated by US.
+ */
+struct kbx_feat {
+	int64_t article;
+	double prior;
+	const char *tags;
+	const char *article_tags;
+};
 int kbx_capture_end(struct kbx_build *b, int64_t section,
-		    const char *const cols[KBX_COLS], struct kb_error *err);
+		    const char *const cols[KBX_COLS],
+		    const struct kbx_feat *feat, struct kb_error *err);
 /* The tokenizer's side of the capture (no-ops when none is active). */
 void kbx_capture_column(void);
 void kbx_capture_token(const char *term, size_t len);
@@ -88,8 +100,16 @@ long kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow,
  * length x 1000, P x C occurrence counts, then per column the most
  * distinct concepts within KB_PROXIMITY_WINDOW tokens.  *nv gets the
  * number of values (a new array; free it).  NULL when the section is
- * unknown.
+ * unknown.  feat (may be NULL) gets the section's features, its strings
+ * new (free them).
  */
-uint32_t *kbx_stats(struct kbx_query *q, int64_t section, size_t *nv);
+struct kbx_owned_feat {
+	int64_t article;
+	double prior;
+	char *tags;
+	char *article_tags;
+};
+uint32_t *kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
+		    struct kbx_owned_feat *feat);
 
 #endif

@@ -63,21 +63,11 @@ static const char hit_sql[] =
 	" ON a.id = s.article_id WHERE s.id = ?";
 static const char filter_sql[] =
 	"SELECT id FROM sections WHERE 1" FILTERS_ID " ORDER BY id";
-static const char feat_sql[] =
-	"SELECT s.id, s.article_id, s.boost,"
-	" (SELECT group_concat(t.kind || char(30) || t.value, char(31))"
-	"  FROM tags t WHERE t.section_id = s.id),"
-	" (SELECT group_concat(t.kind || char(30) || t.value, char(31))"
-	"  FROM article_tags t WHERE t.article_id = s.article_id)"
-	" FROM sections s WHERE s.id IN (SELECT value FROM json_each(?1))";
 /* Each LED statement comes in three forms so that an index serves it. */
-#define LED_WHERE_CP " WHERE color = ?1 AND pattern = ?2"
-#define LED_WHERE_C " WHERE color = ?1"
-#define LED_WHERE_P " WHERE pattern = ?2"
-#define LED_SECTIONS "SELECT section_id, pattern FROM leds"
-static const char led_sections_cp[] = LED_SECTIONS LED_WHERE_CP;
-static const char led_sections_c[] = LED_SECTIONS LED_WHERE_C;
-static const char led_sections_p[] = LED_SECTIONS LED_WHERE_P;
+/* The LED facts of the window's sections. */
+static const char led_sections_sql[] =
+	"SELECT section_id, color, pattern FROM leds"
+	" WHERE section_id IN (SELECT value FROM json_each(?1))";
 /* Sections in the index, as kbindex counted them (kbx.c). */
 static const char nsec_sql[] =
 	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'kbx'";
@@ -87,22 +77,33 @@ static const char vocab_sql[] =
 static const char word_sql[] = "SELECT df FROM vocab WHERE word = ?";
 static const char prefix_sql[] =
 	"SELECT max(df) FROM vocab WHERE word >= ?1 AND word < ?1 || char(1114111)";
+/*
+ * LED answers, the fact from the section that lists the most first: for
+ * the model asked for, for no model in particular, or for any.
+ */
 #define ANSWER                                                             \
 	"SELECT l.model, l.color, l.pattern, l.meaning, l.article_id,"     \
-	" l.section_id, a.path, s.heading, s.anchor,"                      \
-	" (SELECT count(*) FROM leds k WHERE k.section_id = l.section_id)" \
+	" l.section_id, a.path, s.heading, s.anchor"                       \
 	" FROM leds l JOIN sections s ON s.id = l.section_id"              \
-	" JOIN articles a ON a.id = l.article_id"
-#define ANSWER_ORDER " ORDER BY 10 DESC, l.id"
+	" JOIN articles a ON a.id = l.article_id WHERE "
+#define ANSWER_STATE                                                       \
+	" (?1 IS NULL OR l.color = ?1) AND (?2 IS NULL OR l.pattern = ?2)"
+#define ANSWER_ORDER " ORDER BY l.nsec DESC, l.id"
+static const char answer_model[] =
+	ANSWER "l.model = ?3 COLLATE NOCASE AND" ANSWER_STATE ANSWER_ORDER;
+static const char answer_generic[] =
+	ANSWER "l.model IS NULL AND" ANSWER_STATE ANSWER_ORDER;
 static const char answer_cp[] =
-	ANSWER " WHERE l.color = ?1 AND l.pattern = ?2" ANSWER_ORDER;
-static const char answer_c[] = ANSWER " WHERE l.color = ?1" ANSWER_ORDER;
-static const char answer_p[] = ANSWER " WHERE l.pattern = ?2" ANSWER_ORDER;
+	ANSWER "l.color = ?1 AND l.pattern = ?2" ANSWER_ORDER;
+static const char answer_c[] = ANSWER "l.color = ?1" ANSWER_ORDER;
+static const char answer_p[] = ANSWER "l.pattern = ?2" ANSWER_ORDER;
 static const char base_all_sql[] =
 	"SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY bm25(fts) LIMIT ?2";
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
 #define WINDOW 200
+/* LED facts an answer card lists at most. */
+#define MAX_LED_ANSWERS 8
 /* Postings the first stage reads at most (the most telling first). */
 #define FIRST_BUDGET 40000
 /* Most word concepts a query keeps (long tickets keep the informative). */
@@ -181,6 +182,7 @@ struct plan {
 struct cand {
 	int64_t id;
 	int64_t article;
+	struct kbx_owned_feat feat; /* prior and tags */
 	double bm25;
 	uint32_t prox[4]; /* concepts said together, per column */
 	uint64_t phrases;
@@ -989,7 +991,7 @@ struct led_hits {
 
 static void
 led_sections(struct kb_db *db, const struct kb_understood *u,
-	     struct led_hits *lh)
+	     const char *ids, struct led_hits *lh)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
@@ -997,18 +999,17 @@ led_sections(struct kb_db *db, const struct kb_understood *u,
 	memset(lh, 0, sizeof(*lh));
 	if (u->color == NULL && u->pattern == NULL)
 		return;
-	st = kb_db_stmt(db, u->color && u->pattern ? led_sections_cp
-			    : u->color		 ? led_sections_c
-						 : led_sections_p);
+	st = kb_db_stmt(db, led_sections_sql);
 	if (st == NULL)
 		return;
-	if (u->color)
-		sqlite3_bind_text(st, 1, u->color->id, -1, SQLITE_STATIC);
-	if (u->pattern)
-		sqlite3_bind_text(st, 2, u->pattern->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *pat = (const char *)sqlite3_column_text(st, 1);
+		const char *col = (const char *)sqlite3_column_text(st, 1);
+		const char *pat = (const char *)sqlite3_column_text(st, 2);
 
+		if ((u->color && (!col || strcmp(col, u->color->id) != 0)) ||
+		    (u->pattern && (!pat || strcmp(pat, u->pattern->id) != 0)))
+			continue;
 		if (lh->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			lh->ids = kb_xrealloc(lh->ids, cap * sizeof(*lh->ids));
@@ -1301,6 +1302,18 @@ led_only_symptoms(const struct kb_understood *u)
 	return mask;
 }
 
+static void
+cands_free(struct cand *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < n; i++) {
+		free(c[i].feat.tags);
+		free(c[i].feat.article_tags);
+	}
+	free(c);
+}
+
 /* Sections holding both filter values asked for, sorted; NULL for none. */
 static int
 filter_sections(struct kb_db *db, const struct kb_result *r, int64_t **out,
@@ -1372,16 +1385,23 @@ first_stage(struct kb_db *db, const struct plan *p, struct kb_result *r,
 	stamp(r, exhaustive ? "first stage" : "first stage*");
 	for (i = 0; i < (size_t)got; i++) {
 		size_t nv = 0;
-		uint32_t *v = kbx_stats(q, hits[i].id, &nv);
+		uint32_t *v;
 
 		memset(&c[*n], 0, sizeof(c[*n]));
+		c[*n].feat.prior = 1.0;
+		v = kbx_stats(q, hits[i].id, &nv, &c[*n].feat);
 		c[*n].id = hits[i].id;
+		c[*n].article = c[*n].feat.article;
 		c[*n].pos = *n;
 		c[*n].bm25 = bm25f(p, v, nv * sizeof(*v), &c[*n].phrases,
 				   c[*n].prox);
 		free(v);
-		if (c[*n].phrases != 0)
+		if (c[*n].phrases != 0) {
 			(*n)++;
+		} else {
+			free(c[*n].feat.tags);
+			free(c[*n].feat.article_tags);
+		}
 	}
 	stamp(r, "window scored");
 	rc = 0;
@@ -1397,11 +1417,11 @@ rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
 	    struct cand **out, size_t *nout)
 {
-	sqlite3_stmt *st;
 	struct led_hits lh;
 	struct section_tags *f;
+	struct kb_buf ids;
 	struct cand *c;
-	double bm_max = 0.0, *prior;
+	double bm_max = 0.0;
 	size_t n = 0, i;
 	bool debug = getenv("KBSEARCH_DEBUG") != NULL;
 
@@ -1409,49 +1429,28 @@ rank_window(struct kb_db *db, const struct plan *p,
 	*nout = 0;
 	c = kb_xcalloc(WINDOW, sizeof(*c));
 	if (first_stage(db, p, r, c, &n) != 0) {
-		free(c);
+		cands_free(c, n);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
-	led_sections(db, u, &lh);
-	f = kb_xcalloc(n ? n : 1, sizeof(*f));
-	prior = kb_xcalloc(n ? n : 1, sizeof(*prior));
-	bm_max = 0.0;
-	for (i = 0; i < n; i++)
-		prior[i] = 1.0;
-	/* Every candidate's article, prior and tags in one statement. */
-	st = kb_db_stmt(db, feat_sql);
-	if (st != NULL && n > 0) {
-		struct kb_buf ids;
-
+	memset(&lh, 0, sizeof(lh));
+	if (u->color != NULL || u->pattern != NULL) {
 		kb_buf_init(&ids);
 		kb_buf_addc(&ids, '[');
 		for (i = 0; i < n; i++)
 			kb_buf_printf(&ids, "%s%lld", i ? "," : "",
 				      (long long)c[i].id);
 		kb_buf_addc(&ids, ']');
-		sqlite3_bind_text(st, 1, ids.data, (int)ids.len,
-				  SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(st, 0);
-			size_t k;
-
-			for (k = 0; k < n && c[k].id != id; k++)
-				;
-			if (k == n)
-				continue;
-			c[k].article = sqlite3_column_int64(st, 1);
-			prior[k] = sqlite3_column_double(st, 2);
-			take_tags(kb_db_taxonomy(db), u, p->led_symptoms,
-				  (const char *)sqlite3_column_text(st, 3),
-				  (const char *)sqlite3_column_text(st, 4),
-				  &f[k], r);
-		}
-		sqlite3_reset(st);
+		led_sections(db, u, ids.data, &lh);
 		kb_buf_free(&ids);
 	}
+	f = kb_xcalloc(n ? n : 1, sizeof(*f));
+	bm_max = 0.0;
+	for (i = 0; i < n; i++)
+		take_tags(kb_db_taxonomy(db), u, p->led_symptoms,
+			  c[i].feat.tags, c[i].feat.article_tags, &f[i], r);
 	for (i = 0; i < n; i++) {
 		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
 		if (c[i].bm25 > bm_max)
@@ -1459,7 +1458,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 	}
 	for (i = 0; i < n; i++) {
 		c[i].score = score_of(p, u, &c[i], bm_max, &f[i],
-				      led_factor(&lh, c[i].id), prior[i]);
+				      led_factor(&lh, c[i].id), c[i].feat.prior);
 		if (debug)
 			fprintf(stderr,
 				"cand %4lld bm %.2f cover %.2f mod %d/%d/%d "
@@ -1468,10 +1467,9 @@ rank_window(struct kb_db *db, const struct plan *p,
 				f[i].model_match, f[i].generic,
 				f[i].other_model, f[i].article_hits,
 				f[i].symptom_hits, led_factor(&lh, c[i].id),
-				prior[i], c[i].score);
+				c[i].feat.prior, c[i].score);
 	}
 	free(f);
-	free(prior);
 	if (r->nfacet_models > 1)
 		qsort(r->facet_models, r->nfacet_models,
 		      sizeof(*r->facet_models), cmp_count);
@@ -1683,85 +1681,105 @@ fetch_tail(struct kb_db *db, const char *expr, size_t off, size_t lim,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Add the facts st finds, one per model and state, up to the cap. */
+static int
+collect_leds(sqlite3_stmt *st, const struct kb_taxonomy *t,
+	     const struct kb_understood *u, int only_brand,
+	     struct kb_led_answer **v, size_t *n)
+{
+	int rc;
+
+	if (u->color)
+		sqlite3_bind_text(st, 1, u->color->id, -1, SQLITE_STATIC);
+	if (u->pattern)
+		sqlite3_bind_text(st, 2, u->pattern->id, -1, SQLITE_STATIC);
+	if (u->model)
+		sqlite3_bind_text(st, 3, u->model->name, -1, SQLITE_STATIC);
+	while (*n < MAX_LED_ANSWERS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *model = (const char *)sqlite3_column_text(st, 0);
+		const char *color = (const char *)sqlite3_column_text(st, 1);
+		const char *pattern = (const char *)sqlite3_column_text(st, 2);
+		struct kb_led_answer *a;
+		bool dup = false;
+		size_t i;
+
+		if (only_brand >= 0) {
+			const struct kb_model *m =
+				model ? kb_taxonomy_model(t, model) : NULL;
+			bool mine = m && strcasecmp(m->brand, u->brand) == 0;
+
+			if (mine != (only_brand == 1))
+				continue;
+		}
+		for (i = 0; i < *n && !dup; i++)
+			dup = (((*v)[i].model == NULL) == (model == NULL)) &&
+			      (!model || strcasecmp((*v)[i].model, model) == 0) &&
+			      strcmp((*v)[i].color, color ? color : "") == 0 &&
+			      strcmp((*v)[i].pattern, pattern ? pattern : "") ==
+				      0;
+		if (dup)
+			continue;
+		*v = kb_xrealloc(*v, (*n + 1) * sizeof(**v));
+		a = &(*v)[(*n)++];
+		a->model = model ? kb_xstrdup(model) : NULL;
+		a->color = kb_xstrdup(color ? color : "");
+		a->pattern = kb_xstrdup(pattern ? pattern : "");
+		a->meaning = kb_col_text(st, 3, 1);
+		a->article = sqlite3_column_int64(st, 4);
+		a->section = sqlite3_column_int64(st, 5);
+		a->path = kb_col_text(st, 6, 1);
+		a->heading = kb_col_text(st, 7, 1);
+		a->anchor = kb_col_text(st, 8, 1);
+	}
+	if (*n >= MAX_LED_ANSWERS)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /*
  * LED facts for the state asked about: the model's own first, then facts
- * that hold for any model; every model's when none was named.  One fact
- * per model, colour and pattern, from the section that lists the most.
+ * that hold for any model (a named model excludes other models' lights);
+ * with a brand named, its models' first; with neither, any model's.  One
+ * fact per model, colour and pattern, from the section that lists the
+ * most, at most MAX_LED_ANSWERS.
  */
 static int
 led_answers(struct kb_db *db, const struct kb_understood *u,
 	    struct kb_result *r)
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
-	sqlite3_stmt *st;
+	const char *state = u->color && u->pattern ? answer_cp
+			    : u->color		 ? answer_c
+						 : answer_p;
 	struct kb_led_answer *v = NULL;
-	size_t n = 0, i, pass;
-	int rc = SQLITE_DONE;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int rc = 0, pass;
 
 	if (u->color == NULL && u->pattern == NULL)
 		return 0;
-	st = kb_db_stmt(db, u->color && u->pattern ? answer_cp
-			    : u->color		 ? answer_c
-						 : answer_p);
-	if (st == NULL)
-		return -1;
-	/* Pass 0: the model asked for (or its brand); pass 1: the rest. */
-	for (pass = 0; pass < 2; pass++) {
-		if (u->color)
-			sqlite3_bind_text(st, 1, u->color->id, -1,
-					  SQLITE_STATIC);
-		if (u->pattern)
-			sqlite3_bind_text(st, 2, u->pattern->id, -1,
-					  SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			const char *model =
-				(const char *)sqlite3_column_text(st, 0);
-			const char *color =
-				(const char *)sqlite3_column_text(st, 1);
-			const char *pattern =
-				(const char *)sqlite3_column_text(st, 2);
-			const struct kb_model *m =
-				model ? kb_taxonomy_model(t, model) : NULL;
-			bool mine = (u->model && model &&
-				     strcasecmp(model, u->model->name) == 0) ||
-				    (u->brand && m &&
-				     strcasecmp(m->brand, u->brand) == 0);
-			bool dup = false;
+	for (pass = 0; pass < 2 && rc == 0; pass++) {
+		const char *sql = u->model ? (pass ? answer_generic
+						   : answer_model)
+				  : u->brand ? state
+				  : pass     ? NULL
+					     : state;
 
-			if (pass == 0 && !mine)
-				continue;
-			if (pass == 1 && mine)
-				continue;
-			/* A named model excludes other models' lights. */
-			if (pass == 1 && u->model && model)
-				continue;
-			for (i = 0; i < n && !dup; i++)
-				dup = ((v[i].model == NULL) == (model == NULL)) &&
-				      (!model ||
-				       strcasecmp(v[i].model, model) == 0) &&
-				      strcmp(v[i].color, color) == 0 &&
-				      strcmp(v[i].pattern, pattern) == 0;
-			if (dup)
-				continue;
-			v = kb_xrealloc(v, (n + 1) * sizeof(*v));
-			v[n].model = model ? kb_xstrdup(model) : NULL;
-			v[n].color = kb_xstrdup(color ? color : "");
-			v[n].pattern = kb_xstrdup(pattern ? pattern : "");
-			v[n].meaning = kb_col_text(st, 3, 1);
-			v[n].article = sqlite3_column_int64(st, 4);
-			v[n].section = sqlite3_column_int64(st, 5);
-			v[n].path = kb_col_text(st, 6, 1);
-			v[n].heading = kb_col_text(st, 7, 1);
-			v[n].anchor = kb_col_text(st, 8, 1);
-			n++;
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
+		if (sql == NULL)
 			break;
+		st = kb_db_stmt(db, sql);
+		if (st == NULL) {
+			rc = -1;
+			break;
+		}
+		rc = collect_leds(st, t, u,
+				  u->model || !u->brand ? -1 : pass == 0, &v,
+				  &n);
 	}
 	r->leds = v;
 	r->nleds = n;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 static void
@@ -1894,7 +1912,7 @@ done:
 out:
 	if (own_txn)
 		sqlite3_exec(kb_db_handle(db), "COMMIT", NULL, NULL, NULL);
-	free(c);
+	cands_free(c, nc);
 	plan_free(&p);
 	kb_understood_free(&u);
 	if (rc != KB_OK) {
