@@ -62,7 +62,7 @@ PROGS := $(BUILD)/kbindex $(BUILD)/kbsearch $(BUILD)/kbserver
 
 WEB_FILES := $(sort $(wildcard server/web/*))
 SERVER_OBJS := $(BUILD)/server/kbserver.o $(BUILD)/server/html.o \
-	$(BUILD)/server/assets.o
+	$(BUILD)/server/cache.o $(BUILD)/server/assets.o
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "assets.h"
+#include "cache.h"
 #include "db.h"
 #include "escape.h"
 #include "html.h"
@@ -47,6 +48,7 @@ struct config {
 	unsigned threads;
 	bool quiet;
 	const char *web; /* serve assets from here instead (development) */
+	unsigned cache_mb; /* search responses kept, 0 for none */
 };
 
 static struct config cfg;
@@ -57,6 +59,7 @@ static atomic_int inflight;
 static atomic_int open_conns;
 static volatile sig_atomic_t got_stop, got_hup;
 static pthread_key_t db_key;
+static struct resp_cache *cache;
 
 /* Each worker thread keeps its own read-only connection. */
 struct thread_db {
@@ -221,18 +224,29 @@ respond(struct MHD_Connection *c, struct request *rq, int status,
 	return ok;
 }
 
-static int
-respond_json(struct MHD_Connection *c, struct request *rq, int status,
-	     json_t *doc)
+/* doc as the API sends it (doc is released); NULL when out of memory. */
+static char *
+dump_json(json_t *doc, size_t *len)
 {
 	char *s = json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII |
 				  JSON_REAL_PRECISION(6));
 
 	json_decref(doc);
+	*len = s ? strlen(s) : 0;
+	return s;
+}
+
+static int
+respond_json(struct MHD_Connection *c, struct request *rq, int status,
+	     json_t *doc)
+{
+	size_t len;
+	char *s = dump_json(doc, &len);
+
 	if (s == NULL)
 		return MHD_NO;
 	return respond(c, rq, status, "application/json; charset=utf-8", s,
-		       strlen(s), KIND_API);
+		       len, KIND_API);
 }
 
 static int
@@ -432,14 +446,35 @@ route_search(struct MHD_Connection *c, struct request *rq, const char *url)
 	const char *name = NULL, *why = NULL;
 	int ret;
 
+	struct kb_buf key;
+	uint_fast64_t gen = atomic_load(&generation);
+	char *body;
+	size_t len = 0;
+
 	(void)url;
 	if (read_search_args(c, &a, &name, &why, true) != 0)
 		return bad_param(c, rq, KIND_API, name, why);
-	if (run_search(c, rq, KIND_API, &a, &r, &ret) != 0)
-		return ret;
-	ret = respond_json(c, rq, MHD_HTTP_OK, kb_json_result(r));
-	kb_result_free(r);
-	return ret;
+	kb_buf_init(&key);
+	kb_buf_printf(&key, "%s\x1f%s\x1f%s\x1f%ld\x1f%ld", a.q ? a.q : "",
+		      a.model ? a.model : "\x1e", a.symptom ? a.symptom : "\x1e",
+		      a.limit, a.offset);
+	body = resp_cache_get(cache, gen, key.data, key.len, &len);
+	if (body == NULL) {
+		if (run_search(c, rq, KIND_API, &a, &r, &ret) != 0) {
+			kb_buf_free(&key);
+			return ret;
+		}
+		body = dump_json(kb_json_result(r), &len);
+		kb_result_free(r);
+		if (body == NULL) {
+			kb_buf_free(&key);
+			return MHD_NO;
+		}
+		resp_cache_put(cache, gen, key.data, key.len, body, len);
+	}
+	kb_buf_free(&key);
+	return respond(c, rq, MHD_HTTP_OK, "application/json; charset=utf-8",
+		       body, len, KIND_API);
 }
 
 static int
@@ -1155,7 +1190,7 @@ static void
 usage(FILE *fp)
 {
 	fputs("usage: kbserver [--db PATH] [--bind ADDRESS] [--port N] "
-	      "[--threads N] [--quiet] [--web DIR]\n"
+	      "[--threads N] [--cache-mb N] [--quiet] [--web DIR]\n"
 	      "\n"
 	      "Serve the kbsearch JSON API and web search page.\n"
 	      "\n"
@@ -1164,6 +1199,8 @@ usage(FILE *fp)
 	      "  --port N       port (default 8080; 0 picks a free one)\n"
 	      "  --threads N    worker threads (default: one per CPU, 2 to "
 	      "16)\n"
+	      "  --cache-mb N   memory for repeated /api/search answers "
+	      "(default 16; 0: none)\n"
 	      "  --quiet        no access log\n"
 	      "  --web DIR      serve the page's files from DIR (development)\n"
 	      "\n"
@@ -1200,6 +1237,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "cache-mb", required_argument, NULL, 'c' },
 		{ "web", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -1221,6 +1259,7 @@ main(int argc, char **argv)
 	cfg.bind = "127.0.0.1";
 	cfg.port = 8080;
 	cfg.threads = ncpu < 2 ? 2 : ncpu > 16 ? 16 : (unsigned)ncpu;
+	cfg.cache_mb = 16;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1241,6 +1280,10 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			cfg.quiet = true;
+			break;
+		case 'c':
+			if (parse_uint("--cache-mb", optarg, 4096, &cfg.cache_mb))
+				return 2;
 			break;
 		case 'w':
 			cfg.web = optarg;
@@ -1286,6 +1329,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	pthread_key_create(&db_key, close_thread_db);
+	cache = resp_cache_new((size_t)cfg.cache_mb * 1024 * 1024);
 
 	daemon_ = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -1336,6 +1380,7 @@ main(int argc, char **argv)
 	}
 	MHD_stop_daemon(daemon_);
 	pthread_join(watcher, NULL);
+	resp_cache_free(cache);
 	if (!cfg.quiet)
 		logmsg("stopped");
 	return 0;
