@@ -59,15 +59,21 @@ const char kb_db_schema_sql[] =
 	" pattern TEXT NOT NULL,"
 	" meaning TEXT NOT NULL,"
 	/* facts its section lists: the fullest table answers first */
-	" nsec INTEGER NOT NULL DEFAULT 1);"
+	" nsec INTEGER NOT NULL DEFAULT 1,"
+	/* 1 for the fact answer cards show for its model and state */
+	" best INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX leds_article ON leds(article_id);"
 	"CREATE INDEX leds_section ON leds(section_id);"
-	/* an answer card reads its few best facts straight off these */
-	"CREATE INDEX leds_state ON leds(color, pattern, nsec DESC, id);"
-	"CREATE INDEX leds_color ON leds(color, nsec DESC, id);"
-	"CREATE INDEX leds_pattern ON leds(pattern, nsec DESC, id);"
-	"CREATE INDEX leds_model ON leds(model COLLATE NOCASE, color, pattern,"
-	" nsec DESC, id);"
+	/* an answer card reads its few facts straight off these */
+	"CREATE INDEX leds_state ON leds(best, color, pattern, nsec DESC, id);"
+	"CREATE INDEX leds_color ON leds(best, color, nsec DESC, id);"
+	"CREATE INDEX leds_pattern ON leds(best, pattern, nsec DESC, id);"
+	"CREATE INDEX leds_model ON leds(best, model COLLATE NOCASE, color,"
+	" pattern, nsec DESC, id);"
+	"CREATE INDEX leds_model_color ON leds(best, model COLLATE NOCASE,"
+	" color, nsec DESC, id);"
+	"CREATE INDEX leds_model_pattern ON leds(best, model COLLATE NOCASE,"
+	" pattern, nsec DESC, id);"
 	/*
 	 * The FTS index keeps no copy of the text: it reads section text and
 	 * the article title through this view, so each is stored once.

@@ -860,6 +860,15 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		rc = write_vocab(ix, err);
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
+	/* Per model and LED state, the fact from the fullest section. */
+	if (rc == KB_OK)
+		rc = exec(ix,
+			  "UPDATE leds SET best = 0 WHERE best = 1;"
+			  "UPDATE leds SET best = 1 WHERE id IN (SELECT id FROM"
+			  " (SELECT id, row_number() OVER (PARTITION BY"
+			  " lower(model), color, pattern ORDER BY nsec DESC, id)"
+			  " AS n FROM leds) WHERE n = 1);",
+			  err);
 	if (rc == KB_OK)
 		rc = kbx_build_finish(ix->kbx, err);
 	if (rc == KB_OK)

@@ -81,22 +81,40 @@ static const char prefix_sql[] =
  * LED answers, the fact from the section that lists the most first: for
  * the model asked for, for no model in particular, or for any.
  */
-#define ANSWER                                                             \
+#define ANSWER(idx)                                                        \
 	"SELECT l.model, l.color, l.pattern, l.meaning, l.article_id,"     \
 	" l.section_id, a.path, s.heading, s.anchor"                       \
-	" FROM leds l JOIN sections s ON s.id = l.section_id"              \
-	" JOIN articles a ON a.id = l.article_id WHERE "
-#define ANSWER_STATE                                                       \
-	" (?1 IS NULL OR l.color = ?1) AND (?2 IS NULL OR l.pattern = ?2)"
+	" FROM leds l INDEXED BY " idx                                     \
+	" JOIN sections s ON s.id = l.section_id"                          \
+	" JOIN articles a ON a.id = l.article_id WHERE l.best = 1 AND "
 #define ANSWER_ORDER " ORDER BY l.nsec DESC, l.id"
-static const char answer_model[] =
-	ANSWER "l.model = ?3 COLLATE NOCASE AND" ANSWER_STATE ANSWER_ORDER;
-static const char answer_generic[] =
-	ANSWER "l.model IS NULL AND" ANSWER_STATE ANSWER_ORDER;
-static const char answer_cp[] =
-	ANSWER "l.color = ?1 AND l.pattern = ?2" ANSWER_ORDER;
-static const char answer_c[] = ANSWER "l.color = ?1" ANSWER_ORDER;
-static const char answer_p[] = ANSWER "l.pattern = ?2" ANSWER_ORDER;
+#define CP "l.color = ?1 AND l.pattern = ?2"
+#define C "l.color = ?1"
+#define P "l.pattern = ?2"
+#define MODEL "l.model = ?3 COLLATE NOCASE AND "
+#define GENERIC "l.model IS NULL AND "
+/*
+ * [who][state]: who 0 any, 1 the model, 2 no model; state 0 colour and
+ * pattern, 1 colour, 2 pattern.  Each reads its index in answer order,
+ * so the first few rows are the answer.
+ */
+static const char *const answer_sql[3][3] = {
+	{ ANSWER("leds_state") CP ANSWER_ORDER,
+	  ANSWER("leds_color") C ANSWER_ORDER,
+	  ANSWER("leds_pattern") P ANSWER_ORDER },
+	{ ANSWER("leds_model") MODEL CP ANSWER_ORDER,
+	  ANSWER("leds_model_color") MODEL C ANSWER_ORDER,
+	  ANSWER("leds_model_pattern") MODEL P ANSWER_ORDER },
+	{ ANSWER("leds_model") GENERIC CP ANSWER_ORDER,
+	  ANSWER("leds_model_color") GENERIC C ANSWER_ORDER,
+	  ANSWER("leds_model_pattern") GENERIC P ANSWER_ORDER },
+};
+#undef ANSWER
+#undef CP
+#undef C
+#undef P
+#undef MODEL
+#undef GENERIC
 static const char base_all_sql[] =
 	"SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY bm25(fts) LIMIT ?2";
 
@@ -1749,9 +1767,7 @@ led_answers(struct kb_db *db, const struct kb_understood *u,
 	    struct kb_result *r)
 {
 	const struct kb_taxonomy *t = kb_db_taxonomy(db);
-	const char *state = u->color && u->pattern ? answer_cp
-			    : u->color		 ? answer_c
-						 : answer_p;
+	int state = u->color && u->pattern ? 0 : u->color ? 1 : 2;
 	struct kb_led_answer *v = NULL;
 	sqlite3_stmt *st;
 	size_t n = 0;
@@ -1760,11 +1776,9 @@ led_answers(struct kb_db *db, const struct kb_understood *u,
 	if (u->color == NULL && u->pattern == NULL)
 		return 0;
 	for (pass = 0; pass < 2 && rc == 0; pass++) {
-		const char *sql = u->model ? (pass ? answer_generic
-						   : answer_model)
-				  : u->brand ? state
-				  : pass     ? NULL
-					     : state;
+		const char *sql = u->model ? answer_sql[pass ? 2 : 1][state]
+				  : u->brand || !pass ? answer_sql[0][state]
+						      : NULL;
 
 		if (sql == NULL)
 			break;
