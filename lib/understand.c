@@ -66,8 +66,15 @@ has_letters(const char *s, size_t min)
  */
 struct alias_form {
 	char *sq; /* squashed alias */
+	size_t len;
 	size_t budget;
 	const struct kb_model *model;
+};
+
+/* A brand as a query may spell it, squashed. */
+struct brand_form {
+	char *sq;
+	const char *brand;
 };
 
 /* One symptom phrase as matching sees it: its words' forms, in order. */
@@ -78,8 +85,11 @@ struct phrase_form {
 };
 
 struct kb_understand_cache {
-	struct alias_form *aliases;
+	struct alias_form *aliases; /* by first letter, else in taxonomy order */
 	size_t naliases;
+	size_t first[257]; /* aliases[first[c] .. first[c + 1]) begin with c */
+	struct brand_form *brands; /* distinct, in order of first mention */
+	size_t nbrands;
 	struct phrase_form *phrases;
 	size_t nphrases;
 	struct kb_syn_group *syn;
@@ -131,8 +141,7 @@ fuzzy_model(const struct kb_understand_cache *cache, const struct kb_token *tok,
 {
 	const struct alias_form *f = cache->aliases;
 	struct kb_buf cat;
-	size_t nf = cache->naliases, i, k, j, best = (size_t)-1, bi = 0,
-	       bk = 0, d;
+	size_t i, k, j, best = (size_t)-1, bi = 0, bk = 0, d;
 	const struct kb_model *bm = NULL;
 
 	kb_buf_init(&cat);
@@ -143,8 +152,16 @@ fuzzy_model(const struct kb_understand_cache *cache, const struct kb_token *tok,
 			squash_into(&cat, tok[i + k - 1].norm);
 			if (cat.len < 5 || !has_letters(cat.data, 4))
 				continue;
-			for (j = 0; j < nf; j++) {
-				if (f[j].budget == 0 || f[j].sq[0] != cat.data[0] ||
+			unsigned char c0 = (unsigned char)cat.data[0];
+
+			for (j = cache->first[c0]; j < cache->first[c0 + 1];
+			     j++) {
+				size_t gap = f[j].len > cat.len
+						     ? f[j].len - cat.len
+						     : cat.len - f[j].len;
+
+				/* An edit per letter of length difference. */
+				if (f[j].budget == 0 || gap > f[j].budget ||
 				    !same_digits(f[j].sq, cat.data))
 					continue;
 				d = kb_edit_distance(cat.data, f[j].sq,
@@ -169,7 +186,7 @@ fuzzy_model(const struct kb_understand_cache *cache, const struct kb_token *tok,
 }
 
 static void
-brand_only(const struct kb_taxonomy *t, const struct kb_token *tok,
+brand_only(const struct kb_understand_cache *cache, const struct kb_token *tok,
 	   size_t ntok, struct kb_understood *u)
 {
 	struct kb_buf cat;
@@ -181,17 +198,13 @@ brand_only(const struct kb_taxonomy *t, const struct kb_token *tok,
 		kb_buf_add(&cat, "", 0);
 		for (k = 1; k <= 3 && i + k <= ntok && u->brand == NULL; k++) {
 			squash_into(&cat, tok[i + k - 1].norm);
-			for (m = 0; m < t->nmodels; m++) {
-				char *sq = squash(t->models[m].brand);
-
-				if (*sq && strcmp(sq, cat.data) == 0) {
-					u->brand = t->models[m].brand;
+			for (m = 0; m < cache->nbrands; m++) {
+				if (strcmp(cache->brands[m].sq, cat.data) == 0) {
+					u->brand = cache->brands[m].brand;
 					u->model_start = i;
 					u->model_end = i + k;
-				}
-				free(sq);
-				if (u->brand)
 					break;
+				}
 			}
 		}
 	}
@@ -304,6 +317,29 @@ gapped_symptoms(const struct kb_taxonomy *t,
 	free(idx);
 }
 
+/* Group the alias forms by first letter, keeping their order within. */
+static void
+index_aliases(struct kb_understand_cache *c)
+{
+	struct alias_form *v = kb_xcalloc(c->naliases + 1, sizeof(*v));
+	size_t count[256] = { 0 }, at[256], i, b;
+
+	for (i = 0; i < c->naliases; i++) {
+		c->aliases[i].len = strlen(c->aliases[i].sq);
+		count[(unsigned char)c->aliases[i].sq[0]]++;
+	}
+	for (b = 0, i = 0; b < 256; b++) {
+		c->first[b] = i;
+		at[b] = i;
+		i += count[b];
+	}
+	c->first[256] = i;
+	for (i = 0; i < c->naliases; i++)
+		v[at[(unsigned char)c->aliases[i].sq[0]]++] = c->aliases[i];
+	free(c->aliases);
+	c->aliases = v;
+}
+
 struct kb_understand_cache *
 kb_understand_cache_new(const struct kb_taxonomy *t)
 {
@@ -311,6 +347,23 @@ kb_understand_cache_new(const struct kb_taxonomy *t)
 	size_t s, ph, k, cap = 0;
 
 	c->naliases = alias_forms(t, &c->aliases);
+	index_aliases(c);
+	for (s = 0; s < t->nmodels; s++) {
+		char *sq = squash(t->models[s].brand);
+
+		for (k = 0; *sq && k < c->nbrands; k++)
+			if (strcmp(c->brands[k].sq, sq) == 0)
+				break;
+		if (*sq == '\0' || k < c->nbrands) {
+			free(sq);
+			continue;
+		}
+		c->brands = kb_xrealloc(c->brands,
+					(c->nbrands + 1) * sizeof(*c->brands));
+		c->brands[c->nbrands].sq = sq;
+		c->brands[c->nbrands].brand = t->models[s].brand;
+		c->nbrands++;
+	}
 	c->nsyn = t->nsynonyms;
 	c->syn = kb_xcalloc(t->nsynonyms + 1, sizeof(*c->syn));
 	for (s = 0; s < t->nsynonyms; s++) {
@@ -365,6 +418,9 @@ kb_understand_cache_free(struct kb_understand_cache *c)
 	for (i = 0; i < c->naliases; i++)
 		free(c->aliases[i].sq);
 	free(c->aliases);
+	for (i = 0; i < c->nbrands; i++)
+		free(c->brands[i].sq);
+	free(c->brands);
 	free(c->phrases);
 	for (i = 0; i < c->nsyn; i++) {
 		size_t k;
@@ -417,7 +473,7 @@ kb_understand(const struct kb_taxonomy *t,
 	if (u->model == NULL)
 		fuzzy_model(cache, tok, ntok, u);
 	if (u->model == NULL)
-		brand_only(t, tok, ntok, u);
+		brand_only(cache, tok, ntok, u);
 	for (i = u->model_start; i < u->model_end; i++)
 		used[i] = true;
 
