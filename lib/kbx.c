@@ -17,6 +17,8 @@
 static const double kbx_colw[KBX_COLS] = { 0.7, 5.0, 1.0, 1.5 };
 #define KBX_K1 2.5
 #define KBX_B 0.8
+/* Postings a query may read in all to complete its candidates' scores. */
+#define KBX_COMPLETE 2000000
 /* Postings held in memory at once while rebuilding: bounds kbindex's RSS. */
 #define KBX_PART 3000000
 
@@ -978,6 +980,14 @@ acc_add(struct acc *a, int64_t id, float s)
 	a->val[id] += s;
 }
 
+/* Add to a section already found; others stay out. */
+static inline void
+acc_bump(struct acc *a, int64_t id, float s)
+{
+	if (id > 0 && (uint64_t)id < a->cap && a->val[id] != 0.0f)
+		a->val[id] += s;
+}
+
 static void
 acc_clear(struct acc *a)
 {
@@ -1085,6 +1095,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	unsigned char *buf = NULL;
 	size_t bufcap = 0;
 	long rc = -1;
+	bool complete;
 
 	*exhaustive = true;
 	/*
@@ -1154,16 +1165,23 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		x->take++;
 		taken += c;
 	}
+	/*
+	 * Past the budget, the rest of each list still adds to the sections
+	 * already found (without admitting new ones), so a section holding
+	 * every word at middling impact is scored on all of them.  Bounded:
+	 * a pasted ticket's many common words skip this.
+	 */
+	complete = budget > 0 && all <= KBX_COMPLETE;
 	acc_clear(a);
 	for (i = 0; i < nl; i++) {
 		struct plist *x = &l[i];
 		size_t bytes = 0, s;
 		const unsigned char *p, *end;
 
-		for (s = 0; s < x->take; s++)
-			bytes += x->bytes[s];
-		if (x->take_part > 0 && x->take < x->nseg)
-			bytes += x->bytes[x->take];
+		for (s = 0; s < x->nseg; s++)
+			if (complete || s < x->take ||
+			    (s == x->take && x->take_part > 0))
+				bytes += x->bytes[s];
 		if (bytes == 0)
 			continue;
 		if (bytes > bufcap) {
@@ -1176,19 +1194,27 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			goto out;
 		p = buf;
 		end = buf + bytes;
-		for (s = 0; s <= x->take && s < x->nseg; s++) {
-			uint64_t m = s < x->take ? x->cnt[s] : x->take_part;
+		for (s = 0; s < x->nseg; s++) {
+			uint64_t m = s < x->take ? x->cnt[s]
+				     : s == x->take ? x->take_part
+						    : 0;
 			uint64_t id = 0, d, e;
 			double w = x->weight * x->imp[s];
 
+			if (!complete && s >= x->take && m == 0)
+				break;
 			for (e = 0; e < m && get_varint(&p, end, &d); e++) {
 				id += d;
 				if (allow == NULL ||
 				    allowed(allow, nallow, (int64_t)id))
 					acc_add(a, (int64_t)id, (float)w);
 			}
-			if (s == x->take)
-				break;
+			if (!complete)
+				continue;
+			for (; e < x->cnt[s] && get_varint(&p, end, &d); e++) {
+				id += d;
+				acc_bump(a, (int64_t)id, (float)w);
+			}
 		}
 	}
 	rc = (long)acc_top(a, k, out);
