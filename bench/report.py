@@ -157,12 +157,22 @@ def oneshot_section(c):
 def wrk_section(w):
     rows = []
     for key, name in (("nginx", "nginx, static file"),
-                      ("kbserver", "kbserver `/api/search`")):
+                      ("kbserver", "kbserver `/api/search`"),
+                      ("kbserver-nocache",
+                       "kbserver `/api/search`, `--cache-mb 0`")):
+        if key not in w:
+            continue
         x = w[key]
         rows.append([name, sig(x["requests_per_s"]), sig(x["p50_ms"]),
                      sig(x["p99_ms"]), x["bytes"], x["requests"],
                      x["errors"] + x["non2xx"]])
     k, n = w["kbserver"], w["nginx"]
+    if "kbserver-nocache" in w:
+        u = w["kbserver-nocache"]
+        rows.append(["*kbserver, no cache ÷ nginx*",
+                     sig(100 * u["requests_per_s"] / n["requests_per_s"], 2)
+                     + "%", ratio(u["p50_ms"], n["p50_ms"]),
+                     ratio(u["p99_ms"], n["p99_ms"]), "", "", ""])
     rows.append(["*kbserver ÷ nginx*",
                  sig(100 * k["requests_per_s"] / n["requests_per_s"], 2) + "%",
                  ratio(k["p50_ms"], n["p50_ms"]),
@@ -317,6 +327,13 @@ def targets_section(big, kb):
              "requests/s (target ≥ 40%%)" % sig(100 * share, 2))
         line(w["kbserver"]["p99_ms"] <= 5, "kbserver on kb/ p99 %s ms "
              "(target ≤ 5 ms)" % sig(w["kbserver"]["p99_ms"]))
+        if "kbserver-nocache" in w:
+            u = w["kbserver-nocache"]
+            out.append("- with the answer cache off (`--cache-mb 0`): %s%% "
+                       "of nginx, p99 %s ms"
+                       % (sig(100 * u["requests_per_s"] /
+                              w["nginx"]["requests_per_s"], 2),
+                          sig(u["p99_ms"])))
     return out + [""]
 
 
