@@ -709,6 +709,7 @@ static const char prefix_sql[] =
 	" ORDER BY length(p.data) DESC LIMIT 128";
 static const char fwd_sql[] = "SELECT toks FROM fwd WHERE id = ?";
 static const char meta_sql[] = "SELECT value FROM meta WHERE key = 'kbx'";
+static const char maxid_sql[] = "SELECT max(id) FROM fwd";
 
 struct kbx_query *
 kbx_query_new(struct kb_db *db)
@@ -933,6 +934,7 @@ cmp_segref(const void *a, const void *b)
 struct acc {
 	float *val;
 	size_t cap;
+	bool sized; /* val covers every section id of the index */
 	int64_t *touched;
 	size_t n, tcap;
 };
@@ -986,6 +988,32 @@ acc_bump(struct acc *a, int64_t id, float s)
 {
 	if (id > 0 && (uint64_t)id < a->cap && a->val[id] != 0.0f)
 		a->val[id] += s;
+}
+
+/*
+ * Size the array for the index once: calloc'd memory comes from the
+ * kernel zeroed, page by page as it is touched, so a one-shot search
+ * pays only for the sections it reaches.
+ */
+static void
+acc_size(struct kb_db *db, struct acc *a)
+{
+	sqlite3_stmt *st;
+	int64_t max = 0;
+
+	if (a->sized)
+		return;
+	a->sized = true;
+	st = kb_db_stmt(db, maxid_sql);
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		max = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (max <= 0 || (uint64_t)max < a->cap)
+		return;
+	free(a->val);
+	a->cap = (size_t)max + 1;
+	a->val = kb_xcalloc(a->cap, sizeof(*a->val));
 }
 
 static void
@@ -1173,6 +1201,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	 */
 	complete = budget > 0 && all <= KBX_COMPLETE;
 	acc_clear(a);
+	acc_size(q->db, a);
 	for (i = 0; i < nl; i++) {
 		struct plist *x = &l[i];
 		size_t bytes = 0, s;
