@@ -81,13 +81,29 @@ struct kb_index {
 static int
 sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
 {
-	int code = ix->sql ? sqlite3_errcode(ix->sql) : SQLITE_ERROR;
+	int code = ix->sql ? sqlite3_errcode(ix->sql) & 0xff : SQLITE_ERROR;
+	/*
+	 * SQLite keeps the system error of a failed write only sometimes (not
+	 * for one at COMMIT); callers clear errno before the call, so what it
+	 * holds now is that write's.
+	 */
+	int sys = errno;
 
-	if (code == SQLITE_FULL)
+	if (ix->sql != NULL && sqlite3_system_errno(ix->sql) != 0)
+		sys = sqlite3_system_errno(ix->sql);
+	if (code == SQLITE_FULL ||
+	    (code == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT)))
 		return kb_error_set(err, KB_ERR_IO, 0,
 				    "%s: disk full while writing %s; the "
 				    "previous index is unchanged",
 				    ix->path, ix->tmp);
+	/* "disk I/O error" alone does not say what went wrong (EFBIG, EIO). */
+	if (code == SQLITE_IOERR && sys != 0)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "%s: %s: %s (%s); the previous index is "
+				    "unchanged",
+				    ix->tmp, what, sqlite3_errmsg(ix->sql),
+				    strerror(sys));
 	return kb_error_set(err, KB_ERR_DB, 0, "%s: %s: %s", ix->tmp, what,
 			    ix->sql ? sqlite3_errmsg(ix->sql) : "no database");
 }
@@ -95,6 +111,7 @@ sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
 static int
 exec(struct kb_index *ix, const char *sql, struct kb_error *err)
 {
+	errno = 0;
 	if (sqlite3_exec(ix->sql, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sql_fail(ix, err, "writing the index");
 	return KB_OK;
@@ -353,10 +370,14 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 static int
 run(struct kb_index *ix, int which, struct kb_error *err)
 {
-	int rc = sqlite3_step(ix->st[which]);
+	int rc, sys;
 
+	errno = 0;
+	rc = sqlite3_step(ix->st[which]);
+	sys = errno;
 	sqlite3_reset(ix->st[which]);
 	sqlite3_clear_bindings(ix->st[which]);
+	errno = sys;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return sql_fail(ix, err, "writing the index");
 	return KB_OK;

@@ -627,6 +627,163 @@ START_TEST(killing_an_update_leaves_the_old_index_or_the_new_one)
 }
 END_TEST
 
+/* ---- a full disk ----------------------------------------------------- */
+
+static off_t
+size_of(const char *path)
+{
+	struct stat sb;
+
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return sb.st_size;
+}
+
+/*
+ * One run that cannot write all it needs: either it fits after all and
+ * the index is the new one, or kbindex says why it failed and the old
+ * index answers as before, with nothing left to trip the next run.
+ */
+static bool
+run_out_of_space(const struct child_opts *o, const struct snap *before,
+		 const struct snap *after, const char *saved,
+		 const char *const *says, size_t nsays)
+{
+	struct kb_test_run r;
+	struct snap now;
+	bool failed;
+	size_t i;
+
+	kbindex(&r, o);
+	snap_take(&now, dbpath);
+	failed = r.status != 0;
+	if (!failed) {
+		ck_assert(snap_eq(&now, after));
+		restore(saved);
+	} else {
+		ck_assert_msg(r.status == 1, "exit status %d: %s", r.status,
+			      r.err);
+		ck_assert_msg(count_lines(r.err) == 1, "%s", r.err);
+		for (i = 0; i < nsays; i++)
+			if (strstr(r.err, says[i]) != NULL)
+				break;
+		ck_assert_msg(i < nsays, "the message does not say why: %s",
+			      r.err);
+		ck_assert_msg(strstr(r.err, "previous index is unchanged"),
+			      "%s", r.err);
+		ck_assert_msg(snap_eq(&now, before),
+			      "the live index changed: %s", r.err);
+		assert_no_temporary_files(dbpath);
+	}
+	kb_test_run_free(&r);
+	snap_free(&now);
+	return failed;
+}
+
+START_TEST(a_file_size_limit_fails_the_run_cleanly_and_the_next_works)
+{
+	static const char *const says[] = { "File too large" };
+	struct child_opts o = { -1, false, false, NULL, NULL };
+	struct child_opts of = { -1, false, false, "--full", NULL };
+	struct snap before, after, after_full, now;
+	char *saved = NULL;
+	long long size, limits[6];
+	size_t i;
+	int full;
+
+	before_and_after(&before, &after, &saved, &o);
+	run_on_copy(saved, &of, &after_full);
+	size = (long long)size_of(dbpath);
+	limits[0] = 0;
+	limits[1] = 4096;
+	limits[2] = 65536;
+	limits[3] = size / 2;
+	limits[4] = size - 4096;
+	limits[5] = size + 65536;
+	for (full = 0; full < 2; full++) {
+		o.extra = full ? "--full" : NULL;
+		for (i = 0; i < 6; i++) {
+			o.fsize = limits[i];
+			/* Whatever it tried to write, it could not all fit. */
+			ck_assert_msg(run_out_of_space(&o, &before,
+						       full ? &after_full
+							    : &after,
+						       saved, says, 1) ||
+					      limits[i] >= size,
+				      "a %lld-byte limit did not stop a "
+				      "%lld-byte index",
+				      limits[i], size);
+		}
+	}
+	/* The next run, with room to write, works. */
+	index_ok(dbpath, NULL);
+	snap_take(&now, dbpath);
+	ck_assert(snap_eq(&now, &after));
+	snap_free(&now);
+	snap_free(&before);
+	snap_free(&after);
+	snap_free(&after_full);
+	free(saved);
+}
+END_TEST
+
+/*
+ * The same on a real full file system: a tmpfs just larger than the
+ * index, mounted in a mount namespace of this test's own, which needs
+ * root.  Without it this says so and tests nothing; the file size limit
+ * above runs everywhere.
+ */
+START_TEST(a_full_file_system_fails_the_run_cleanly_and_the_next_works)
+{
+	static const char *const says[] = { "disk full",
+					    "No space left on device" };
+	struct child_opts o = { -1, false, false, NULL, NULL };
+	struct snap before, after, now;
+	char *saved = NULL, *mnt = kb_test_path(dir, "small"), *opts;
+	char *live = dbpath;
+	long long size;
+	int full;
+
+	before_and_after(&before, &after, &saved, &o);
+	size = (long long)size_of(dbpath);
+	mkdir(mnt, 0755);
+	opts = kb_xasprintf("size=%lld", size + 256 * 1024);
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
+		fprintf(stderr,
+			"full file system: not tested (%s): needs root and "
+			"mount(2)\n",
+			geteuid() != 0 ? "not root" : strerror(errno));
+		goto out;
+	}
+	dbpath = kb_test_path(mnt, "kb.db");
+	copy_file(saved, dbpath);
+	for (full = 0; full < 2; full++) {
+		o.extra = full ? "--full" : NULL;
+		/* Neither a copy of the index nor a new one fits. */
+		ck_assert_msg(run_out_of_space(&o, &before, &after, saved,
+					       says, 2),
+			      "the run fit in %s", opts);
+	}
+	/* Room again: the next run works. */
+	ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+	free(dbpath);
+	dbpath = live;
+	o.extra = NULL;
+	index_ok(dbpath, &o);
+	snap_take(&now, dbpath);
+	ck_assert(snap_eq(&now, &after));
+	snap_free(&now);
+out:
+	dbpath = live;
+	snap_free(&before);
+	snap_free(&after);
+	free(saved);
+	free(opts);
+	free(mnt);
+}
+END_TEST
+
 /* ---- two at once ----------------------------------------------------- */
 
 START_TEST(a_second_indexer_is_refused_naming_the_first_one)
@@ -1028,6 +1185,7 @@ faults_suite(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *kills = tcase_create("kills");
+	TCase *disk = tcase_create("disk");
 	TCase *lock = tcase_create("lock");
 	TCase *bad = tcase_create("bad");
 	int n = kills_wanted();
@@ -1041,6 +1199,13 @@ faults_suite(void)
 		       killing_an_update_leaves_the_old_index_or_the_new_one);
 	suite_add_tcase(s, kills);
 
+	tcase_set_timeout(disk, 120);
+	tcase_add_checked_fixture(disk, setup, teardown);
+	tcase_add_test(
+		disk, a_file_size_limit_fails_the_run_cleanly_and_the_next_works);
+	tcase_add_test(
+		disk, a_full_file_system_fails_the_run_cleanly_and_the_next_works);
+	suite_add_tcase(s, disk);
 
 	tcase_set_timeout(lock, 60);
 	tcase_add_checked_fixture(lock, setup, teardown);
