@@ -53,6 +53,18 @@ warnx_file(const char *path, int line, const char *msg)
 	failures++;
 }
 
+/* libkb's messages name the file already: put the line beside it, once. */
+static void
+warnx_lib(const char *path, const struct kb_error *err)
+{
+	size_t n = strlen(path);
+	const char *msg = err->msg;
+
+	if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+		msg += n + 2;
+	warnx_file(path, err->line, msg);
+}
+
 static void
 usage(FILE *fp)
 {
@@ -277,7 +289,7 @@ index_one(struct kb_index *ix, const struct file *f)
 	rc = kb_article_parse(kb_article_format_of(f->path), f->path, data,
 			      len, &a, &err);
 	if (rc != KB_OK) {
-		warnx_file(f->path, err.line, err.msg);
+		warnx_lib(f->path, &err);
 		goto out;
 	}
 	rc = kb_index_put(ix, f->rel, hash, a, &err);

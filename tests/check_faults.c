@@ -916,6 +916,20 @@ write_bytes(const char *name, const void *data, size_t len)
 	free(p);
 }
 
+static void
+bad_empty(void)
+{
+	write_bytes("victim.md", "", 0);
+}
+
+static void
+bad_front_matter(void)
+{
+	kb_test_write(docs, "victim.md",
+		      "---\ntitle: Zanzibar\nmodels: [unclosed\n---\n## Body\n"
+		      "\ntext\n");
+}
+
 /* An article in every encoding people save text in. */
 static const char ref_md[] =
 	"---\n"
@@ -1050,6 +1064,10 @@ static const struct bad_case {
 	  "docs/victim.md", "Permission denied" },
 	{ "folder symlink loop", bad_folder_loop, false, false, SKIPPED,
 	  "docs/sub/up", "symbolic link loop" },
+	{ "empty file", bad_empty, false, false, SKIPPED, "docs/victim.md",
+	  "empty file" },
+	{ "broken front matter", bad_front_matter, false, false, SKIPPED,
+	  "docs/victim.md:4: front matter:", "expected ',' or ']'" },
 	{ "UTF-8 with BOM", enc_utf8bom, false, false, READ, NULL, NULL },
 	{ "UTF-16LE with BOM", enc_utf16le, false, false, READ, NULL, NULL },
 	{ "UTF-16BE with BOM", enc_utf16be, false, false, READ, NULL, NULL },
