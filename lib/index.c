@@ -403,6 +403,27 @@ kb_index_unchanged(struct kb_index *ix, const char *relpath, const char *hash)
 	return same;
 }
 
+int
+kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
+		     struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = KB_OK;
+
+	errno = 0;
+	if (sqlite3_prepare_v2(ix->sql,
+			       "INSERT OR IGNORE INTO temp.seen(path)"
+			       " SELECT path FROM articles WHERE ?1 = '' OR"
+			       " substr(path, 1, length(?1) + 1) = ?1 || '/'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "keeping a folder's articles");
+	bind_text(st, 1, relprefix);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = sql_fail(ix, err, "keeping a folder's articles");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {

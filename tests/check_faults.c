@@ -887,6 +887,15 @@ docs_path(const char *name)
 }
 
 static void
+replace_victim(void)
+{
+	char *p = docs_path("victim.md");
+
+	ck_assert_int_eq(unlink(p), 0);
+	free(p);
+}
+
+static void
 bad_unreadable_file(void)
 {
 	char *p = docs_path("victim.md");
@@ -896,11 +905,64 @@ bad_unreadable_file(void)
 }
 
 static void
+bad_unreadable_folder(void)
+{
+	char *p = docs_path("sub");
+
+	ck_assert_int_eq(chmod(p, 0), 0);
+	free(p);
+}
+
+static void
+bad_dangling_symlink(void)
+{
+	char *p = docs_path("victim.md");
+
+	replace_victim();
+	ck_assert_int_eq(symlink("gone.md", p), 0);
+	free(p);
+}
+
+static void
+bad_symlink_loop(void)
+{
+	char *p = docs_path("victim.md"), *q = docs_path("loop");
+
+	replace_victim();
+	ck_assert_int_eq(symlink("loop", p), 0);
+	ck_assert_int_eq(symlink("victim.md", q), 0);
+	free(p);
+	free(q);
+}
+
+static void
 bad_folder_loop(void)
 {
 	char *p = docs_path("sub/up");
 
 	ck_assert_int_eq(symlink("..", p), 0);
+	free(p);
+}
+
+static void
+bad_fifo(void)
+{
+	char *p = docs_path("victim.md");
+
+	replace_victim();
+	ck_assert_int_eq(mkfifo(p, 0644), 0);
+	free(p);
+}
+
+/* A device node where root may make one, else a link to /dev/null. */
+static void
+bad_device(void)
+{
+	char *p = docs_path("victim.md");
+
+	replace_victim();
+	if (mknod(p, S_IFCHR | 0644, makedev(1, 3)) != 0)
+		ck_assert_int_eq(symlink("/dev/null", p), 0);
 	free(p);
 }
 
@@ -1062,8 +1124,18 @@ static const struct bad_case {
 } bad_cases[] = {
 	{ "unreadable file", bad_unreadable_file, true, false, SKIPPED,
 	  "docs/victim.md", "Permission denied" },
+	{ "unreadable folder", bad_unreadable_folder, true, false, SKIPPED,
+	  "docs/sub", "Permission denied" },
+	{ "dangling symlink", bad_dangling_symlink, false, false, SKIPPED,
+	  "docs/victim.md", "broken symbolic link" },
+	{ "file symlink loop", bad_symlink_loop, false, false, SKIPPED,
+	  "docs/victim.md", "Too many levels of symbolic links" },
 	{ "folder symlink loop", bad_folder_loop, false, false, SKIPPED,
 	  "docs/sub/up", "symbolic link loop" },
+	{ "FIFO", bad_fifo, false, false, SKIPPED, "docs/victim.md",
+	  "not a regular file" },
+	{ "device", bad_device, false, false, SKIPPED, "docs/victim.md",
+	  "not a regular file" },
 	{ "empty file", bad_empty, false, false, SKIPPED, "docs/victim.md",
 	  "empty file" },
 	{ "broken front matter", bad_front_matter, false, false, SKIPPED,
@@ -1196,6 +1268,40 @@ START_TEST(a_bad_file_is_named_and_nothing_else_is_lost)
 }
 END_TEST
 
+/* A folder given that is gone (unmounted, renamed) removes nothing. */
+START_TEST(a_folder_given_that_cannot_be_read_removes_nothing)
+{
+	char *more = kb_test_path(dir, "more"), *moved;
+	struct child_opts o = { -1, false, false, NULL, NULL };
+	struct snap before, after;
+	struct kb_test_run r;
+
+	good_articles();
+	kb_test_write(more, "extra/elsewhere.md",
+		      "## Elsewhere\n\nThe quince remedy.\n");
+	o.root2 = more;
+	index_ok(dbpath, &o);
+	snap_take(&before, dbpath);
+	ck_assert_ptr_nonnull(strstr(before.paths, "extra/elsewhere.md"));
+	moved = kb_test_path(dir, "moved");
+	ck_assert_int_eq(rename(more, moved), 0);
+	kb_test_write(docs, "fresh.md", "## Fresh\n\nA persimmon tip.\n");
+	kbindex(&r, &o);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(count_lines(r.err) == 1 && strstr(r.err, more) &&
+			      strstr(r.err, "No such file or directory"),
+		      "%s", r.err);
+	snap_take(&after, dbpath);
+	assert_kept(before.paths, after.paths);
+	ck_assert_ptr_nonnull(strstr(after.paths, "fresh.md"));
+	kb_test_run_free(&r);
+	snap_free(&before);
+	snap_free(&after);
+	free(moved);
+	free(more);
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------- */
 
 static Suite *
@@ -1234,6 +1340,7 @@ faults_suite(void)
 	tcase_add_checked_fixture(bad, setup, teardown);
 	tcase_add_loop_test(bad, a_bad_file_is_named_and_nothing_else_is_lost,
 			    0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(bad, a_folder_given_that_cannot_be_read_removes_nothing);
 	suite_add_tcase(s, bad);
 	return s;
 }
