@@ -954,6 +954,15 @@ bad_fifo(void)
 	free(p);
 }
 
+static void
+bad_fifo_taxonomy(void)
+{
+	char *p = docs_path("taxonomy.json");
+
+	ck_assert_int_eq(mkfifo(p, 0644), 0);
+	free(p);
+}
+
 /* A device node where root may make one, else a link to /dev/null. */
 static void
 bad_device(void)
@@ -1134,6 +1143,8 @@ static const struct bad_case {
 	  "docs/sub/up", "symbolic link loop" },
 	{ "FIFO", bad_fifo, false, false, SKIPPED, "docs/victim.md",
 	  "not a regular file" },
+	{ "FIFO as the taxonomy", bad_fifo_taxonomy, false, true, SKIPPED,
+	  "docs/taxonomy.json", "not a regular file" },
 	{ "device", bad_device, false, false, SKIPPED, "docs/victim.md",
 	  "not a regular file" },
 	{ "empty file", bad_empty, false, false, SKIPPED, "docs/victim.md",
