@@ -987,6 +987,22 @@ write_bytes(const char *name, const void *data, size_t len)
 	free(p);
 }
 
+/* What an image saved under an article's name looks like. */
+static void
+bad_binary(void)
+{
+	unsigned char png[4096];
+	unsigned x = 7;
+	size_t i;
+
+	memcpy(png, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", 20);
+	for (i = 20; i < sizeof(png); i++) {
+		x = x * 1103515245u + 12345u;
+		png[i] = (unsigned char)(x >> 16);
+	}
+	write_bytes("victim.md", png, sizeof(png));
+}
+
 static void
 bad_empty(void)
 {
@@ -1147,6 +1163,8 @@ static const struct bad_case {
 	  "docs/taxonomy.json", "not a regular file" },
 	{ "device", bad_device, false, false, SKIPPED, "docs/victim.md",
 	  "not a regular file" },
+	{ "binary file", bad_binary, false, false, SKIPPED, "docs/victim.md",
+	  "binary data" },
 	{ "empty file", bad_empty, false, false, SKIPPED, "docs/victim.md",
 	  "empty file" },
 	{ "broken front matter", bad_front_matter, false, false, SKIPPED,
