@@ -14,7 +14,12 @@
 #include "taxonomy.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (64u * 1024 * 1024)
+/*
+ * No help article is this large, and the text stored from one must stay
+ * under SQLite's 64 MiB value limit (lib/db.c) after transcoding: Latin-1
+ * doubles in UTF-8, UTF-16 grows by half.
+ */
+#define MAX_FILE_BYTES (16u * 1024 * 1024)
 #define MAX_DEPTH 64
 
 /*

@@ -236,6 +236,17 @@ kb_strv_add_unique(struct kb_strv *sv, const char *s)
 	return true;
 }
 
+static int
+too_large(const char *path, size_t max, struct kb_error *err)
+{
+	if (max >= (1 << 20) && max % (1 << 20) == 0)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "%s: larger than %zu MiB, skipped", path,
+				    max >> 20);
+	return kb_error_set(err, KB_ERR_IO, 0,
+			    "%s: larger than %zu bytes, skipped", path, max);
+}
+
 int
 kb_read_file(const char *path, size_t max, char **out, size_t *len,
 	     struct kb_error *err)
@@ -269,11 +280,13 @@ kb_read_file(const char *path, size_t max, char **out, size_t *len,
 				  "%s: not a regular file", path);
 		goto out;
 	}
+	if ((unsigned long long)st.st_size > max) {
+		rc = too_large(path, max, err);
+		goto out;
+	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
 		if (b.len + n > max) {
-			rc = kb_error_set(err, KB_ERR_IO, 0,
-					  "%s: larger than %zu bytes, skipped",
-					  path, max);
+			rc = too_large(path, max, err);
 			goto out;
 		}
 		kb_buf_add(&b, chunk, n);

@@ -1010,6 +1010,23 @@ bad_empty(void)
 }
 
 static void
+bad_huge(void)
+{
+	static const char para[] =
+		"## Step\n\nUnplug the speaker and wait before trying the "
+		"cable again, then charge it for an hour.\n\n";
+	char *p = docs_path("victim.md");
+	FILE *fp = fopen(p, "wb");
+	size_t n;
+
+	ck_assert_ptr_nonnull(fp);
+	for (n = 0; n < 50u * 1024 * 1024; n += sizeof(para) - 1)
+		fputs(para, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	free(p);
+}
+
+static void
 bad_front_matter(void)
 {
 	kb_test_write(docs, "victim.md",
@@ -1167,6 +1184,8 @@ static const struct bad_case {
 	  "binary data" },
 	{ "empty file", bad_empty, false, false, SKIPPED, "docs/victim.md",
 	  "empty file" },
+	{ "50 MB file", bad_huge, false, false, SKIPPED, "docs/victim.md",
+	  "larger than 16 MiB" },
 	{ "broken front matter", bad_front_matter, false, false, SKIPPED,
 	  "docs/victim.md:4: front matter:", "expected ',' or ']'" },
 	{ "UTF-8 with BOM", enc_utf8bom, false, false, READ, NULL, NULL },
