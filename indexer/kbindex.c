@@ -14,12 +14,30 @@
 #include "taxonomy.h"
 #include "util.h"
 
-#define MAX_FILE_BYTES (64u * 1024 * 1024)
+/*
+ * No help article is this large, and the text stored from one must stay
+ * under SQLite's 64 MiB value limit (lib/db.c) after transcoding: Latin-1
+ * doubles in UTF-8, UTF-16 grows by half.
+ */
+#define MAX_FILE_BYTES (16u * 1024 * 1024)
 #define MAX_DEPTH 64
+
+/*
+ * What a run does with a path it found.  One it could not read keeps its
+ * previous version in the index, like a file that fails to parse: a
+ * folder that vanished or lost its permissions must not empty the index.
+ */
+enum file_todo {
+	F_INDEX,       /* read, parse, store */
+	F_SKIP,	       /* a second file with the same relative path */
+	F_KEEP,	       /* unreadable: keep the article at rel */
+	F_KEEP_FOLDER, /* unreadable folder: keep every article under rel */
+};
 
 struct file {
 	char *path; /* as opened */
 	char *rel;  /* as stored: relative to the folder given */
+	enum file_todo todo;
 };
 
 struct files {
@@ -53,6 +71,18 @@ warnx_file(const char *path, int line, const char *msg)
 	failures++;
 }
 
+/* libkb's messages name the file already: put the line beside it, once. */
+static void
+warnx_lib(const char *path, const struct kb_error *err)
+{
+	size_t n = strlen(path);
+	const char *msg = err->msg;
+
+	if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+		msg += n + 2;
+	warnx_file(path, err->line, msg);
+}
+
 static void
 usage(FILE *fp)
 {
@@ -77,7 +107,8 @@ usage(FILE *fp)
 }
 
 static void
-add_file(struct files *fs, const char *path, const char *rel)
+add_file(struct files *fs, const char *path, const char *rel,
+	 enum file_todo todo)
 {
 	if (fs->n == fs->cap) {
 		fs->cap = fs->cap ? fs->cap * 2 : 64;
@@ -85,7 +116,20 @@ add_file(struct files *fs, const char *path, const char *rel)
 	}
 	fs->v[fs->n].path = kb_xstrdup(path);
 	fs->v[fs->n].rel = kb_xstrdup(rel);
+	fs->v[fs->n].todo = todo;
 	fs->n++;
+}
+
+/* Why stat(path) failed, errno still set: a dangling link says so. */
+static const char *
+stat_error(const char *path)
+{
+	struct stat sb;
+	int e = errno;
+
+	if (e == ENOENT && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+		return "broken symbolic link: No such file or directory";
+	return strerror(e);
 }
 
 static void
@@ -98,7 +142,8 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	int i;
 
 	if (stat(dir, &sb) != 0) {
-		warnx_file(dir, 0, strerror(errno));
+		warnx_file(dir, 0, stat_error(dir));
+		add_file(fs, dir, rel, F_KEEP_FOLDER);
 		return;
 	}
 	/* A folder already on the path is a symlink loop. */
@@ -110,6 +155,7 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	}
 	if (depth >= MAX_DEPTH) {
 		warnx_file(dir, 0, "folders nested too deeply, not read");
+		add_file(fs, dir, rel, F_KEEP_FOLDER);
 		return;
 	}
 	seen[depth].dev = sb.st_dev;
@@ -117,6 +163,7 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	d = opendir(dir);
 	if (d == NULL) {
 		warnx_file(dir, 0, strerror(errno));
+		add_file(fs, dir, rel, F_KEEP_FOLDER);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -128,16 +175,20 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 		r = *rel ? kb_xasprintf("%s/%s", rel, de->d_name)
 			 : kb_xstrdup(de->d_name);
 		if (stat(path, &sb) != 0) {
-			if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN)
-				warnx_file(path, 0, strerror(errno));
+			if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN) {
+				warnx_file(path, 0, stat_error(path));
+				add_file(fs, path, r, F_KEEP);
+			}
 		} else if (S_ISDIR(sb.st_mode)) {
 			walk(fs, path, r, seen, depth + 1);
 		} else if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN) {
-			if (S_ISREG(sb.st_mode))
-				add_file(fs, path, r);
-			else
+			if (S_ISREG(sb.st_mode)) {
+				add_file(fs, path, r, F_INDEX);
+			} else {
 				warnx_file(path, 0,
 					   "not a regular file, skipped");
+				add_file(fs, path, r, F_KEEP);
+			}
 		}
 		free(path);
 		free(r);
@@ -173,33 +224,39 @@ collect(struct files *fs, char **paths, int npaths)
 
 	for (k = 0; k < npaths; k++) {
 		char *p = strip_slashes(paths[k]);
+		const char *base = strrchr(p, '/');
 
+		base = base ? base + 1 : p;
 		if (stat(p, &sb) != 0) {
-			warnx_file(p, 0, strerror(errno));
+			/*
+			 * Whether it was a folder or a file, what was
+			 * indexed from it is unknown: keep everything.
+			 */
+			warnx_file(p, 0, stat_error(p));
+			add_file(fs, p, "", F_KEEP_FOLDER);
 		} else if (S_ISDIR(sb.st_mode)) {
 			walk(fs, p, "", seen, 0);
 		} else if (!S_ISREG(sb.st_mode)) {
 			warnx_file(p, 0, "not a regular file, skipped");
+			add_file(fs, p, base, F_KEEP);
 		} else if (kb_article_format_of(p) == KB_FORMAT_UNKNOWN) {
 			warnx_file(p, 0,
 				   "not an article (.md, .txt or .html), "
 				   "skipped");
 		} else {
-			const char *base = strrchr(p, '/');
-
-			add_file(fs, p, base ? base + 1 : p);
+			add_file(fs, p, base, F_INDEX);
 		}
 		free(p);
 	}
 	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_rel);
 	/* Two folders holding the same relative path: the first one wins. */
 	for (i = 1; i < fs->n; i++) {
-		if (strcmp(fs->v[i].rel, fs->v[i - 1].rel) == 0) {
+		if (fs->v[i].todo == F_INDEX &&
+		    strcmp(fs->v[i].rel, fs->v[i - 1].rel) == 0) {
 			warnx_file(fs->v[i].path, 0,
 				   "same relative path as an earlier file, "
 				   "skipped");
-			free(fs->v[i].rel);
-			fs->v[i].rel = kb_xstrdup("");
+			fs->v[i].todo = F_SKIP;
 		}
 	}
 }
@@ -277,7 +334,7 @@ index_one(struct kb_index *ix, const struct file *f)
 	rc = kb_article_parse(kb_article_format_of(f->path), f->path, data,
 			      len, &a, &err);
 	if (rc != KB_OK) {
-		warnx_file(f->path, err.line, err.msg);
+		warnx_lib(f->path, &err);
 		goto out;
 	}
 	rc = kb_index_put(ix, f->rel, hash, a, &err);
@@ -380,8 +437,23 @@ main(int argc, char **argv)
 	}
 	bar = !quiet && isatty(STDERR_FILENO);
 	for (i = 0; i < fs.n && !interrupted; i++) {
-		if (*fs.v[i].rel == '\0')
+		switch (fs.v[i].todo) {
+		case F_SKIP:
 			continue;
+		case F_KEEP:
+			kb_index_unchanged(ix, fs.v[i].rel, NULL);
+			continue;
+		case F_KEEP_FOLDER:
+			if (kb_index_keep_folder(ix, fs.v[i].rel, &err) == KB_OK)
+				continue;
+			fprintf(stderr, "kbindex: %s\n", err.msg);
+			kb_index_abort(ix);
+			ix = NULL;
+			status = 1;
+			goto out;
+		case F_INDEX:
+			break;
+		}
 		if (index_one(ix, &fs.v[i]) != 0) {
 			kb_index_abort(ix);
 			ix = NULL;

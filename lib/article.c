@@ -2219,6 +2219,23 @@ parse_html(struct kb_article *a, struct sections *ss, const char *name,
  * The public interface.
  */
 
+/*
+ * NUL bytes in data that is not UTF-8 mean an image, an archive or a
+ * program saved under an article's name: read as Latin-1 it would index
+ * noise.  UTF-16 with a byte-order mark is text, and so is UTF-8 with a
+ * stray NUL (dropped by kb_text_clean).
+ */
+static bool
+looks_binary(const char *data, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)data;
+
+	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) ||
+			 (u[0] == 0xFE && u[1] == 0xFF)))
+		return false;
+	return memchr(data, '\0', len) != NULL && !kb_utf8_valid(data, len);
+}
+
 enum kb_format
 kb_article_format_of(const char *path)
 {
@@ -2265,6 +2282,13 @@ kb_article_parse(enum kb_format format, const char *name, const char *data,
 	    format != KB_FORMAT_HTML) {
 		rc = kb_error_set(err, KB_ERR_ARG, 0,
 				  "%s: not a Markdown, text or HTML file", who);
+		goto out;
+	}
+	if (data != NULL && looks_binary(data, len)) {
+		rc = kb_error_set(err, KB_ERR_PARSE, 0,
+				  "%s: binary data, not text (or UTF-16 "
+				  "without a byte-order mark), skipped",
+				  who);
 		goto out;
 	}
 	text = kb_text_clean(data != NULL ? data : "", len);

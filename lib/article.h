@@ -54,9 +54,9 @@ enum kb_format kb_article_format_of(const char *path);
 /*
  * Parse data[0..len) as format.  name is used in error messages and as the
  * title of last resort.  Input is cleaned with kb_text_clean first, so any
- * bytes are accepted; KB_ERR_PARSE is returned for input that cannot be
- * understood (broken front matter, an empty file, a file with no text),
- * with err->line set where there is a line to name.
+ * text is accepted; KB_ERR_PARSE is returned for input that cannot be
+ * understood (broken front matter, an empty file, a file with no text,
+ * binary data), with err->line set where there is a line to name.
  */
 int kb_article_parse(enum kb_format format, const char *name,
 		     const char *data, size_t len, struct kb_article **out,

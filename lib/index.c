@@ -84,13 +84,29 @@ struct kb_index {
 static int
 sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
 {
-	int code = ix->sql ? sqlite3_errcode(ix->sql) : SQLITE_ERROR;
+	int code = ix->sql ? sqlite3_errcode(ix->sql) & 0xff : SQLITE_ERROR;
+	/*
+	 * SQLite keeps the system error of a failed write only sometimes (not
+	 * for one at COMMIT); callers clear errno before the call, so what it
+	 * holds now is that write's.
+	 */
+	int sys = errno;
 
-	if (code == SQLITE_FULL)
+	if (ix->sql != NULL && sqlite3_system_errno(ix->sql) != 0)
+		sys = sqlite3_system_errno(ix->sql);
+	if (code == SQLITE_FULL ||
+	    (code == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT)))
 		return kb_error_set(err, KB_ERR_IO, 0,
 				    "%s: disk full while writing %s; the "
 				    "previous index is unchanged",
 				    ix->path, ix->tmp);
+	/* "disk I/O error" alone does not say what went wrong (EFBIG, EIO). */
+	if (code == SQLITE_IOERR && sys != 0)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "%s: %s: %s (%s); the previous index is "
+				    "unchanged",
+				    ix->tmp, what, sqlite3_errmsg(ix->sql),
+				    strerror(sys));
 	return kb_error_set(err, KB_ERR_DB, 0, "%s: %s: %s", ix->tmp, what,
 			    ix->sql ? sqlite3_errmsg(ix->sql) : "no database");
 }
@@ -98,6 +114,7 @@ sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
 static int
 exec(struct kb_index *ix, const char *sql, struct kb_error *err)
 {
+	errno = 0;
 	if (sqlite3_exec(ix->sql, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sql_fail(ix, err, "writing the index");
 	return KB_OK;
@@ -359,10 +376,14 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 static int
 run(struct kb_index *ix, int which, struct kb_error *err)
 {
-	int rc = sqlite3_step(ix->st[which]);
+	int rc, sys;
 
+	errno = 0;
+	rc = sqlite3_step(ix->st[which]);
+	sys = errno;
 	sqlite3_reset(ix->st[which]);
 	sqlite3_clear_bindings(ix->st[which]);
+	errno = sys;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return sql_fail(ix, err, "writing the index");
 	return KB_OK;
@@ -386,6 +407,27 @@ kb_index_unchanged(struct kb_index *ix, const char *relpath, const char *hash)
 	if (same)
 		ix->stats.unchanged++;
 	return same;
+}
+
+int
+kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
+		     struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = KB_OK;
+
+	errno = 0;
+	if (sqlite3_prepare_v2(ix->sql,
+			       "INSERT OR IGNORE INTO temp.seen(path)"
+			       " SELECT path FROM articles WHERE ?1 = '' OR"
+			       " substr(path, 1, length(?1) + 1) = ?1 || '/'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "keeping a folder's articles");
+	bind_text(st, 1, relprefix);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = sql_fail(ix, err, "keeping a folder's articles");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int

@@ -48,6 +48,14 @@ const struct kb_taxonomy *kb_index_taxonomy(const struct kb_index *ix);
 bool kb_index_unchanged(struct kb_index *ix, const char *relpath,
 			const char *hash);
 
+/*
+ * Keep every article under the folder relprefix ("" for every article) as
+ * it is, as kb_index_unchanged does for one file: for a folder that could
+ * not be read this run.
+ */
+int kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
+			 struct kb_error *err);
+
 /* Tag, extract LED facts and store (replacing any older version). */
 int kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		 struct kb_article *a, struct kb_error *err);

@@ -1,5 +1,6 @@
 /* util.c - growable strings, string lists, UTF-8 helpers and hashing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "util.h"
@@ -234,6 +236,17 @@ kb_strv_add_unique(struct kb_strv *sv, const char *s)
 	return true;
 }
 
+static int
+too_large(const char *path, size_t max, struct kb_error *err)
+{
+	if (max >= (1 << 20) && max % (1 << 20) == 0)
+		return kb_error_set(err, KB_ERR_IO, 0,
+				    "%s: larger than %zu MiB, skipped", path,
+				    max >> 20);
+	return kb_error_set(err, KB_ERR_IO, 0,
+			    "%s: larger than %zu bytes, skipped", path, max);
+}
+
 int
 kb_read_file(const char *path, size_t max, char **out, size_t *len,
 	     struct kb_error *err)
@@ -243,27 +256,37 @@ kb_read_file(const char *path, size_t max, char **out, size_t *len,
 	struct kb_buf b;
 	char chunk[65536];
 	size_t n;
-	int rc = KB_OK;
+	int rc = KB_OK, fd;
 
 	kb_buf_init(&b);
 	*out = NULL;
 	*len = 0;
-	fp = fopen(path, "rb");
-	if (fp == NULL) {
+	/* Non-blocking, so that opening a FIFO cannot wait for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || (fp = fdopen(fd, "rb")) == NULL) {
 		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: cannot open: %s",
 				  path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
-	if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		rc = kb_error_set(err, KB_ERR_IO, 0,
 				  "%s: not a regular file", path);
 		goto out;
 	}
+	if ((unsigned long long)st.st_size > max) {
+		rc = too_large(path, max, err);
+		goto out;
+	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
 		if (b.len + n > max) {
-			rc = kb_error_set(err, KB_ERR_IO, 0,
-					  "%s: larger than %zu bytes, skipped",
-					  path, max);
+			rc = too_large(path, max, err);
 			goto out;
 		}
 		kb_buf_add(&b, chunk, n);

@@ -893,6 +893,27 @@ START_TEST(empty_files_and_files_without_text_are_parse_errors)
 }
 END_TEST
 
+START_TEST(binary_data_is_a_parse_error_but_utf16_and_stray_nuls_are_text)
+{
+	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10"
+				  "\x08\x06\0\0\0\x1f\xf3\xff";
+	struct kb_article *a;
+	struct kb_error err;
+
+	ck_assert_int_eq(parse_fail(KB_FORMAT_MARKDOWN, "kb/x.md", BYTES(png),
+				    &err),
+			 KB_ERR_PARSE);
+	ck_assert_msg(strncmp(err.msg, "kb/x.md: binary data", 20) == 0, "%s",
+		      err.msg);
+	a = parse_ok(KB_FORMAT_TEXT, "e", BYTES("\xFF\xFEH\0\xE9\0\n\0\n\0B\0\xE9\0"));
+	ck_assert_str_eq(a->title, "H\xC3\xA9");
+	kb_article_free(a);
+	a = parse_ok(KB_FORMAT_TEXT, "e", BYTES("Caf\xC3\xA9\0 guide\n\nBody.\n"));
+	ck_assert_str_eq(a->title, "Caf\xC3\xA9 guide");
+	kb_article_free(a);
+}
+END_TEST
+
 START_TEST(unknown_format_and_missing_output_are_argument_errors)
 {
 	struct kb_error err;
@@ -954,6 +975,10 @@ START_TEST(binary_garbage_never_crashes)
 		for (i = 0; i < len; i++)
 			buf[i] =
 			    "#-*_[]<>|:\n \t`!aZ1."[(unsigned char)buf[i] % 20];
+	} else if (_i % 4 == 3) {
+		/* Without NULs it is not taken for binary: read as Latin-1. */
+		for (i = 0; i < len; i++)
+			buf[i] = buf[i] ? buf[i] : '\x01';
 	}
 	for (i = 0; i < 3; i++)
 		parse_any(formats[i], buf, len);
@@ -1142,6 +1167,8 @@ article_suite(void)
 	tcase_add_loop_test(tc,
 			    empty_files_and_files_without_text_are_parse_errors,
 			    0, NELEM(error_cases));
+	tcase_add_test(
+	    tc, binary_data_is_a_parse_error_but_utf16_and_stray_nuls_are_text);
 	tcase_add_test(tc,
 		       unknown_format_and_missing_output_are_argument_errors);
 	tcase_add_loop_test(tc, binary_garbage_never_crashes, 0, 60);

@@ -155,6 +155,42 @@ START_TEST(an_abandoned_run_leaves_the_live_index_as_it_was)
 }
 END_TEST
 
+START_TEST(a_kept_folder_keeps_its_articles_and_only_those)
+{
+	struct kb_index *ix = NULL;
+	struct kb_index_stats st;
+	struct kb_error err;
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	/* Runs that read no file but found one folder unreadable. */
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &ix, &err), KB_OK);
+	ck_assert_int_eq(kb_index_keep_folder(ix, "hel", &err), KB_OK);
+	ck_assert_int_eq(kb_index_finish(ix, &st, &err), KB_OK);
+	ck_assert_uint_eq(st.articles, 0);
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &ix, &err), KB_OK);
+	ck_assert_int_eq(kb_index_keep_folder(ix, "help", &err), KB_OK);
+	ck_assert_int_eq(kb_index_finish(ix, &st, &err), KB_OK);
+	ck_assert_uint_eq(st.articles, 1);
+	ck_assert_uint_eq(st.removed, CORPUS_N - 1);
+	ck_assert_uint_eq(hits_for("firmware companion"), 1);
+
+	/* "" keeps everything: a folder given that could not be read. */
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_index_begin(dbpath, false, NULL, &ix, &err), KB_OK);
+	ck_assert_int_eq(kb_index_keep_folder(ix, "", &err), KB_OK);
+	ck_assert_int_eq(kb_index_finish(ix, &st, &err), KB_OK);
+	ck_assert_uint_eq(st.articles, CORPUS_N);
+	ck_assert_uint_eq(st.removed, 0);
+}
+END_TEST
+
 START_TEST(a_file_that_is_not_an_index_is_never_replaced)
 {
 	struct kb_index *ix = NULL;
@@ -232,6 +268,7 @@ index_suite(void)
 	tcase_add_test(tc, a_second_indexer_is_refused_while_the_first_runs);
 	tcase_add_test(tc,
 		       an_abandoned_run_leaves_the_live_index_as_it_was);
+	tcase_add_test(tc, a_kept_folder_keeps_its_articles_and_only_those);
 	tcase_add_test(tc, a_file_that_is_not_an_index_is_never_replaced);
 	tcase_add_test(tc, a_changed_taxonomy_retags_everything);
 	tcase_add_test(tc, led_facts_are_stored_with_their_model_and_section);

@@ -122,6 +122,14 @@ void
 kb_test_run(struct kb_test_run *r, const char *const *argv,
 	    const char *const *env_extra)
 {
+	kb_test_run_ex(r, argv, env_extra, NULL, NULL);
+}
+
+void
+kb_test_run_ex(struct kb_test_run *r, const char *const *argv,
+	       const char *const *env_extra, void (*child_setup)(void *),
+	       void *arg)
+{
 	int out[2], err[2], st, oopen = 1, eopen = 1;
 	struct kb_buf bo, be;
 	pid_t pid;
@@ -140,6 +148,8 @@ kb_test_run(struct kb_test_run *r, const char *const *argv,
 		close(err[0]);
 		for (i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
 			putenv((char *)env_extra[i]);
+		if (child_setup != NULL)
+			child_setup(arg);
 		execv(argv[0], (char *const *)argv);
 		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

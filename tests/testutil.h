@@ -30,6 +30,13 @@ struct kb_test_run {
  */
 void kb_test_run(struct kb_test_run *r, const char *const *argv,
 		 const char *const *env_extra);
+/*
+ * The same, calling child_setup(arg) in the child just before exec: to
+ * set limits, ignore signals or drop privileges for that program only.
+ */
+void kb_test_run_ex(struct kb_test_run *r, const char *const *argv,
+		    const char *const *env_extra, void (*child_setup)(void *),
+		    void *arg);
 void kb_test_run_free(struct kb_test_run *r);
 
 
