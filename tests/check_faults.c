@@ -360,7 +360,11 @@ snap_take(struct snap *s, const char *db)
 		"SELECT * FROM article_tags ORDER BY article_id, kind, value",
 		"SELECT * FROM leds ORDER BY id",
 		"SELECT * FROM vocab ORDER BY word",
-		"SELECT term, doc, cnt FROM fts_vocab ORDER BY term",
+		"SELECT term, doc, cnt FROM temp.fts_terms ORDER BY term",
+		"SELECT * FROM terms ORDER BY id",
+		"SELECT * FROM postings ORDER BY id",
+		"SELECT * FROM fwd ORDER BY id",
+		"SELECT key, value FROM meta WHERE key = 'kbx'",
 		"SELECT key, value FROM meta WHERE key IN ('schema',"
 		" 'taxonomy_hash') ORDER BY key",
 	};
@@ -377,6 +381,11 @@ snap_take(struct snap *s, const char *db)
 				      NULL) == SQLITE_OK,
 		      "%s does not open", db);
 	ck_assert_int_eq(kb_db_configure(sql, 0), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(sql,
+				      "CREATE VIRTUAL TABLE temp.fts_terms"
+				      " USING fts5vocab(main, fts, row)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	ok = sql_rows(sql, "PRAGMA integrity_check");
 	ck_assert_msg(strcmp(ok, "3:2:ok\n") == 0, "%s: integrity_check: %s",
 		      db, ok);
