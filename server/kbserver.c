@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #define MAX_QUERY_BYTES 4096	  /* q= longer than this is refused */
 #define MAX_BODY_BYTES 65536	  /* a body (none is ever needed) past this: 413 */
 #define CONN_TIMEOUT_S 10	  /* idle or slow connections are closed */
+#define REQUEST_DEADLINE_S 10	  /* to send a whole request, however slowly */
 #define CONN_LIMIT 512		  /* connections in all */
 #define PER_IP_LIMIT 64		  /* connections from one address */
 #define CONN_MEMORY (32 * 1024)	  /* request line + headers per connection */
@@ -39,6 +41,21 @@
 #define INFLIGHT_PER_THREAD 32	  /* queued requests per worker before 503 */
 #define RELOAD_CHECK_MS 250	  /* how often the index file is checked */
 #define SHUTDOWN_GRACE_S 10	  /* in-flight requests get this long */
+
+/*
+ * How these meet floods.  A connection holds its slot at most
+ * REQUEST_DEADLINE_S without having sent a request, so a slowloris or a
+ * flood of idle connections ties slots up for seconds, not hours.  One
+ * address gets at most PER_IP_LIMIT of the CONN_LIMIT slots, so a flood
+ * from one address leaves the rest to everyone else.  On the default
+ * loopback bind, though, every client is 127.0.0.1 (a reverse proxy on
+ * the same host too): there PER_IP_LIMIT is the working limit, and a
+ * local client holding 64 idle connections keeps other local clients out
+ * for up to REQUEST_DEADLINE_S at a time.  Exempting loopback would not
+ * help (the same client would then hold all 512); a proxy's upstream
+ * pool should stay below 64.  tests/check_attack.c floods from 127.0.0.1
+ * and checks that a client on 127.0.0.2 is served all the while.
+ */
 
 struct config {
 	const char *db;
@@ -57,6 +74,27 @@ static atomic_int inflight;
 static atomic_int open_conns;
 static volatile sig_atomic_t got_stop, got_hup;
 static pthread_key_t db_key;
+
+/*
+ * Slow clients.  libmicrohttpd's timeout counts idle time only, so a
+ * client that sends a header byte every second (slowloris), or drips a
+ * body, would hold its connection for hours, and enough of them would
+ * hold every one.  Each connection gets REQUEST_DEADLINE_S, from when it
+ * opened or its last response went out, to deliver a whole request; past
+ * that, reap_slow shuts its socket down and libmicrohttpd closes it as a
+ * client gone.  libmicrohttpd sends the close notice (which unlinks the
+ * connection here, under the lock) before it closes the descriptor, so a
+ * descriptor shut down here is never one already reused.
+ */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	double since;	/* opened, or its last response completed */
+	bool answering; /* a response is queued: waiting on us, not on it */
+};
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn conns = { &conns, &conns, -1, 0, false };
 
 /* Each worker thread keeps its own read-only connection. */
 struct thread_db {
@@ -130,17 +168,24 @@ thread_db(void)
 		t = kb_xcalloc(1, sizeof(*t));
 		pthread_setspecific(db_key, t);
 	}
-	if (t->db != NULL && t->gen == gen)
-		return t->db;
-	if (kb_db_open(cfg.db, &db, &err) != KB_OK) {
-		if (t->db == NULL)
+	if (t->db == NULL || t->gen != gen) {
+		if (kb_db_open(cfg.db, &db, &err) == KB_OK) {
+			kb_db_set_timeout(db, QUERY_TIMEOUT_MS);
+			kb_db_close(t->db);
+			t->db = db;
+			t->gen = gen;
+		} else if (t->db == NULL) {
 			logmsg("%s", err.msg);
-		return t->db; /* keep serving from the old index, if any */
+		} /* else keep serving from the old index */
 	}
-	kb_db_set_timeout(db, QUERY_TIMEOUT_MS);
-	kb_db_close(t->db);
-	t->db = db;
-	t->gen = gen;
+	/*
+	 * Every request gets the query time afresh, whatever it reads: a
+	 * deadline left armed by this thread's last search would otherwise
+	 * interrupt the statements of any later request (/api/symptoms
+	 * failed with 503 once a search on its thread was 2 s old).
+	 */
+	if (t->db != NULL)
+		kb_db_deadline_start(t->db);
 	return t->db;
 }
 
@@ -174,6 +219,28 @@ watch_index(void *arg)
 		}
 	}
 	return NULL;
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The request is in; what is left is ours to send. */
+static void
+conn_answering(struct MHD_Connection *c)
+{
+	struct conn *k = conn_of(c);
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	k->answering = true;
+	pthread_mutex_unlock(&conns_lock);
 }
 
 static void
@@ -218,6 +285,7 @@ respond(struct MHD_Connection *c, struct request *rq, int status,
 	ok = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	rq->status = status;
+	conn_answering(c);
 	return ok;
 }
 
@@ -997,6 +1065,7 @@ preflight(struct MHD_Connection *c, struct request *rq, int kind)
 	ok = MHD_queue_response(c, MHD_HTTP_NO_CONTENT, resp);
 	MHD_destroy_response(resp);
 	rq->status = MHD_HTTP_NO_CONTENT;
+	conn_answering(c);
 	return ok;
 }
 
@@ -1082,9 +1151,16 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	  enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *req_cls;
+	struct conn *k = conn_of(c);
 
 	(void)cls;
-	(void)c;
+	if (k != NULL) {
+		/* The next request's time starts now. */
+		pthread_mutex_lock(&conns_lock);
+		k->since = kb_now();
+		k->answering = false;
+		pthread_mutex_unlock(&conns_lock);
+	}
 	if (rq == NULL)
 		return;
 	if (!cfg.quiet)
@@ -1101,13 +1177,60 @@ static void
 connection_note(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		enum MHD_ConnectionNotificationCode toe)
 {
+	struct conn *k = *socket_ctx;
+
 	(void)cls;
-	(void)c;
-	(void)socket_ctx;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		atomic_fetch_add(&open_conns, 1);
-	else
-		atomic_fetch_sub(&open_conns, 1);
+		k = kb_xcalloc(1, sizeof(*k));
+		k->fd = ci != NULL ? ci->connect_fd : -1;
+		k->since = kb_now();
+		pthread_mutex_lock(&conns_lock);
+		k->next = conns.next;
+		k->prev = &conns;
+		conns.next->prev = k;
+		conns.next = k;
+		pthread_mutex_unlock(&conns_lock);
+		*socket_ctx = k;
+		return;
+	}
+	atomic_fetch_sub(&open_conns, 1);
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&conns_lock);
+	k->prev->next = k->next;
+	k->next->prev = k->prev;
+	pthread_mutex_unlock(&conns_lock);
+	free(k);
+	*socket_ctx = NULL;
+}
+
+/* Shuts down connections that have not sent a request in time. */
+static void *
+reap_slow(void *arg)
+{
+	struct timespec ts = { 0, 250 * 1000000L };
+
+	(void)arg;
+	while (!got_stop) {
+		struct conn *k;
+		double now;
+
+		nanosleep(&ts, NULL);
+		now = kb_now();
+		pthread_mutex_lock(&conns_lock);
+		for (k = conns.next; k != &conns; k = k->next)
+			if (!k->answering && k->fd >= 0 &&
+			    now - k->since > REQUEST_DEADLINE_S) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->fd = -1; /* once */
+			}
+		pthread_mutex_unlock(&conns_lock);
+	}
+	return NULL;
 }
 
 /*
@@ -1210,7 +1333,7 @@ main(int argc, char **argv)
 	struct kb_db *probe = NULL;
 	struct kb_error err;
 	const union MHD_DaemonInfo *info;
-	pthread_t watcher;
+	pthread_t watcher, reaper;
 	double t0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c;
@@ -1313,6 +1436,7 @@ main(int argc, char **argv)
 	printf("listening on http://%s:%u/\n", cfg.bind, bound_port);
 	fflush(stdout);
 	pthread_create(&watcher, NULL, watch_index, NULL);
+	pthread_create(&reaper, NULL, reap_slow, NULL);
 
 	while (!got_stop)
 		pause();
@@ -1336,6 +1460,7 @@ main(int argc, char **argv)
 	}
 	MHD_stop_daemon(daemon_);
 	pthread_join(watcher, NULL);
+	pthread_join(reaper, NULL);
 	if (!cfg.quiet)
 		logmsg("stopped");
 	return 0;
