@@ -1290,33 +1290,54 @@ peer_closed(int fd)
 	}
 }
 
+/* Headers that never end, or a body that never does. */
 static int
-open_slow(const char *src, int port)
+open_slow(const char *src, int port, bool body)
 {
-	static const char start[] = "GET /api/search?q=battery HTTP/1.1\r\n"
-				    "Host: 127.0.0.1\r\nX-Slow: ";
+	static const char head[] = "GET /api/search?q=battery HTTP/1.1\r\n"
+				   "Host: 127.0.0.1\r\nX-Slow: ";
+	static const char chunked[] = "GET /api/search?q=battery HTTP/1.1\r\n"
+				      "Host: 127.0.0.1\r\n"
+				      "Transfer-Encoding: chunked\r\n\r\n";
+	const char *start = body ? chunked : head;
 	int fd = dial(src, port);
 
-	if (fd >= 0 && !send_all(fd, start, sizeof(start) - 1)) {
+	if (fd >= 0 && !send_all(fd, start, strlen(start))) {
 		close(fd);
 		fd = -1;
 	}
 	return fd;
 }
 
+/* One more second of the attack: a header byte, or a 2 KB chunk. */
+static bool
+drip(int fd, bool body)
+{
+	char chunk[2048 + 16];
+
+	if (!body)
+		return send(fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1;
+	memcpy(chunk, "800\r\n", 5);
+	memset(chunk + 5, 'b', 2048);
+	memcpy(chunk + 5 + 2048, "\r\n", 2);
+	return send(fd, chunk, 2048 + 7, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	       2048 + 7;
+}
+
 #define SLOW_ADDRS    8	 /* 127.0.0.10 ... 127.0.0.17 */
 #define SLOW_PER_ADDR 40 /* under the per-address limit */
 #define SLOW_LOCAL    80 /* from 127.0.0.1: over it */
 #define NSLOW	      (SLOW_ADDRS * SLOW_PER_ADDR + SLOW_LOCAL)
+#define NSTREAM	      16 /* from 127.0.0.18: bodies, never too large */
 
 START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 {
-	static struct slow_conn c[NSLOW];
+	static struct slow_conn c[NSLOW + NSTREAM];
 	struct bystander by = { 0 };
 	atomic_bool stop = false;
 	pthread_t t;
 	double t0, first_cut = 1e9, last_cut = 0;
-	size_t i, held_local = 0, held_other = 0, open_n;
+	size_t i, held_local = 0, held_other = 0, held_stream = 0, open_n;
 	int hold_s = REQUEST_DEADLINE_S + 3;
 	long rss0, rss_peak = 0, rss1;
 	double ms;
@@ -1326,15 +1347,17 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 		get_from(NULL, srv.port, "/api/search?q=battery", &ms);
 	rss0 = proc_rss_kb(srv.pid);
 	t0 = kb_now();
-	for (i = 0; i < NSLOW; i++) {
+	for (i = 0; i < NSLOW + NSTREAM; i++) {
 		char src[32];
 
 		if (i < SLOW_ADDRS * SLOW_PER_ADDR)
 			snprintf(src, sizeof(src), "127.0.0.%zu",
 				 10 + i / SLOW_PER_ADDR);
-		else
+		else if (i < NSLOW)
 			snprintf(src, sizeof(src), "127.0.0.1");
-		c[i].fd = open_slow(src, srv.port);
+		else
+			snprintf(src, sizeof(src), "127.0.0.18");
+		c[i].fd = open_slow(src, srv.port, i >= NSLOW);
 		c[i].closed = c[i].fd < 0 ? 0 : -1;
 	}
 	by.port = srv.port;
@@ -1342,19 +1365,17 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	by.stop = &stop;
 	ck_assert_int_eq(pthread_create(&t, NULL, bystander_run, &by), 0);
 
-	/* a byte a second on every connection, until the server cuts it */
-	for (open_n = NSLOW; kb_now() - t0 < hold_s;) {
+	/* every second some more, until the server cuts it off */
+	for (open_n = NSLOW + NSTREAM; kb_now() - t0 < hold_s;) {
 		double now;
 
 		usleep(1000 * 1000);
 		now = kb_now() - t0;
 		open_n = 0;
-		for (i = 0; i < NSLOW; i++) {
+		for (i = 0; i < NSLOW + NSTREAM; i++) {
 			if (c[i].closed >= 0)
 				continue;
-			if (peer_closed(c[i].fd) ||
-			    send(c[i].fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT) <
-				    0) {
+			if (peer_closed(c[i].fd) || !drip(c[i].fd, i >= NSLOW)) {
 				c[i].closed = now;
 				continue;
 			}
@@ -1362,12 +1383,15 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 		}
 		if (now < 2.5 && now >= 1.5) {
 			/* what the server holds once it has sorted them */
-			held_local = held_other = 0;
-			for (i = 0; i < NSLOW; i++)
-				if (c[i].closed < 0 &&
-				    i >= SLOW_ADDRS * SLOW_PER_ADDR)
+			held_local = held_other = held_stream = 0;
+			for (i = 0; i < NSLOW + NSTREAM; i++)
+				if (c[i].closed >= 0)
+					continue;
+				else if (i >= NSLOW)
+					held_stream++;
+				else if (i >= SLOW_ADDRS * SLOW_PER_ADDR)
 					held_local++;
-				else if (c[i].closed < 0)
+				else
 					held_other++;
 		}
 		if (proc_rss_kb(srv.pid) > rss_peak)
@@ -1378,7 +1402,7 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	rss1 = proc_rss_kb(srv.pid);
-	for (i = 0; i < NSLOW; i++) {
+	for (i = 0; i < NSLOW + NSTREAM; i++) {
 		if (c[i].fd >= 0)
 			close(c[i].fd);
 		if (c[i].closed > 3) {
@@ -1388,14 +1412,16 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 				last_cut = c[i].closed;
 		}
 	}
-	printf("slowloris: %d connections dripping a byte a second (%d "
-	       "from 127.0.0.1, %d from %d other addresses); held %zu from "
-	       "127.0.0.1 and %zu from the others, cut off %.1f-%.1f s in; "
-	       "meanwhile 127.0.0.2: %u requests, %u failed, slowest %.0f "
-	       "ms; VmRSS %ld kB before, %ld kB at most, %ld kB after\n",
+	printf("slowloris: %d connections sending headers a byte a second "
+	       "(%d from 127.0.0.1, %d from %d other addresses), %d sending "
+	       "a body 2 KB a second; held %zu from 127.0.0.1, %zu from the "
+	       "others, %zu bodies; all cut off %.1f-%.1f s in; meanwhile "
+	       "127.0.0.2: %u requests, %u failed, slowest %.0f ms; VmRSS "
+	       "%ld kB before, %ld kB at most, %ld kB after\n",
 	       NSLOW, SLOW_LOCAL, SLOW_ADDRS * SLOW_PER_ADDR, SLOW_ADDRS,
-	       held_local, held_other, first_cut, last_cut, by.requests,
-	       by.failed, by.slowest, rss0, rss_peak, rss1);
+	       NSTREAM, held_local, held_other, held_stream, first_cut,
+	       last_cut, by.requests, by.failed, by.slowest, rss0, rss_peak,
+	       rss1);
 	fflush(stdout);
 	ck_assert_msg(held_local <= PER_IP_LIMIT && held_local >= 32,
 		      "%zu slow connections held from one address",
@@ -1404,6 +1430,8 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 		      "only %zu of %d slow connections from other addresses "
 		      "held: the connection limit is below the attack",
 		      held_other, SLOW_ADDRS * SLOW_PER_ADDR);
+	ck_assert_msg(held_stream == NSTREAM, "%zu of %d endless bodies held",
+		      held_stream, NSTREAM);
 	ck_assert_msg(open_n == 0,
 		      "%zu slow connections still open after %d s", open_n,
 		      hold_s);
