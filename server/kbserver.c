@@ -79,6 +79,7 @@ static atomic_uint_fast64_t generation = 1; /* bumped when the index changes */
 static atomic_int inflight;
 static atomic_int open_conns;
 static volatile sig_atomic_t got_stop, got_hup;
+static atomic_bool stopped; /* the daemon is gone: the reaper may go */
 static pthread_key_t db_key;
 
 /*
@@ -1267,14 +1268,18 @@ client_gone(struct conn *k, double now)
 	return true;
 }
 
-/* Shuts down connections that have not sent a request in time. */
+/*
+ * Shuts down connections that have not sent a request in time, whose
+ * client has gone, or, once stopping, that have no request under way (a
+ * browser's kept-alive connection would otherwise hold the exit up).
+ */
 static void *
 reap_slow(void *arg)
 {
 	struct timespec ts = { 0, 250 * 1000000L };
 
 	(void)arg;
-	while (!got_stop) {
+	while (!atomic_load(&stopped)) {
 		struct conn *k;
 		double now;
 
@@ -1286,6 +1291,7 @@ reap_slow(void *arg)
 				continue;
 			if ((!k->answering &&
 			     now - k->since > REQUEST_DEADLINE_S) ||
+			    (got_stop && !k->busy && !k->answering) ||
 			    client_gone(k, now)) {
 				shutdown(k->fd, SHUT_RDWR);
 				k->fd = -1; /* once */
@@ -1523,6 +1529,7 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(daemon_);
+	atomic_store(&stopped, true);
 	pthread_join(watcher, NULL);
 	pthread_join(reaper, NULL);
 	if (!cfg.quiet)

@@ -1966,6 +1966,7 @@ soak_seconds(void)
 }
 
 #define SOAK_CLIENTS 6
+#define NIDLE	     8
 
 /*
  * Resident memory over a soak: after a warm-up every worker has its
@@ -1994,6 +1995,7 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 	sqlite3 *db;
 	sqlite3_stmt *s;
 	char integrity_msg[200] = "";
+	int idle[NIDLE];
 
 	copy_kb(kbdir);
 	change_articles(kbdir, n);
@@ -2037,6 +2039,19 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 	if (rss_warm < 0)
 		rss_warm = rss_end;
 
+	/* kept-alive connections, idle: they must not hold the exit up */
+	for (i = 0; i < NIDLE; i++) {
+		static const char req[] = "GET /healthz HTTP/1.1\r\n"
+					  "Host: 127.0.0.1\r\n\r\n";
+		struct kb_buf b;
+
+		kb_buf_init(&b);
+		idle[i] = dial(NULL, srv.port);
+		ck_assert(idle[i] >= 0 && send_all(idle[i], req, sizeof(req) - 1));
+		ck_assert(read_answer(idle[i], &b));
+		kb_buf_free(&b);
+	}
+
 	/* SIGTERM with the clients on and an index being written */
 	change_articles(kbdir, ++n);
 	ix = spawn_kbindex(live, kbdir);
@@ -2059,6 +2074,8 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 	}
 	st = wait_status(ix);
 	ck_assert_msg(st == 0, "the last kbindex exited with %d", st);
+	for (i = 0; i < NIDLE; i++)
+		close(idle[i]);
 
 	/* the index left behind opens and is whole */
 	ck_assert_int_eq(sqlite3_open_v2(live, &db, SQLITE_OPEN_READONLY, NULL),
@@ -2080,11 +2097,11 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 	printf("soak: %.0f s, %d clients, %u requests, %u failed, p50 %.1f "
 	       "ms, p99 %.1f ms, max %.1f ms; %u reindexes (--full); VmRSS "
 	       "%ld kB after warm-up, %ld kB at the end (max %ld kB)%s; "
-	       "SIGTERM: exit %d in %.2f s, %u requests refused after it; "
-	       "integrity_check: %s\n",
+	       "SIGTERM (%d idle kept-alive connections open): exit %d in "
+	       "%.2f s, %u requests refused after it; integrity_check: %s\n",
 	       secs, SOAK_CLIENTS, ok + failed, failed, p50, p99, pmax,
 	       reindexes, rss_warm, rss_end, rss_max,
-	       SANITIZED ? " (not compared under ASan)" : "", term_st,
+	       SANITIZED ? " (not compared under ASan)" : "", NIDLE, term_st,
 	       term_s, refused, integrity_msg);
 	fflush(stdout);
 	for (i = 0; i < SOAK_CLIENTS; i++)
@@ -2097,6 +2114,7 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 	ck_assert_msg(reindexes >= 3, "only %u reindexes", reindexes);
 	ck_assert_msg(term_st == 0, "kbserver exited with %d on SIGTERM",
 		      term_st);
+	ck_assert_msg(term_s < 3, "kbserver took %.1f s to stop", term_s);
 	ck_assert_msg(strcmp(integrity_msg, "ok") == 0,
 		      "integrity_check: %s", integrity_msg);
 	if (!SANITIZED)
