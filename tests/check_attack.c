@@ -1,4 +1,4 @@
-/* check_attack.c - a real kbserver attacked and loaded: hostile input, slow and flooding clients, churn, a soak while the index is rebuilt. */
+/* check_attack.c - kbserver attacked and loaded: bad input, floods, churn, soak. */
 #include <check.h>
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -34,19 +33,19 @@
 #define PER_IP_LIMIT	   64
 #define REQUEST_DEADLINE_S 10
 
-/* Every answer, hostile or not, comes within this. */
-#define MAX_MS 2000.0
-
 /*
  * Under AddressSanitizer freed memory sits in quarantine and resident
  * memory grows by design: memory is then checked by LeakSanitizer when
- * the server exits, not by its size.
+ * the server exits, not by its size.  Everything runs 3-5 times slower.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
 #else
 #define SANITIZED 0
 #endif
+
+/* Every answer, hostile or not, comes within this. */
+#define MAX_MS (SANITIZED ? 4000.0 : 2000.0)
 
 extern char **environ;
 
@@ -117,7 +116,7 @@ own_teardown(void)
 	ck_assert_msg(st == 0 || st == -1, "kbserver exited with %d", st);
 }
 
-/* ---- what the server process holds ------------------------------------- */
+/* ---- what the server process holds --------------------------------------- */
 
 static long
 proc_rss_kb(pid_t pid)
@@ -156,7 +155,7 @@ proc_nfds(pid_t pid)
 	return n;
 }
 
-/* ---- raw connections ---------------------------------------------------- */
+/* ---- raw connections ----------------------------------------------------- */
 
 /* A blocking TCP connection to the server from src (NULL: 127.0.0.1). */
 static int
@@ -364,7 +363,7 @@ generate_values(void)
 	/* around the q limit, counted in decoded bytes */
 	add_repeat(200, "", "battery%20", 512, "");	  /* 4096 */
 	add_repeat(400, "", "battery%20", 512, "x");	  /* 4097 */
-	add_repeat(200, "", "%61", 4096, "");		  /* 4096, all encoded */
+	add_repeat(200, "", "%61", 4096, "");		  /* 4096, encoded */
 	add_repeat(400, "", "%61", 4097, "");
 	add_repeat(200, "", "a", 4096, "");
 	add_repeat(400, "", "a", 4097, "");
@@ -420,7 +419,8 @@ generate_values(void)
 		  kb_xstrdup("generated: raw UTF-8"));
 	add_value(0, kb_xstrdup("\xc0\xaf"),
 		  kb_xstrdup("generated: raw overlong /"));
-	add_value(0, kb_xstrdup("a\x01" "b"), kb_xstrdup("generated: raw 0x01"));
+	add_value(0, kb_xstrdup("a\x01" "b"),
+		  kb_xstrdup("generated: raw 0x01"));
 	add_value(0, kb_xstrdup("a\x7f" "b"), kb_xstrdup("generated: raw DEL"));
 	add_value(0, kb_xstrdup("a\x1b[2J"), kb_xstrdup("generated: raw ESC"));
 }
@@ -651,8 +651,8 @@ check_json_answer(struct hostile_run *h, const struct value *v,
 				json_object_get(x, "snippet"));
 
 			if (!snippet_safe(s))
-				fail_value(h, v, e, "markup in a snippet: %.100s",
-					   s);
+				fail_value(h, v, e,
+					   "markup in a snippet: %.100s", s);
 		}
 	}
 	drop_echoes(doc);
@@ -1019,17 +1019,23 @@ struct raw_case {
 
 static const struct raw_case methods[] = {
 	{ "PROPFIND / HTTP/1.1\r\n" KEEP, .status = { 405 } },
-	{ "PROPFIND /api/search?q=battery HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
+	{ "PROPFIND /api/search?q=battery HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
 	{ "TRACE / HTTP/1.1\r\n" KEEP, .status = { 405 } },
-	{ "TRACE /api/search?q=battery HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
+	{ "TRACE /api/search?q=battery HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
 	{ "TRACK / HTTP/1.1\r\n" KEEP, .status = { 405 } },
 	{ "FOO / HTTP/1.1\r\n" KEEP, .status = { 405 } },
-	{ "FOO /api/models HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
+	{ "FOO /api/models HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
 	{ "get / HTTP/1.1\r\n" KEEP, .status = { 405 } },
-	{ "get /api/search?q=battery HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
-	{ "Get /healthz HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
+	{ "get /api/search?q=battery HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
+	{ "Get /healthz HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
 	{ "head / HTTP/1.1\r\n" KEEP, .status = { 405 } },
-	{ "PATCH /api/articles/1 HTTP/1.1\r\n" KEEP, .status = { 405 }, .api_error = true },
+	{ "PATCH /api/articles/1 HTTP/1.1\r\n" KEEP,
+	  .status = { 405 }, .api_error = true },
 	{ "MKCOL /static/x HTTP/1.1\r\n" KEEP, .status = { 405 } },
 	{ "COPY /static/app.js HTTP/1.1\r\nDestination: /x\r\n" KEEP,
 	  .status = { 405 } },
@@ -1173,7 +1179,7 @@ START_TEST(an_oversized_uri_gets_414_and_oversized_headers_431)
 }
 END_TEST
 
-/* ---- query time ------------------------------------------------------------ */
+/* ---- query time ---------------------------------------------------------- */
 
 /*
  * The server arms SQLite's progress handler with a deadline per query.
@@ -1230,7 +1236,7 @@ START_TEST(requests_after_a_search_are_not_cut_short_by_its_deadline)
 }
 END_TEST
 
-/* ---- slow and flooding clients -------------------------------------------- */
+/* ---- slow and flooding clients ------------------------------------------- */
 
 /* A legitimate client, from its own address, while an attack is on. */
 struct bystander {
@@ -1286,7 +1292,8 @@ peer_closed(int fd)
 			continue;
 		if (n == 0)
 			return true;
-		return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+		return errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR;
 	}
 }
 
@@ -1375,7 +1382,8 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 		for (i = 0; i < NSLOW + NSTREAM; i++) {
 			if (c[i].closed >= 0)
 				continue;
-			if (peer_closed(c[i].fd) || !drip(c[i].fd, i >= NSLOW)) {
+			if (peer_closed(c[i].fd) ||
+			    !drip(c[i].fd, i >= NSLOW)) {
 				c[i].closed = now;
 				continue;
 			}
@@ -1417,11 +1425,11 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	       "a body 2 KB a second; held %zu from 127.0.0.1, %zu from the "
 	       "others, %zu bodies; all cut off %.1f-%.1f s in; meanwhile "
 	       "127.0.0.2: %u requests, %u failed, slowest %.0f ms; VmRSS "
-	       "%ld kB before, %ld kB at most, %ld kB after\n",
+	       "%ld kB before, %ld kB at most, %ld kB after%s\n",
 	       NSLOW, SLOW_LOCAL, SLOW_ADDRS * SLOW_PER_ADDR, SLOW_ADDRS,
 	       NSTREAM, held_local, held_other, held_stream, first_cut,
 	       last_cut, by.requests, by.failed, by.slowest, rss0, rss_peak,
-	       rss1);
+	       rss1, SANITIZED ? " (not compared under ASan)" : "");
 	fflush(stdout);
 	ck_assert_msg(held_local <= PER_IP_LIMIT && held_local >= 32,
 		      "%zu slow connections held from one address",
@@ -1516,7 +1524,7 @@ START_TEST(a_flood_from_one_address_leaves_room_for_the_others)
 }
 END_TEST
 
-/* ---- churn ------------------------------------------------------------------ */
+/* ---- churn --------------------------------------------------------------- */
 
 enum churn_kind {
 	CHURN_CLOSE,	    /* one request, Connection: close */
@@ -1772,7 +1780,7 @@ START_TEST(connection_churn_leaks_no_descriptors_and_no_memory)
 }
 END_TEST
 
-/* ---- soak -------------------------------------------------------------------- */
+/* ---- soak ---------------------------------------------------------------- */
 
 struct soaker {
 	int port;
@@ -1977,7 +1985,7 @@ soak_seconds(void)
  */
 #define SOAK_RSS_SLACK_KB 4096
 
-START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
+START_TEST(soak_with_reindexing_fails_nothing_stays_flat_stops_cleanly)
 {
 	double secs = soak_seconds(), t0, warm_at, stop_t, now, next_report;
 	struct soaker w[SOAK_CLIENTS];
@@ -2047,7 +2055,8 @@ START_TEST(a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly)
 
 		kb_buf_init(&b);
 		idle[i] = dial(NULL, srv.port);
-		ck_assert(idle[i] >= 0 && send_all(idle[i], req, sizeof(req) - 1));
+		ck_assert(idle[i] >= 0 &&
+			  send_all(idle[i], req, sizeof(req) - 1));
 		ck_assert(read_answer(idle[i], &b));
 		kb_buf_free(&b);
 	}
@@ -2138,11 +2147,13 @@ attack_suite(void)
 
 	tcase_set_timeout(input, 180);
 	tcase_add_unchecked_fixture(input, shared_setup, shared_teardown);
-	tcase_add_test(input,
-		       hostile_values_get_json_or_a_clean_4xx_from_every_endpoint);
+	tcase_add_test(
+		input,
+		hostile_values_get_json_or_a_clean_4xx_from_every_endpoint);
 	tcase_add_test(input, path_traversal_gets_404_and_never_a_file);
-	tcase_add_test(input,
-		       a_raw_nul_in_the_path_reaches_nothing_but_what_precedes_it);
+	tcase_add_test(
+		input,
+		a_raw_nul_in_the_path_reaches_nothing_but_what_precedes_it);
 	tcase_add_loop_test(input,
 			    unknown_methods_get_405_and_malformed_requests_400,
 			    0, (int)(sizeof(methods) / sizeof(methods[0])));
@@ -2155,14 +2166,16 @@ attack_suite(void)
 	tcase_add_test(
 		limits,
 		a_query_past_its_deadline_is_interrupted_and_the_next_one_runs);
-	tcase_add_test(limits,
-		       requests_after_a_search_are_not_cut_short_by_its_deadline);
+	tcase_add_test(
+		limits,
+		requests_after_a_search_are_not_cut_short_by_its_deadline);
 	suite_add_tcase(s, limits);
 
 	tcase_set_timeout(floods, 120);
 	tcase_add_checked_fixture(floods, own_setup, own_teardown);
-	tcase_add_test(floods,
-		       slowloris_is_cut_off_and_other_clients_are_served_meanwhile);
+	tcase_add_test(
+		floods,
+		slowloris_is_cut_off_and_other_clients_are_served_meanwhile);
 	tcase_add_test(floods,
 		       a_flood_from_one_address_leaves_room_for_the_others);
 	tcase_add_test(floods,
@@ -2173,7 +2186,7 @@ attack_suite(void)
 	tcase_add_checked_fixture(soak, own_setup, own_teardown);
 	tcase_add_test(
 		soak,
-		a_soak_with_reindexing_fails_nothing_stays_flat_and_stops_cleanly);
+		soak_with_reindexing_fails_nothing_stays_flat_stops_cleanly);
 	suite_add_tcase(s, soak);
 	return s;
 }
