@@ -127,6 +127,13 @@ kb_db_configure(sqlite3 *db, int readonly)
 		return rc;
 	if (!readonly)
 		return rc;
+	/* A reader attaches nothing, fires no trigger, runs small
+	   statements; SQLite's defaults allow far more. */
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(db, SQLITE_LIMIT_TRIGGER_DEPTH, 1);
+	sqlite3_limit(db, SQLITE_LIMIT_COMPOUND_SELECT, 4);
+	sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, 16);
+	sqlite3_limit(db, SQLITE_LIMIT_VDBE_OP, 25000);
 	rc = sqlite3_exec(db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
 	/*
 	 * Readers map the file instead of copying pages through read(): the

@@ -386,8 +386,8 @@ kb_test_server_log(const struct kb_test_server *s)
  * timeout rather than a clean close.
  */
 static int
-http_exchange(int port, const char *raw, size_t len, struct kb_buf *in,
-	      bool *reset)
+http_exchange(const char *src, int port, const char *raw, size_t len,
+	      struct kb_buf *in, bool *reset)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	double deadline = kb_now() + 10;
@@ -400,6 +400,15 @@ http_exchange(int port, const char *raw, size_t len, struct kb_buf *in,
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	if (src != NULL) {
+		struct sockaddr_in from = { .sin_family = AF_INET };
+
+		if (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
@@ -521,13 +530,20 @@ int
 kb_test_http_raw(int port, const char *raw, size_t len,
 		 struct kb_test_http *resp)
 {
+	return kb_test_http_raw_from(NULL, port, raw, len, resp);
+}
+
+int
+kb_test_http_raw_from(const char *src, int port, const char *raw, size_t len,
+		      struct kb_test_http *resp)
+{
 	struct kb_buf in;
 	bool reset;
 	int rc;
 
 	memset(resp, 0, sizeof(*resp));
 	kb_buf_init(&in);
-	rc = http_exchange(port, raw, len, &in, &reset);
+	rc = http_exchange(src, port, raw, len, &in, &reset);
 	if (rc == 0)
 		rc = http_parse(raw, len, in.data ? in.data : "", in.len,
 				reset, resp);

@@ -115,6 +115,12 @@ int kb_test_http(int port, const char *method, const char *path,
 /* The same with the request bytes given exactly, for malformed requests. */
 int kb_test_http_raw(int port, const char *raw, size_t len,
 		     struct kb_test_http *resp);
+/*
+ * The same from the local address src (NULL: any).  All of 127.0.0.0/8 is
+ * loopback, so "127.0.0.2" is a second client address on one machine.
+ */
+int kb_test_http_raw_from(const char *src, int port, const char *raw,
+			  size_t len, struct kb_test_http *resp);
 /* A header's value (first one, case-insensitive name), trimmed; or NULL. */
 char *kb_test_http_header(const struct kb_test_http *r, const char *name);
 void kb_test_http_free(struct kb_test_http *r);
