@@ -24,6 +24,7 @@
 #include "escape.h"
 #include "html.h"
 #include "json.h"
+#include "kbserver.h"
 #include "search.h"
 #include "suggest.h"
 #include "util.h"
@@ -50,12 +51,9 @@ struct config {
 };
 
 static struct config cfg;
-static struct MHD_Daemon *daemon_;
 static unsigned bound_port;
 static atomic_uint_fast64_t generation = 1; /* bumped when the index changes */
 static atomic_int inflight;
-static atomic_int open_conns;
-static volatile sig_atomic_t got_stop, got_hup;
 static pthread_key_t db_key;
 
 /* Each worker thread keeps its own read-only connection. */
@@ -142,38 +140,6 @@ thread_db(void)
 	t->db = db;
 	t->gen = gen;
 	return t->db;
-}
-
-/* Watches the index file and SIGHUP; bumps the generation on change. */
-static void *
-watch_index(void *arg)
-{
-	struct stat last, now;
-	bool have = stat(cfg.db, &last) == 0;
-	struct timespec ts = { 0, RELOAD_CHECK_MS * 1000000L };
-
-	(void)arg;
-	while (!got_stop) {
-		nanosleep(&ts, NULL);
-		if (got_hup) {
-			got_hup = 0;
-			atomic_fetch_add(&generation, 1);
-			logmsg("SIGHUP: reopening %s", cfg.db);
-		}
-		if (stat(cfg.db, &now) != 0)
-			continue;
-		if (!have || now.st_ino != last.st_ino ||
-		    now.st_dev != last.st_dev ||
-		    now.st_mtim.tv_sec != last.st_mtim.tv_sec ||
-		    now.st_mtim.tv_nsec != last.st_mtim.tv_nsec ||
-		    now.st_size != last.st_size) {
-			if (have)
-				atomic_fetch_add(&generation, 1);
-			last = now;
-			have = true;
-		}
-	}
-	return NULL;
 }
 
 static void
@@ -1000,10 +966,10 @@ preflight(struct MHD_Connection *c, struct request *rq, int kind)
 	return ok;
 }
 
-static enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url,
-       const char *method, const char *version, const char *upload,
-       size_t *upload_size, void **req_cls)
+enum MHD_Result
+kb_server_handle(void *cls, struct MHD_Connection *c, const char *url,
+		 const char *method, const char *version, const char *upload,
+		 size_t *upload_size, void **req_cls)
 {
 	struct request *rq = *req_cls;
 	const struct route *route;
@@ -1077,9 +1043,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	return (enum MHD_Result)ret;
 }
 
-static void
-completed(void *cls, struct MHD_Connection *c, void **req_cls,
-	  enum MHD_RequestTerminationCode toe)
+void
+kb_server_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+		    enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *req_cls;
 
@@ -1097,26 +1063,13 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
-static void
-connection_note(void *cls, struct MHD_Connection *c, void **socket_ctx,
-		enum MHD_ConnectionNotificationCode toe)
-{
-	(void)cls;
-	(void)c;
-	(void)socket_ctx;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&open_conns, 1);
-	else
-		atomic_fetch_sub(&open_conns, 1);
-}
-
 /*
  * Percent-decoding for paths and parameters.  %00 becomes 0x01 instead of
  * cutting the string short, so "/static/app.js%00.png" is not app.js and
  * "q=a%00b" is refused instead of searched as "a".
  */
-static size_t
-unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t
+kb_server_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	char *r = s, *w = s;
 
@@ -1140,6 +1093,71 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+void
+kb_server_setup(const char *db, unsigned threads, bool quiet)
+{
+	cfg.db = db;
+	if (cfg.bind == NULL)
+		cfg.bind = "127.0.0.1";
+	cfg.threads = threads == 0 ? 1 : threads;
+	cfg.quiet = quiet;
+	pthread_key_create(&db_key, close_thread_db);
+}
+
+/*
+ * The daemon around the handler: signals, the index watcher, options.
+ * Left out (KB_SERVER_NO_MAIN) where the handler is driven directly.
+ */
+#ifndef KB_SERVER_NO_MAIN
+static struct MHD_Daemon *daemon_;
+static atomic_int open_conns;
+static volatile sig_atomic_t got_stop, got_hup;
+
+/* Watches the index file and SIGHUP; bumps the generation on change. */
+static void *
+watch_index(void *arg)
+{
+	struct stat last, now;
+	bool have = stat(cfg.db, &last) == 0;
+	struct timespec ts = { 0, RELOAD_CHECK_MS * 1000000L };
+
+	(void)arg;
+	while (!got_stop) {
+		nanosleep(&ts, NULL);
+		if (got_hup) {
+			got_hup = 0;
+			atomic_fetch_add(&generation, 1);
+			logmsg("SIGHUP: reopening %s", cfg.db);
+		}
+		if (stat(cfg.db, &now) != 0)
+			continue;
+		if (!have || now.st_ino != last.st_ino ||
+		    now.st_dev != last.st_dev ||
+		    now.st_mtim.tv_sec != last.st_mtim.tv_sec ||
+		    now.st_mtim.tv_nsec != last.st_mtim.tv_nsec ||
+		    now.st_size != last.st_size) {
+			if (have)
+				atomic_fetch_add(&generation, 1);
+			last = now;
+			have = true;
+		}
+	}
+	return NULL;
+}
+
+static void
+connection_note(void *cls, struct MHD_Connection *c, void **socket_ctx,
+		enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)socket_ctx;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&open_conns, 1);
+	else
+		atomic_fetch_sub(&open_conns, 1);
 }
 
 static void
@@ -1285,12 +1303,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	pthread_key_create(&db_key, close_thread_db);
+	kb_server_setup(cfg.db, cfg.threads, cfg.quiet);
 
 	daemon_ = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
-		(uint16_t)cfg.port, NULL, NULL, handle, NULL,
+		(uint16_t)cfg.port, NULL, NULL, kb_server_handle, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
@@ -1298,9 +1316,9 @@ main(int argc, char **argv)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, kb_server_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, connection_note, NULL,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, kb_server_unescape, NULL,
 		MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		fprintf(stderr, "kbserver: cannot listen on %s:%u: %s\n",
@@ -1340,3 +1358,4 @@ main(int argc, char **argv)
 		logmsg("stopped");
 	return 0;
 }
+#endif /* KB_SERVER_NO_MAIN */
