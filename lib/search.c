@@ -1975,6 +1975,8 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 done:
 	r->ms = (kb_now() - t0) * 1000.0;
 out:
+	/* The deadline was this search's; whatever runs next is not bound. */
+	kb_db_deadline_stop(db);
 	free(c);
 	plan_free(&p);
 	kb_understood_free(&u);
