@@ -3,6 +3,8 @@
 #   make run      install missing packages, build, index kb/, search it
 #   make check    install what the tests need, build, run every test
 #   make asan     the whole test suite under AddressSanitizer + UBSan
+#   make fuzz     libFuzzer targets, FUZZ_TIME seconds each (mk/fuzz.mk)
+#   make valgrind the Check suites under memcheck (mk/valgrind.mk)
 #
 # User CFLAGS/LDFLAGS are added to ours, never replace them.  V=1 shows
 # the commands.  WERROR=1 (set by CI) turns warnings into errors.
@@ -184,7 +186,7 @@ asan: deps-test
 
 format:
 	clang-format -i lib/*.c lib/*.h indexer/*.c cli/*.c server/*.c \
-		server/*.h tests/*.c tests/*.h
+		server/*.h tests/*.c tests/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 lint:
 	$(Q)! git grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol)[[:space:]]*\(' \

@@ -40,7 +40,13 @@
  * Text helpers shared by the three formats.
  */
 
-/* Byte length of the whitespace character at s, or 0 when it is not one. */
+/*
+ * Byte length of the whitespace character at s, or 0 when it is not one.
+ * Other C0 controls count as space too: kb_text_clean has removed them
+ * from the file, but decoding can bring them back (YAML "\f" or "\0" in
+ * front matter, "&#1;" in Markdown or HTML, a control byte in a file
+ * name), and indexed text must never hold them.
+ */
 static size_t
 space_at(const char *s, size_t n)
 {
@@ -48,7 +54,7 @@ space_at(const char *s, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (u[0] == ' ' || u[0] == '\t' || u[0] == '\n' || u[0] == '\r')
+	if (u[0] <= ' ')
 		return 1;
 	/* Saved web pages are full of no-break and typographic spaces. */
 	if (n >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
@@ -702,6 +708,20 @@ split_front_matter(struct kb_article *a, const char *name, const char *text,
 			    name);
 }
 
+/*
+ * Append a cmark literal.  Entities are decoded by then ("&#1;"), so
+ * control characters are spaced out here, as kb_text_clean would have.
+ */
+static void
+add_literal(struct kb_buf *out, const char *lit)
+{
+	for (; *lit; lit++)
+		kb_buf_addc(out, (unsigned char)*lit < ' ' && *lit != '\t' &&
+					 *lit != '\n'
+				     ? ' '
+				     : *lit);
+}
+
 /* Plain text of an inline container; soft and hard line breaks as given. */
 static void
 md_inline(cmark_node *node, struct kb_buf *out, char soft, char hard)
@@ -720,7 +740,7 @@ md_inline(cmark_node *node, struct kb_buf *out, char soft, char hard)
 		case CMARK_NODE_CODE:
 			lit = cmark_node_get_literal(n);
 			if (lit != NULL)
-				kb_buf_adds(out, lit);
+				add_literal(out, lit);
 			break;
 		case CMARK_NODE_SOFTBREAK:
 			kb_buf_addc(out, soft);

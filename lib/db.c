@@ -260,6 +260,12 @@ kb_db_deadline_start(struct kb_db *db)
 					  : 0;
 }
 
+void
+kb_db_deadline_stop(struct kb_db *db)
+{
+	db->deadline = 0;
+}
+
 int
 kb_db_timed_out(const struct kb_db *db)
 {

@@ -28,6 +28,11 @@ void kb_db_close(struct kb_db *db);
  */
 void kb_db_set_timeout(struct kb_db *db, double ms);
 void kb_db_deadline_start(struct kb_db *db);
+/*
+ * End the bound kb_db_deadline_start began, so later statements on the
+ * connection (another request's reads) are not stopped by an old deadline.
+ */
+void kb_db_deadline_stop(struct kb_db *db);
 
 /* The taxonomy the index was built with (borrowed; never NULL). */
 const struct kb_taxonomy *kb_db_taxonomy(const struct kb_db *db);

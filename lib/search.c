@@ -1926,6 +1926,8 @@ done:
 out:
 	if (own_txn)
 		sqlite3_exec(kb_db_handle(db), "COMMIT", NULL, NULL, NULL);
+	/* The deadline was this search's; whatever runs next is not bound. */
+	kb_db_deadline_stop(db);
 	cands_free(c, nc);
 	plan_free(&p);
 	kb_understood_free(&u);

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages kbsearch needs that are missing, and says which.
-# usage: scripts/deps.sh build|test|all
+# usage: scripts/deps.sh build|test|fuzz|valgrind|all
 set -eu
 
 build_pkgs="gcc make pkg-config libsqlite3-dev libcmark-dev libyaml-dev libxml2-dev libjansson-dev libmicrohttpd-dev zlib1g-dev"
 # The browser test runs Debian's Chromium, driven by playwright-core.
 test_pkgs="check chromium"
+# make fuzz: clang and its runtimes; libFuzzer is in libclang-rt-dev, which
+# clang only recommends.
+fuzz_pkgs="clang libclang-rt-dev"
 
 case "${1:-build}" in
 build) want="$build_pkgs" ;;
@@ -14,8 +17,10 @@ test)
 	command -v node >/dev/null 2>&1 || want="$want nodejs"
 	command -v npm >/dev/null 2>&1 || want="$want npm"
 	;;
-all) want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test|all" >&2; exit 2 ;;
+fuzz) want="$build_pkgs $fuzz_pkgs" ;;
+valgrind) want="$build_pkgs check valgrind" ;;
+all) want="$build_pkgs $test_pkgs $fuzz_pkgs valgrind" ;;
+*) echo "usage: $0 build|test|fuzz|valgrind|all" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -26,6 +26,7 @@
 #include "escape.h"
 #include "html.h"
 #include "json.h"
+#include "kbserver.h"
 #include "search.h"
 #include "suggest.h"
 #include "util.h"
@@ -75,13 +76,15 @@ struct config {
 };
 
 static struct config cfg;
+#ifndef KB_SERVER_NO_MAIN
 static struct MHD_Daemon *daemon_;
+static atomic_int open_conns;
+static atomic_bool stopped; /* the daemon is gone: the reaper may go */
+#endif
 static unsigned bound_port;
 static atomic_uint_fast64_t generation = 1; /* bumped when the index changes */
 static atomic_int inflight;
-static atomic_int open_conns;
 static volatile sig_atomic_t got_stop, got_hup;
-static atomic_bool stopped; /* the daemon is gone: the reaper may go */
 static pthread_key_t db_key;
 static struct resp_cache *cache;
 
@@ -211,6 +214,7 @@ thread_db(void)
 	return t->db;
 }
 
+#ifndef KB_SERVER_NO_MAIN
 /* Watches the index file and SIGHUP; bumps the generation on change. */
 static void *
 watch_index(void *arg)
@@ -242,6 +246,7 @@ watch_index(void *arg)
 	}
 	return NULL;
 }
+#endif
 
 static struct conn *
 conn_of(struct MHD_Connection *c)
@@ -1123,10 +1128,10 @@ preflight(struct MHD_Connection *c, struct request *rq, int kind)
 	return ok;
 }
 
-static enum MHD_Result
-handle(void *cls, struct MHD_Connection *c, const char *url,
-       const char *method, const char *version, const char *upload,
-       size_t *upload_size, void **req_cls)
+enum MHD_Result
+kb_server_handle(void *cls, struct MHD_Connection *c, const char *url,
+		 const char *method, const char *version, const char *upload,
+		 size_t *upload_size, void **req_cls)
 {
 	struct request *rq = *req_cls;
 	const struct route *route;
@@ -1200,9 +1205,9 @@ handle(void *cls, struct MHD_Connection *c, const char *url,
 	return (enum MHD_Result)ret;
 }
 
-static void
-completed(void *cls, struct MHD_Connection *c, void **req_cls,
-	  enum MHD_RequestTerminationCode toe)
+void
+kb_server_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+		    enum MHD_RequestTerminationCode toe)
 {
 	struct request *rq = *req_cls;
 	struct conn *k = conn_of(c);
@@ -1228,6 +1233,7 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+#ifndef KB_SERVER_NO_MAIN
 static void
 connection_note(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		enum MHD_ConnectionNotificationCode toe)
@@ -1336,14 +1342,15 @@ reap_slow(void *arg)
 	}
 	return NULL;
 }
+#endif
 
 /*
  * Percent-decoding for paths and parameters.  %00 becomes 0x01 instead of
  * cutting the string short, so "/static/app.js%00.png" is not app.js and
  * "q=a%00b" is refused instead of searched as "a".
  */
-static size_t
-unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t
+kb_server_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	char *r = s, *w = s;
 
@@ -1369,6 +1376,23 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
+void
+kb_server_setup(const char *db, unsigned threads, bool quiet)
+{
+	cfg.db = db;
+	if (cfg.bind == NULL)
+		cfg.bind = "127.0.0.1";
+	cfg.threads = threads == 0 ? 1 : threads;
+	cfg.quiet = quiet;
+	pthread_key_create(&db_key, close_thread_db);
+}
+
+/*
+ * The daemon around the handler: signals, the index watcher, slow-client
+ * reaper, options.  Left out (KB_SERVER_NO_MAIN) where the handler is
+ * driven directly.
+ */
+#ifndef KB_SERVER_NO_MAIN
 static void
 on_signal(int sig)
 {
@@ -1520,13 +1544,13 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	pthread_key_create(&db_key, close_thread_db);
+	kb_server_setup(cfg.db, cfg.threads, cfg.quiet);
 	cache = resp_cache_new((size_t)cfg.cache_mb * 1024 * 1024);
 
 	daemon_ = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
-		(uint16_t)cfg.port, NULL, NULL, handle, NULL,
+		(uint16_t)cfg.port, NULL, NULL, kb_server_handle, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 		MHD_OPTION_THREAD_POOL_SIZE, cfg.threads,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
@@ -1534,9 +1558,9 @@ main(int argc, char **argv)
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 256u,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, kb_server_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, connection_note, NULL,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, kb_server_unescape, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, request_begins, NULL,
 		MHD_OPTION_END);
 	if (daemon_ == NULL) {
@@ -1581,3 +1605,4 @@ main(int argc, char **argv)
 		logmsg("stopped");
 	return 0;
 }
+#endif /* KB_SERVER_NO_MAIN */

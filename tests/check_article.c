@@ -335,6 +335,27 @@ START_TEST(markdown_title_comes_from_front_matter_then_h1_then_file_name)
 }
 END_TEST
 
+/* Decoding can bring back what kb_text_clean removed: it is spaced out. */
+START_TEST(markdown_escapes_and_entities_never_put_controls_in_text)
+{
+	static const char text[] =
+	    "---\ntitle: \"Flip 5\\fLED\\0 \\x01meanings\"\n"
+	    "summary: \"a\\tb\\x1bc\"\nmodels: [\"JBL\\x02 Flip 5\"]\n---\n"
+	    "## Reset&#1;the speaker\n\nHold&#x1B;it.\n";
+	struct kb_article *a = parse_str(KB_FORMAT_MARKDOWN, "a\001b.md", text);
+	const char *p;
+
+	ck_assert_str_eq(a->title, "Flip 5 LED meanings");
+	ck_assert_str_eq(a->summary, "a b c");
+	ck_assert_str_eq(a->fm_models.v[0], "JBL Flip 5");
+	ck_assert_str_eq(a->sections[0].heading, "Reset the speaker");
+	for (p = a->sections[0].body; *p; p++)
+		ck_assert_msg((unsigned char)*p >= ' ', "control 0x%02x", *p);
+	ck_assert_ptr_nonnull(strstr(a->sections[0].body, "Hold"));
+	kb_article_free(a);
+}
+END_TEST
+
 START_TEST(markdown_level_three_headings_stay_inside_the_section)
 {
 	struct kb_article *a = parse_file(DATA "soundcore-2-battery.md");
@@ -1134,6 +1155,8 @@ article_suite(void)
 	tcase_add_loop_test(
 	    tc, markdown_title_comes_from_front_matter_then_h1_then_file_name,
 	    0, NELEM(md_title_cases));
+	tcase_add_test(
+	    tc, markdown_escapes_and_entities_never_put_controls_in_text);
 	tcase_add_test(tc,
 		       markdown_level_three_headings_stay_inside_the_section);
 	tcase_add_loop_test(

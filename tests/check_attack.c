@@ -118,22 +118,30 @@ own_teardown(void)
 
 /* ---- what the server process holds --------------------------------------- */
 
+/*
+ * Resident memory the process holds itself: VmRSS less RssFile.  Readers
+ * map the index file, so the pages of it they touch are resident too, but
+ * they are the page cache's, shared and given back under pressure.
+ */
 static long
 proc_rss_kb(pid_t pid)
 {
 	char path[64], line[256];
-	long kb = -1;
+	long kb = -1, file = 0, v;
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	fp = fopen(path, "r");
 	if (fp == NULL)
 		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+			kb = v;
+		else if (sscanf(line, "RssFile: %ld kB", &v) == 1)
+			file = v;
+	}
 	fclose(fp);
-	return kb;
+	return kb < 0 ? -1 : kb - file;
 }
 
 static int

@@ -1645,6 +1645,42 @@ START_TEST(each_request_is_logged_on_one_line_with_status_and_time)
 }
 END_TEST
 
+/*
+ * A worker's connection bounds each search with a deadline; a request
+ * for something else, on the same worker long after that search, must
+ * not be stopped by the old deadline.
+ */
+START_TEST(reads_long_after_a_search_are_not_cut_short_by_its_deadline)
+{
+	static const char *const paths[] = {
+		"/api/symptoms", "/api/models",	      "/api/leds",
+		"/api/articles/1", "/api/suggest?q=bat", "/healthz",
+	};
+	static const char *const one_worker[] = { "--threads", "1", NULL };
+	struct kb_test_server one;
+	struct kb_test_http r;
+	size_t i;
+
+	kb_test_server_start(&one, dbpath, one_worker);
+	ck_assert_int_eq(kb_test_http(one.port, "GET", "/api/search?q=battery",
+				      NULL, NULL, 0, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	kb_test_http_free(&r);
+	/* Past the search's 2 s. */
+	usleep(2300 * 1000);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		ck_assert_int_eq(kb_test_http(one.port, "GET", paths[i], NULL,
+					      NULL, 0, &r),
+				 0);
+		ck_assert_msg(r.status == 200, "GET %s: %d %s", paths[i],
+			      r.status, r.body);
+		kb_test_http_free(&r);
+	}
+	ck_assert_int_eq(kb_test_server_stop(&one), 0);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -1685,6 +1721,8 @@ server_suite(void)
 	tcase_add_test(life,
 		       sigterm_finishes_requests_in_flight_and_exits_zero);
 	tcase_add_test(life, sigint_stops_it_cleanly_like_sigterm);
+	tcase_add_test(
+		life, reads_long_after_a_search_are_not_cut_short_by_its_deadline);
 	suite_add_tcase(s, life);
 	return s;
 }

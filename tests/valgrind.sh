@@ -1,0 +1,47 @@
+#!/bin/sh
+# Runs every Check suite given on the command line under valgrind's
+# memcheck, with the programs the suites start traced too, and reports
+# suites, errors and time; exits non-zero when any suite fails or any
+# process reports an error.
+# usage: tests/valgrind.sh BUILD_DIR SUITE...
+set -u
+build=$1
+shift
+vg=${VALGRIND:-valgrind}
+logdir="$build/valgrind"
+rm -rf "$logdir"
+mkdir -p "$logdir"
+# Check's per-test timeouts are set for native speed.
+export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-20}"
+
+failed=""
+errors=0
+start=$(date +%s)
+for t in "$@"; do
+	name=$(basename "$t")
+	log="$logdir/$name.log"
+	t0=$(date +%s)
+	# Every process of the suite appends to one report through fd 9: the
+	# suite's forked tests, and kbindex, kbsearch and kbserver as they
+	# are started (a per-process file would be overwritten on exec).
+	"$vg" --tool=memcheck --error-exitcode=99 --leak-check=full \
+		--show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible \
+		--trace-children=yes --num-callers=30 \
+		--suppressions=tests/valgrind.supp --log-fd=9 \
+		"$t" 9>>"$log"
+	rc=$?
+	n=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$log" |
+		awk '{ s += $1 } END { print s + 0 }')
+	procs=$(grep -c 'ERROR SUMMARY' "$log")
+	errors=$((errors + n))
+	echo "valgrind: $name: exit $rc, $n errors in $procs processes, $(($(date +%s) - t0)) s"
+	if [ "$rc" -ne 0 ] || [ "$n" -ne 0 ]; then
+		failed="$failed $name"
+	fi
+done
+echo "valgrind: $# suites, $errors errors, $(($(date +%s) - start)) s (reports in $logdir/)"
+if [ -n "$failed" ]; then
+	echo "FAILED:$failed"
+	exit 1
+fi
