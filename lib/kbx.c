@@ -1180,7 +1180,8 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		budget = 0;
 	else
 		*exhaustive = false;
-	qsort(sr, ns, sizeof(*sr), cmp_segref);
+	if (ns > 0)
+		qsort(sr, ns, sizeof(*sr), cmp_segref);
 	for (i = 0; i < ns; i++) {
 		struct plist *x = &l[sr[i].list];
 		uint64_t c = x->cnt[sr[i].seg];
@@ -1358,6 +1359,8 @@ proximity(struct inst *in, size_t n, uint32_t *out)
 {
 	size_t i, j, k, m;
 
+	if (n == 0)
+		return;
 	qsort(in, n, sizeof(*in), cmp_inst);
 	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && in[j].col == in[i].col; j++)
