@@ -19,6 +19,8 @@ soak: deps-test
 	$(Q)$(MAKE) --no-print-directory soak-server
 	$(Q)if grep -qs '^soak-index:' mk/*.mk; then \
 		$(MAKE) --no-print-directory soak-index; \
+	else \
+		echo "soak: no soak-index target in mk/; indexer soak skipped"; \
 	fi
 
 soak-server: $(PROGS) $(BUILD)/tests/check_attack
