@@ -1705,7 +1705,7 @@ collect_leds(sqlite3_stmt *st, const struct kb_taxonomy *t,
 	     const struct kb_understood *u, int only_brand,
 	     struct kb_led_answer **v, size_t *n)
 {
-	int rc;
+	int rc = SQLITE_DONE;
 
 	if (u->color)
 		sqlite3_bind_text(st, 1, u->color->id, -1, SQLITE_STATIC);
