@@ -35,6 +35,7 @@ for t in "$@"; do
 	set -- "$@" "$corpus" "$fuzzdir/seeds/$t"
 	[ -d "$fuzzdir/regressions/$t" ] && set -- "$@" "$fuzzdir/regressions/$t"
 	echo "fuzz: $t for ${secs} s (log: $log)"
+	t0=$(date +%s)
 	if "$build/fuzz_$t" "$@" >"$log" 2>&1; then
 		result="ok"
 	else
@@ -43,8 +44,11 @@ for t in "$@"; do
 		grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: )|runtime error' "$log" |
 			head -5
 	fi
+	took=$(($(date +%s) - t0))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+	# A run that stopped on a crash prints no totals: its last status line.
+	[ -n "$runs" ] ||
+		runs=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed 's/^#\([0-9]*\).*/\1/')
 	last=$(grep -E '^#[0-9]+' "$log" | tail -1)
 	cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')

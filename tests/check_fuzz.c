@@ -117,6 +117,16 @@ START_TEST(a_page_holding_injected_markup_is_caught)
 }
 END_TEST
 
+START_TEST(a_page_linking_to_a_script_url_is_caught)
+{
+	static const char page[] = "<p><img src=\"data:image/png;base64,AA\">"
+				   "<a href=\"JavaScript:alert(1)\">x</a></p>";
+
+	quiet();
+	kb_fuzz_check_html("page", page, sizeof(page) - 1);
+}
+END_TEST
+
 START_TEST(indexed_text_with_a_control_byte_is_caught)
 {
 	quiet();
@@ -155,6 +165,8 @@ fuzz_suite(void)
 			    (int)kb_fuzz_ntargets);
 	tcase_add_test_raise_signal(
 	    tc, a_page_holding_injected_markup_is_caught, SIGABRT);
+	tcase_add_test_raise_signal(
+	    tc, a_page_linking_to_a_script_url_is_caught, SIGABRT);
 	tcase_add_test_raise_signal(
 	    tc, indexed_text_with_a_control_byte_is_caught, SIGABRT);
 	suite_add_tcase(s, tc);
