@@ -13,6 +13,8 @@ rm -rf "$logdir"
 mkdir -p "$logdir"
 # Check's per-test timeouts are set for native speed.
 export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-20}"
+# Suites that compare resident memory leave that to memcheck here.
+export KB_TEST_MEMCHECK=1
 
 failed=""
 errors=0
