@@ -1394,15 +1394,6 @@ kb_server_setup(const char *db, unsigned threads, bool quiet)
  */
 #ifndef KB_SERVER_NO_MAIN
 static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
-static void
 usage(FILE *fp)
 {
 	fputs("usage: kbserver [--db PATH] [--bind ADDRESS] [--port N] "
@@ -1460,14 +1451,14 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sockaddr_in sin;
-	struct sigaction sa;
+	sigset_t stop_sigs;
 	struct kb_db *probe = NULL;
 	struct kb_error err;
 	const union MHD_DaemonInfo *info;
 	pthread_t watcher, reaper;
 	double t0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int c;
+	int c, sig;
 
 	cfg.db = getenv("KBSEARCH_DB");
 	if (cfg.db == NULL || *cfg.db == '\0')
@@ -1539,11 +1530,18 @@ main(int argc, char **argv)
 	kb_db_close(probe);
 
 	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/*
+	 * SIGINT, SIGTERM and SIGHUP are blocked before any thread starts
+	 * (threads inherit the mask) and taken by this thread with sigwait.
+	 * A signal sent to the process may go to any thread that does not
+	 * block it; with a handler and pause(), one that went to a worker
+	 * left this thread asleep and the server running.
+	 */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	kb_server_setup(cfg.db, cfg.threads, cfg.quiet);
 	cache = resp_cache_new((size_t)cfg.cache_mb * 1024 * 1024);
 
@@ -1576,8 +1574,14 @@ main(int argc, char **argv)
 	pthread_create(&watcher, NULL, watch_index, NULL);
 	pthread_create(&reaper, NULL, reap_slow, NULL);
 
-	while (!got_stop)
-		pause();
+	while (!got_stop) {
+		if (sigwait(&stop_sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP)
+			got_hup = 1;
+		else
+			got_stop = 1;
+	}
 
 	/*
 	 * Stop accepting (new connections are refused, not dropped), let
