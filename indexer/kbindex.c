@@ -27,7 +27,7 @@
  * previous version in the index, like a file that fails to parse: a
  * folder that vanished or lost its permissions must not empty the index.
  */
-enum file_todo {
+enum file_action {
 	F_INDEX,       /* read, parse, store */
 	F_SKIP,	       /* a second file with the same relative path */
 	F_KEEP,	       /* unreadable: keep the article at rel */
@@ -37,7 +37,7 @@ enum file_todo {
 struct file {
 	char *path; /* as opened */
 	char *rel;  /* as stored: relative to the folder given */
-	enum file_todo todo;
+	enum file_action action;
 };
 
 struct files {
@@ -108,7 +108,7 @@ usage(FILE *fp)
 
 static void
 add_file(struct files *fs, const char *path, const char *rel,
-	 enum file_todo todo)
+	 enum file_action action)
 {
 	if (fs->n == fs->cap) {
 		fs->cap = fs->cap ? fs->cap * 2 : 64;
@@ -116,7 +116,7 @@ add_file(struct files *fs, const char *path, const char *rel,
 	}
 	fs->v[fs->n].path = kb_xstrdup(path);
 	fs->v[fs->n].rel = kb_xstrdup(rel);
-	fs->v[fs->n].todo = todo;
+	fs->v[fs->n].action = action;
 	fs->n++;
 }
 
@@ -251,12 +251,12 @@ collect(struct files *fs, char **paths, int npaths)
 	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_rel);
 	/* Two folders holding the same relative path: the first one wins. */
 	for (i = 1; i < fs->n; i++) {
-		if (fs->v[i].todo == F_INDEX &&
+		if (fs->v[i].action == F_INDEX &&
 		    strcmp(fs->v[i].rel, fs->v[i - 1].rel) == 0) {
 			warnx_file(fs->v[i].path, 0,
 				   "same relative path as an earlier file, "
 				   "skipped");
-			fs->v[i].todo = F_SKIP;
+			fs->v[i].action = F_SKIP;
 		}
 	}
 }
@@ -437,7 +437,7 @@ main(int argc, char **argv)
 	}
 	bar = !quiet && isatty(STDERR_FILENO);
 	for (i = 0; i < fs.n && !interrupted; i++) {
-		switch (fs.v[i].todo) {
+		switch (fs.v[i].action) {
 		case F_SKIP:
 			continue;
 		case F_KEEP:
