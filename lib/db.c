@@ -63,7 +63,7 @@ const char kb_db_schema_sql[] =
 	/* 1 for the fact answer cards show for its model and state */
 	" best INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX leds_article ON leds(article_id);"
-	"CREATE INDEX leds_section ON leds(section_id);"
+	"CREATE INDEX leds_section ON leds(section_id, color, pattern);"
 	/* an answer card reads its few facts straight off these */
 	"CREATE INDEX leds_state ON leds(best, color, pattern, nsec DESC, id);"
 	"CREATE INDEX leds_color ON leds(best, color, nsec DESC, id);"

@@ -17,8 +17,8 @@
 static const double kbx_colw[KBX_COLS] = { 0.7, 5.0, 1.0, 1.5 };
 #define KBX_K1 2.5
 #define KBX_B 0.8
-/* Postings a query may read in all to complete its candidates' scores. */
-#define KBX_COMPLETE 2000000
+/* Postings a query may read in all. */
+#define KBX_COMPLETE 300000
 /* Postings held in memory at once while rebuilding: bounds kbindex's RSS. */
 #define KBX_PART 3000000
 
@@ -866,8 +866,7 @@ struct plist {
 	uint64_t bytes[256];
 	size_t data_at; /* where the groups' numbers begin */
 	double weight;
-	size_t take;	    /* groups to read whole */
-	uint64_t take_part; /* then this many of the next group */
+	uint32_t term;
 };
 
 static int
@@ -881,6 +880,7 @@ plist_open(struct kb_db *db, uint32_t id, double weight, struct plist *l)
 
 	memset(l, 0, sizeof(*l));
 	l->weight = weight;
+	l->term = id;
 	if (sqlite3_blob_open(kb_db_handle(db), "main", "postings", "data",
 			      id, 0, &l->blob) != SQLITE_OK) {
 		if (l->blob != NULL)
@@ -933,6 +933,7 @@ cmp_segref(const void *a, const void *b)
  */
 struct acc {
 	float *val;
+	uint64_t *met; /* a bit per section id: val is non-zero */
 	size_t cap;
 	bool sized; /* val covers every section id of the index */
 	int64_t *touched;
@@ -953,6 +954,7 @@ acc_drop(void *p)
 	if (a == NULL)
 		return;
 	free(a->val);
+	free(a->met);
 	free(a->touched);
 	free(a);
 }
@@ -969,9 +971,13 @@ acc_add(struct acc *a, int64_t id, float s)
 			cap *= 2;
 		a->val = kb_xrealloc(a->val, cap * sizeof(*a->val));
 		memset(a->val + a->cap, 0, (cap - a->cap) * sizeof(*a->val));
+		a->met = kb_xrealloc(a->met, cap / 64 * sizeof(*a->met));
+		memset(a->met + a->cap / 64, 0,
+		       (cap - a->cap) / 64 * sizeof(*a->met));
 		a->cap = cap;
 	}
 	if (a->val[id] == 0.0f) {
+		a->met[id / 64] |= (uint64_t)1 << (id % 64);
 		if (a->n == a->tcap) {
 			a->tcap = a->tcap ? a->tcap * 2 : 4096;
 			a->touched = kb_xrealloc(a->touched,
@@ -982,11 +988,15 @@ acc_add(struct acc *a, int64_t id, float s)
 	a->val[id] += s;
 }
 
-/* Add to a section already found; others stay out. */
+/*
+ * Add to a section already found; others stay out.  The bitmap is 1/32
+ * of the scores' size and stays in cache where they would not.
+ */
 static inline void
 acc_bump(struct acc *a, int64_t id, float s)
 {
-	if (id > 0 && (uint64_t)id < a->cap && a->val[id] != 0.0f)
+	if (id > 0 && (uint64_t)id < a->cap &&
+	    (a->met[id / 64] >> (id % 64) & 1) != 0)
 		a->val[id] += s;
 }
 
@@ -1012,8 +1022,10 @@ acc_size(struct kb_db *db, struct acc *a)
 	if (max <= 0 || (uint64_t)max < a->cap)
 		return;
 	free(a->val);
-	a->cap = (size_t)max + 1;
+	free(a->met);
+	a->cap = ((size_t)max + 64) / 64 * 64;
 	a->val = kb_xcalloc(a->cap, sizeof(*a->val));
+	a->met = kb_xcalloc(a->cap / 64, sizeof(*a->met));
 }
 
 static void
@@ -1021,8 +1033,10 @@ acc_clear(struct acc *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->n; i++)
+	for (i = 0; i < a->n; i++) {
 		a->val[a->touched[i]] = 0.0f;
+		a->met[a->touched[i] / 64] = 0;
+	}
 	a->n = 0;
 }
 
@@ -1111,6 +1125,13 @@ acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
 	return n;
 }
 
+/* A list's weighted impact at segment s, 0 past its end. */
+static double
+seg_pri(const struct plist *x, size_t s)
+{
+	return s < x->nseg ? x->weight * x->imp[s] : 0.0;
+}
+
 long
 kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	size_t budget, struct kbx_hit *out, bool *exhaustive)
@@ -1119,11 +1140,12 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	struct segref *sr = NULL;
 	struct acc *a = kb_db_scratch(q->db, acc_make, acc_drop);
 	size_t nl = 0, ns = 0, i, j;
-	uint64_t taken = 0, all = 0;
+	size_t *at = NULL; /* per list: byte offset of its next segment */
+	uint64_t seen = 0;
 	unsigned char *buf = NULL;
 	size_t bufcap = 0;
 	long rc = -1;
-	bool complete;
+	bool admit = true;
 
 	*exhaustive = true;
 	/*
@@ -1166,85 +1188,81 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		if (best.blob != NULL)
 			l[nl++] = best;
 	}
+	/* A word in two phrases is one list weighing both. */
+	for (i = 0, j = 0; i < nl; i++) {
+		size_t m;
+
+		for (m = 0; m < j && l[m].term != l[i].term; m++)
+			;
+		if (m < j) {
+			l[m].weight += l[i].weight;
+			sqlite3_blob_close(l[i].blob);
+		} else {
+			l[j++] = l[i];
+		}
+	}
+	nl = j;
+	at = kb_xcalloc(nl ? nl : 1, sizeof(*at));
 	for (i = 0; i < nl; i++) {
+		at[i] = l[i].data_at;
 		sr = kb_xrealloc(sr, (ns + l[i].nseg) * sizeof(*sr));
 		for (j = 0; j < l[i].nseg; j++) {
-			sr[ns].pri = l[i].weight * l[i].imp[j];
+			sr[ns].pri = seg_pri(&l[i], j);
 			sr[ns].list = (uint32_t)i;
 			sr[ns].seg = (uint32_t)j;
-			all += l[i].cnt[j];
 			ns++;
 		}
 	}
-	if (allow != NULL || budget == 0 || all <= budget)
-		budget = 0;
-	else
-		*exhaustive = false;
 	if (ns > 0)
 		qsort(sr, ns, sizeof(*sr), cmp_segref);
-	for (i = 0; i < ns; i++) {
-		struct plist *x = &l[sr[i].list];
-		uint64_t c = x->cnt[sr[i].seg];
-
-		if (budget && taken + c > budget) {
-			x->take_part = budget - taken;
-			taken = budget;
-			break;
-		}
-		x->take++;
-		taken += c;
-	}
-	/*
-	 * Past the budget, the rest of each list still adds to the sections
-	 * already found (without admitting new ones), so a section holding
-	 * every word at middling impact is scored on all of them.  Bounded:
-	 * a pasted ticket's many common words skip this.
-	 */
-	complete = budget > 0 && all <= KBX_COMPLETE;
 	acc_clear(a);
 	acc_size(q->db, a);
-	for (i = 0; i < nl; i++) {
-		struct plist *x = &l[i];
-		size_t bytes = 0, s;
+	/*
+	 * Score at a time: the groups in falling weighted impact, each read
+	 * whole.  budget ends admission (past it the groups only add to the
+	 * sections met) and KBX_COMPLETE ends reading: the k are then the
+	 * best of what the most telling postings reach, which a query of
+	 * common words (a pasted ticket) needs to stay fast.  With one list
+	 * the order is the score's, so k sections met are the k best.
+	 */
+	for (i = 0; i < ns; i++) {
+		struct plist *x = &l[sr[i].list];
+		size_t s = sr[i].seg;
+		uint64_t c = x->cnt[s], id = 0, d, e;
+		size_t bytes = (size_t)x->bytes[s];
+		float w = (float)sr[i].pri;
 		const unsigned char *p, *end;
 
-		for (s = 0; s < x->nseg; s++)
-			if (complete || s < x->take ||
-			    (s == x->take && x->take_part > 0))
-				bytes += x->bytes[s];
-		if (bytes == 0)
-			continue;
+		if (nl == 1 && a->n >= k)
+			break;
+		if (seen + c > KBX_COMPLETE) {
+			*exhaustive = false;
+			break;
+		}
 		if (bytes > bufcap) {
 			bufcap = bytes;
 			buf = kb_xrealloc(buf, bufcap);
 		}
-		if (x->data_at + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
-		    sqlite3_blob_read(x->blob, buf, (int)bytes,
-				      (int)x->data_at) != SQLITE_OK)
+		if (at[sr[i].list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
+		    (bytes > 0 &&
+		     sqlite3_blob_read(x->blob, buf, (int)bytes,
+				       (int)at[sr[i].list]) != SQLITE_OK))
 			goto out;
+		at[sr[i].list] += bytes;
 		p = buf;
 		end = buf + bytes;
-		for (s = 0; s < x->nseg; s++) {
-			uint64_t m = s < x->take ? x->cnt[s]
-				     : s == x->take ? x->take_part
-						    : 0;
-			uint64_t id = 0, d, e;
-			double w = x->weight * x->imp[s];
-
-			if (!complete && s >= x->take && m == 0)
-				break;
-			for (e = 0; e < m && get_varint(&p, end, &d); e++) {
-				id += d;
-				if (allow == NULL ||
-				    allowed(allow, nallow, (int64_t)id))
-					acc_add(a, (int64_t)id, (float)w);
-			}
-			if (!complete)
-				continue;
-			for (; e < x->cnt[s] && get_varint(&p, end, &d); e++) {
-				id += d;
-				acc_bump(a, (int64_t)id, (float)w);
-			}
+		for (e = 0; e < c && get_varint(&p, end, &d); e++) {
+			id += d;
+			if (!admit)
+				acc_bump(a, (int64_t)id, w);
+			else if (allow == NULL ||
+				 allowed(allow, nallow, (int64_t)id))
+				acc_add(a, (int64_t)id, w);
+		}
+		seen += c;
+		if (admit && budget > 0 && seen >= budget && i + 1 < ns) {
+			admit = false;
+			*exhaustive = false;
 		}
 	}
 	rc = (long)acc_top(a, k, out);
@@ -1254,6 +1272,7 @@ out:
 			sqlite3_blob_close(l[i].blob);
 	free(l);
 	free(sr);
+	free(at);
 	free(buf);
 	acc_clear(a);
 	return rc;

@@ -88,9 +88,12 @@ struct kbx_hit {
 	double score;
 };
 /*
- * At most k best sections; allow (sorted, may be NULL) restricts them;
- * budget caps the postings visited (0: all).  Returns how many, or -1 on
- * a database error.  *exhaustive says whether every posting was seen.
+ * At most k best sections; allow (sorted, may be NULL) restricts them.
+ * Reads postings by falling weighted impact; budget (0: none) caps the
+ * postings that may bring in new sections, past it only those met are
+ * completed, up to a bound on postings read in all.  Returns how many,
+ * or -1 on a database error.  *exhaustive says whether the k are
+ * exactly the best (ties aside).
  */
 long kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow,
 	     size_t k, size_t budget, struct kbx_hit *out, bool *exhaustive);

@@ -122,8 +122,11 @@ static const char base_all_sql[] =
 #define WINDOW 200
 /* LED facts an answer card lists at most. */
 #define MAX_LED_ANSWERS 8
-/* Postings the first stage reads at most (the most telling first). */
-#define FIRST_BUDGET 40000
+/*
+ * Postings that may bring sections into the first stage (the most
+ * telling first); kbx.c bounds the postings read in all.
+ */
+#define FIRST_BUDGET 50000
 /* Most word concepts a query keeps (long tickets keep the informative). */
 #define MAX_WORDS 12
 #define MAX_LONG_WORDS 40
@@ -1364,8 +1367,8 @@ filter_sections(struct kb_db *db, const struct kb_result *r, int64_t **out,
 /*
  * The window: the sections with the most weighted impact over the
  * query's phrases (kbx.h), reading the most telling postings first and
- * stopping after FIRST_BUDGET of them, then each scored on every phrase
- * from its own tokens.  A section found through a phrase's rarest word
+ * admitting sections from FIRST_BUDGET of them, then each scored on
+ * every phrase from its own tokens.  A section found through a phrase's rarest word
  * that lacks every phrase is no match.
  */
 static int
