@@ -989,18 +989,6 @@ acc_add(struct acc *a, int64_t id, float s)
 }
 
 /*
- * Add to a section already found; others stay out.  The bitmap is 1/32
- * of the scores' size and stays in cache where they would not.
- */
-static inline void
-acc_bump(struct acc *a, int64_t id, float s)
-{
-	if (id > 0 && (uint64_t)id < a->cap &&
-	    (a->met[id / 64] >> (id % 64) & 1) != 0)
-		a->val[id] += s;
-}
-
-/*
  * Size the array for the index once: calloc'd memory comes from the
  * kernel zeroed, page by page as it is touched, so a one-shot search
  * pays only for the sections it reaches.
@@ -1123,6 +1111,70 @@ acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
 	}
 #undef WORSE
 	return n;
+}
+
+/*
+ * The inner loops of the first stage, over one group's delta-coded
+ * section ids: most deltas take one byte.
+ */
+static inline bool
+next_id(const unsigned char **p, const unsigned char *end, uint64_t *id)
+{
+	uint64_t d;
+
+	if (*p < end && **p < 0x80) {
+		*id += *(*p)++;
+		return true;
+	}
+	if (!get_varint(p, end, &d))
+		return false;
+	*id += d;
+	return true;
+}
+
+static void
+seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
+	uint64_t c, float w)
+{
+	uint64_t id = 0;
+
+	if (a->n + c > a->tcap) {
+		a->tcap = a->n + c > 2 * a->tcap ? a->n + c : 2 * a->tcap;
+		a->touched = kb_xrealloc(a->touched,
+					 a->tcap * sizeof(*a->touched));
+	}
+	while (c-- > 0 && next_id(&p, end, &id)) {
+		uint64_t *m, bit;
+
+		if (id == 0 || id >= a->cap) {
+			acc_add(a, (int64_t)id, w);
+			continue;
+		}
+		m = &a->met[id / 64];
+		bit = (uint64_t)1 << (id % 64);
+		if (*m & bit) {
+			a->val[id] += w;
+		} else {
+			*m |= bit;
+			a->val[id] = w;
+			a->touched[a->n++] = (int64_t)id;
+		}
+	}
+}
+
+/*
+ * Add to the sections already met; others stay out.  The bitmap is 1/32
+ * of the scores' size and stays in cache where they would not.
+ */
+static void
+seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
+	 uint64_t c, float w)
+{
+	uint64_t id = 0;
+
+	while (c-- > 0 && next_id(&p, end, &id))
+		if (id < a->cap && (a->met[id / 64] >> (id % 64) & 1) != 0)
+			a->val[id] += w;
 }
 
 /* A list's weighted impact at segment s, 0 past its end. */
@@ -1251,13 +1303,16 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		at[sr[i].list] += bytes;
 		p = buf;
 		end = buf + bytes;
-		for (e = 0; e < c && get_varint(&p, end, &d); e++) {
-			id += d;
-			if (!admit)
-				acc_bump(a, (int64_t)id, w);
-			else if (allow == NULL ||
-				 allowed(allow, nallow, (int64_t)id))
-				acc_add(a, (int64_t)id, w);
+		if (!admit) {
+			seg_bump(a, p, end, c, w);
+		} else if (allow == NULL) {
+			seg_add(a, p, end, c, w);
+		} else {
+			for (e = 0; e < c && get_varint(&p, end, &d); e++) {
+				id += d;
+				if (allowed(allow, nallow, (int64_t)id))
+					acc_add(a, (int64_t)id, w);
+			}
 		}
 		seen += c;
 		if (admit && budget > 0 && seen >= budget && i + 1 < ns) {
