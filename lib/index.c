@@ -325,7 +325,7 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	 */
 	rc = exec(ix,
 		  "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-		  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -16000;"
+		  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8000;"
 		  "PRAGMA temp_store = MEMORY;",
 		  err);
 	if (rc != KB_OK)
@@ -902,14 +902,19 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		rc = write_vocab(ix, err);
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
-	/* Per model and LED state, the fact from the fullest section. */
+	/*
+	 * Per model and LED state, the fact from the fullest section, read
+	 * in leds_model's order (so nothing is sorted in memory).
+	 */
 	if (rc == KB_OK)
 		rc = exec(ix,
 			  "UPDATE leds SET best = 0 WHERE best = 1;"
 			  "UPDATE leds SET best = 1 WHERE id IN (SELECT id FROM"
 			  " (SELECT id, row_number() OVER (PARTITION BY"
-			  " lower(model), color, pattern ORDER BY nsec DESC, id)"
-			  " AS n FROM leds) WHERE n = 1);",
+			  " model COLLATE NOCASE, color, pattern"
+			  " ORDER BY nsec DESC, id) AS n"
+			  " FROM leds INDEXED BY leds_model WHERE best = 0)"
+			  " WHERE n = 1);",
 			  err);
 	if (rc == KB_OK)
 		rc = kbx_build_finish(ix->kbx, err);

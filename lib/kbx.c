@@ -20,7 +20,7 @@ static const double kbx_colw[KBX_COLS] = { 0.7, 5.0, 1.0, 1.5 };
 /* Postings a query may read in all. */
 #define KBX_COMPLETE 300000
 /* Postings held in memory at once while rebuilding: bounds kbindex's RSS. */
-#define KBX_PART 3000000
+#define KBX_PART 1000000
 
 /* ---- varints ---- */
 
