@@ -26,7 +26,12 @@ for t in "$@"; do
 	# Every process of the suite appends to one report through fd 9: the
 	# suite's forked tests, and kbindex, kbsearch and kbserver as they
 	# are started (a per-process file would be overwritten on exec).
+	# No gdbserver: its FIFOs in /tmp are named by pid, so a child that
+	# forks as root and execs as nobody (check_faults) finds its own
+	# root-owned FIFOs it can neither remove nor replace, and memcheck
+	# exits before the program starts.
 	"$vg" --tool=memcheck --error-exitcode=99 --leak-check=full \
+		--vgdb=no \
 		--show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible \
 		--trace-children=yes --num-callers=30 \
