@@ -23,9 +23,18 @@ for t in "$@"; do
 	name=$(basename "$t")
 	log="$logdir/$name.log"
 	t0=$(date +%s)
-	# Every process of the suite appends to one report through fd 9: the
+	# Every process of the suite writes to one report through fd 9: the
 	# suite's forked tests, and kbindex, kbsearch and kbserver as they
 	# are started (a per-process file would be overwritten on exec).
+	# fd 9 is a pipe to the report, not the report itself: a file size
+	# limit a test puts on kbindex (RLIMIT_FSIZE, check_faults) binds
+	# writes to files, and would cut that process's report short.
+	fifo="$logdir/$name.fifo"
+	mkfifo "$fifo" || exit 2
+	{
+		cat "$fifo" >>"$log"
+		rm -f "$fifo"
+	} &
 	# No gdbserver: its FIFOs in /tmp are named by pid, so a child that
 	# forks as root and execs as nobody (check_faults) finds its own
 	# root-owned FIFOs it can neither remove nor replace, and memcheck
@@ -36,8 +45,19 @@ for t in "$@"; do
 		--errors-for-leak-kinds=definite,indirect,possible \
 		--trace-children=yes --num-callers=30 \
 		--suppressions=tests/valgrind.supp --log-fd=9 \
-		"$t" 9>>"$log"
+		"$t" 9>"$fifo"
 	rc=$?
+	# The report is whole once every process has closed the pipe; one
+	# that outlives its suite (a server left running) fails it.
+	w=0
+	while [ -p "$fifo" ] && [ "$w" -lt 60 ]; do
+		sleep 1
+		w=$((w + 1))
+	done
+	if [ -p "$fifo" ]; then
+		echo "valgrind: $name: a process outlived the suite (the report is still open after 60 s)"
+		rc=98
+	fi
 	n=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$log" |
 		awk '{ s += $1 } END { print s + 0 }')
 	procs=$(grep -c 'ERROR SUMMARY' "$log")
