@@ -35,10 +35,11 @@ for t in "$@"; do
 		cat "$fifo" >>"$log"
 		rm -f "$fifo"
 	} &
-	# No gdbserver: its FIFOs in /tmp are named by pid, so a child that
-	# forks as root and execs as nobody (check_faults) finds its own
-	# root-owned FIFOs it can neither remove nor replace, and memcheck
-	# exits before the program starts.
+	# No gdbserver: at every start it makes FIFOs and a shared-memory
+	# file in /tmp named by pid.  A test child that forks as root and
+	# execs kbindex as nobody cannot replace its own root-owned ones, and
+	# kbindex under a file size limit of 0 cannot write the file; either
+	# way memcheck exits before kbindex starts (both in check_faults).
 	"$vg" --tool=memcheck --error-exitcode=99 --leak-check=full \
 		--vgdb=no \
 		--show-leak-kinds=definite,indirect,possible \
