@@ -366,15 +366,8 @@ struct anchor_set {
 static struct anchor_slot *
 anchor_find(struct anchor_set *set, const char *key)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const unsigned char *p;
-	size_t i;
+	size_t i = (size_t)kb_fnv1a(key, strlen(key)) & set->mask;
 
-	for (p = (const unsigned char *)key; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
-	i = (size_t)h & set->mask;
 	while (set->slots[i].key != NULL && strcmp(set->slots[i].key, key))
 		i = (i + 1) & set->mask;
 	return &set->slots[i];

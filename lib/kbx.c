@@ -67,19 +67,6 @@ struct termmap {
 	size_t cap, n;
 };
 
-static uint64_t
-hash_str(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void termmap_put(struct termmap *m, char *key, uint32_t id);
 
 static void
@@ -106,7 +93,7 @@ termmap_put(struct termmap *m, char *key, uint32_t id)
 
 	if ((m->n + 1) * 2 > m->cap)
 		termmap_grow(m);
-	i = hash_str(key, strlen(key)) & (m->cap - 1);
+	i = kb_fnv1a(key, strlen(key)) & (m->cap - 1);
 	while (m->key[i] != NULL)
 		i = (i + 1) & (m->cap - 1);
 	m->key[i] = key;
@@ -122,7 +109,7 @@ termmap_get(const struct termmap *m, const char *term, size_t len)
 
 	if (m->cap == 0)
 		return 0;
-	i = hash_str(term, len) & (m->cap - 1);
+	i = kb_fnv1a(term, len) & (m->cap - 1);
 	while (m->key[i] != NULL) {
 		if (strncmp(m->key[i], term, len) == 0 && m->key[i][len] == 0)
 			return m->id[i];

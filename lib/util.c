@@ -541,8 +541,8 @@ kb_squeeze_space(char *s)
 	*w = '\0';
 }
 
-void
-kb_hash_hex(const void *data, size_t n, char out[17])
+uint64_t
+kb_fnv1a(const void *data, size_t n)
 {
 	const unsigned char *p = data;
 	uint64_t h = 14695981039346656037ULL;
@@ -552,7 +552,13 @@ kb_hash_hex(const void *data, size_t n, char out[17])
 		h ^= p[i];
 		h *= 1099511628211ULL;
 	}
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	return h;
+}
+
+void
+kb_hash_hex(const void *data, size_t n, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)kb_fnv1a(data, n));
 }
 
 double

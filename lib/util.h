@@ -83,7 +83,9 @@ char *kb_slugify(const char *s);
 /* Collapse runs of whitespace to one space and trim both ends, in place. */
 void kb_squeeze_space(char *s);
 
-/* 64-bit FNV-1a of the bytes, as 16 lowercase hex digits into out[17]. */
+/* 64-bit FNV-1a of the bytes. */
+uint64_t kb_fnv1a(const void *data, size_t n);
+/* The same as 16 lowercase hex digits into out[17]. */
 void kb_hash_hex(const void *data, size_t n, char out[17]);
 
 /* Monotonic clock in seconds. */

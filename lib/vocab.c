@@ -23,13 +23,7 @@ struct kb_vocab_delta {
 static uint64_t
 hash_str(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return kb_fnv1a(s, strlen(s));
 }
 
 struct kb_vocab_delta *

@@ -26,19 +26,6 @@ struct resp_cache {
 /* Bodies larger than this share of the budget are not kept. */
 #define MAX_SHARE 8
 
-static uint64_t
-hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 struct resp_cache *
 resp_cache_new(size_t max_bytes)
 {
@@ -120,7 +107,7 @@ char *
 resp_cache_get(struct resp_cache *rc, uint64_t gen, const char *key,
 	       size_t keylen, size_t *len)
 {
-	uint64_t h = hash_bytes(key, keylen);
+	uint64_t h = kb_fnv1a(key, keylen);
 	struct entry *e;
 	char *body = NULL;
 
@@ -158,7 +145,7 @@ void
 resp_cache_put(struct resp_cache *rc, uint64_t gen, const char *key,
 	       size_t keylen, const char *body, size_t len)
 {
-	uint64_t h = hash_bytes(key, keylen);
+	uint64_t h = kb_fnv1a(key, keylen);
 	size_t cost = keylen + len + sizeof(struct entry);
 	struct entry *e;
 
