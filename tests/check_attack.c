@@ -1129,6 +1129,19 @@ START_TEST(unknown_methods_get_405_and_malformed_requests_400)
 }
 END_TEST
 
+/* The status kbserver answers the raw request in b with. */
+static int
+raw_status(const struct kb_buf *b)
+{
+	struct kb_test_http r;
+	int status;
+
+	ck_assert_int_eq(kb_test_http_raw(srv.port, b->data, b->len, &r), 0);
+	status = r.status;
+	kb_test_http_free(&r);
+	return status;
+}
+
 /* Request line and headers share 36 KB per connection. */
 START_TEST(an_oversized_uri_gets_414_and_oversized_headers_431)
 {
@@ -1142,17 +1155,13 @@ START_TEST(an_oversized_uri_gets_414_and_oversized_headers_431)
 	for (i = 0; i < 40000; i++)
 		kb_buf_addc(&b, 'a');
 	kb_buf_adds(&b, " HTTP/1.1\r\n" KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 414);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 414);
 	kb_buf_reset(&b);
 	kb_buf_adds(&b, "GET /api/search?q=");
 	for (i = 0; i < 13000; i++)
 		kb_buf_adds(&b, "%61");
 	kb_buf_adds(&b, " HTTP/1.1\r\n" KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 414);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 414);
 
 	/* under the connection's memory, over q's limit: kbserver's 400 */
 	kb_buf_reset(&b);
@@ -1160,9 +1169,7 @@ START_TEST(an_oversized_uri_gets_414_and_oversized_headers_431)
 	for (i = 0; i < 20000; i++)
 		kb_buf_addc(&b, 'a');
 	kb_buf_adds(&b, " HTTP/1.1\r\n" KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 400);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 400);
 
 	/* one 40 KB header; 3,000 small ones; a 40 KB header name */
 	kb_buf_reset(&b);
@@ -1170,25 +1177,19 @@ START_TEST(an_oversized_uri_gets_414_and_oversized_headers_431)
 	for (i = 0; i < 40000; i++)
 		kb_buf_addc(&b, 'c');
 	kb_buf_adds(&b, "\r\n" KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 431);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 431);
 	kb_buf_reset(&b);
 	kb_buf_adds(&b, "GET / HTTP/1.1\r\n");
 	for (i = 0; i < 3000; i++)
 		kb_buf_printf(&b, "X-H%zu: v\r\n", i);
 	kb_buf_adds(&b, KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 431);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 431);
 	kb_buf_reset(&b);
 	kb_buf_adds(&b, "GET / HTTP/1.1\r\n");
 	for (i = 0; i < 40000; i++)
 		kb_buf_addc(&b, 'X');
 	kb_buf_adds(&b, ": v\r\n" KEEP);
-	ck_assert_int_eq(kb_test_http_raw(srv.port, b.data, b.len, &r), 0);
-	ck_assert_int_eq(r.status, 431);
-	kb_test_http_free(&r);
+	ck_assert_int_eq(raw_status(&b), 431);
 	kb_buf_free(&b);
 
 	ck_assert_int_eq(

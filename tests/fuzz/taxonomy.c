@@ -32,27 +32,28 @@ check_matches(const char *what, const char *text, const struct kb_match *m,
 static void
 find_all(const struct kb_taxonomy *t, const char *text)
 {
-	struct kb_match *m = NULL;
-	size_t n = 0;
+	static const struct {
+		const char *what;
+		void (*find)(const struct kb_taxonomy *, const char *,
+			     struct kb_match **, size_t *);
+	} finders[] = {
+	    {"model", kb_taxonomy_find_models},
+	    {"symptom", kb_taxonomy_find_symptoms},
+	    {"colour", kb_taxonomy_find_colors},
+	    {"pattern", kb_taxonomy_find_patterns},
+	};
+	const size_t count[] = {t->nmodels, t->nsymptoms, t->ncolors,
+				t->npatterns};
+	size_t i;
 
-	kb_taxonomy_find_models(t, text, &m, &n);
-	check_matches("model", text, m, n, t->nmodels);
-	free(m);
-	m = NULL;
-	n = 0;
-	kb_taxonomy_find_symptoms(t, text, &m, &n);
-	check_matches("symptom", text, m, n, t->nsymptoms);
-	free(m);
-	m = NULL;
-	n = 0;
-	kb_taxonomy_find_colors(t, text, &m, &n);
-	check_matches("colour", text, m, n, t->ncolors);
-	free(m);
-	m = NULL;
-	n = 0;
-	kb_taxonomy_find_patterns(t, text, &m, &n);
-	check_matches("pattern", text, m, n, t->npatterns);
-	free(m);
+	for (i = 0; i < sizeof(finders) / sizeof(*finders); i++) {
+		struct kb_match *m = NULL;
+		size_t n = 0;
+
+		finders[i].find(t, text, &m, &n);
+		check_matches(finders[i].what, text, m, n, count[i]);
+		free(m);
+	}
 }
 
 static void
