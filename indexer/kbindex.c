@@ -1,4 +1,4 @@
-/* kbindex.c - files -> articles -> tagged sections -> the SQLite FTS5 index. */
+/* kbindex.c - files -> articles -> tagged sections -> the SQLite index. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -91,7 +91,7 @@ usage(FILE *fp)
 	      "\n"
 	      "Index troubleshooting articles (.md, .txt, .html) found in "
 	      "each PATH\n"
-	      "(folders are read recursively) into an SQLite FTS5 index.\n"
+	      "(folders are read recursively) into an SQLite index.\n"
 	      "\n"
 	      "  --db PATH        index file (default $KBSEARCH_DB, else "
 	      "./kb.db)\n"

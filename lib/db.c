@@ -12,9 +12,11 @@
 #include "understand.h"
 
 /*
- * Sections are the unit of search.  The FTS table holds the searchable
- * text (its rowid is the section id) and is the only copy of section
- * bodies; tags duplicates section tags in a form that filters can use.
+ * Sections are the unit of search.  Their text is stored once, here;
+ * what finds them is kbx (kbx.h): impact-ordered postings per term and
+ * each section's term numbers, built by kbindex from the "kb" tokenizer's
+ * terms.  tags duplicates section tags in a form that filters can use.
+ * FTS5 indexes only article titles, for suggestions.
  */
 const char kb_db_schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -36,7 +38,6 @@ const char kb_db_schema_sql[] =
 	" anchor TEXT NOT NULL,"
 	" line INTEGER NOT NULL,"
 	" body TEXT NOT NULL,"
-	" tagtext TEXT NOT NULL,"
 	" boost REAL NOT NULL DEFAULT 1);"
 	"CREATE INDEX sections_article ON sections(article_id, ord);"
 	"CREATE TABLE tags("
@@ -74,23 +75,15 @@ const char kb_db_schema_sql[] =
 	" color, nsec DESC, id);"
 	"CREATE INDEX leds_model_pattern ON leds(best, model COLLATE NOCASE,"
 	" pattern, nsec DESC, id);"
-	/*
-	 * The FTS index keeps no copy of the text: it reads section text and
-	 * the article title through this view, so each is stored once.
-	 */
-	"CREATE VIEW fts_source AS SELECT s.id AS id, a.title AS title,"
-	" s.heading AS heading, s.body AS body, s.tagtext AS tags"
-	" FROM sections s JOIN articles a ON a.id = s.article_id;"
-	"CREATE VIRTUAL TABLE fts USING fts5("
-	" title, heading, body, tags, tokenize = 'kb',"
-	" content = 'fts_source', content_rowid = 'id');"
+	/* Article titles for as-you-type suggestions (suggest.c). */
+	"CREATE VIRTUAL TABLE titles USING fts5("
+	" title, tokenize = 'kb', content = 'articles', content_rowid = 'id');"
 	/* kbx.h: impact-ordered postings and each section's term numbers. */
 	"CREATE TABLE terms(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);"
 	"CREATE TABLE postings(id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
 	"CREATE TABLE fwd(id INTEGER PRIMARY KEY, toks BLOB NOT NULL);"
 	"CREATE TABLE vocab(word TEXT PRIMARY KEY, df INTEGER NOT NULL)"
-	" WITHOUT ROWID;"
-	"INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25(3.0, 5.0, 1.0, 2.0)');";
+	" WITHOUT ROWID;";
 
 #define STMT_CACHE 64
 

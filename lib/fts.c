@@ -1,17 +1,18 @@
-/* fts.c - the "kb" FTS5 tokenizer: the same words, folding and stems everywhere. */
+/* fts.c - the "kb" tokenizer: the same words, folding and stems everywhere. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_int.h"
-#include "kbx.h"
 #include "textnorm.h"
 
 /*
  * The index and every query go through kb_tokenize and the Porter stemmer,
  * so "won't" in an article matches "wont" typed in a hurry, "Été" matches
  * "ete", and taxonomy matching (which uses the same functions) agrees with
- * what FTS5 finds.  Negations all become "not": "won't charge", "doesn't
+ * what the index finds.  kbx (kbx.c) makes its terms with kb_fts_term_of;
+ * FTS5 gets the same terms through the tokenizer registered here, for the
+ * title index and the plain bm25 baseline of make eval.  Negations all become "not": "won't charge", "doesn't
  * charge" and "will not charge" are the same words to the index.
  */
 
@@ -69,16 +70,11 @@ tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text,
 	int stem = !(flags & FTS5_TOKENIZE_PREFIX);
 
 	(void)t;
-	/* kbindex keeps the document's terms for the impact index too. */
-	if (flags & FTS5_TOKENIZE_DOCUMENT)
-		kbx_capture_column();
 	if (len <= 0)
 		return SQLITE_OK;
 	kb_tokenize_n(text, (size_t)len, &toks, &n);
 	for (i = 0; i < n && rc == SQLITE_OK; i++) {
 		k = kb_fts_term_of(toks[i].norm, stem, buf, sizeof(buf));
-		if (flags & FTS5_TOKENIZE_DOCUMENT)
-			kbx_capture_token(buf, k);
 		rc = cb(ctx, 0, buf, (int)k, (int)toks[i].start,
 			(int)toks[i].end);
 	}

@@ -18,14 +18,14 @@
 enum {
 	ST_FIND,
 	ST_SEEN,
-	ST_DEL_FTS,
+	ST_DEL_TITLE,
 	ST_DEL_TAGS,
 	ST_DEL_LEDS,
 	ST_DEL_SECTIONS,
 	ST_DEL_ARTICLE,
 	ST_INS_ARTICLE,
+	ST_INS_TITLE,
 	ST_INS_SECTION,
-	ST_INS_FTS,
 	ST_INS_TAG,
 	ST_INS_LED,
 	ST_OLD_TEXT,
@@ -37,11 +37,10 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FIND] = "SELECT id, hash FROM articles WHERE path = ?",
 	[ST_SEEN] = "INSERT OR IGNORE INTO temp.seen(path) VALUES (?)",
-	/* External content: the index is told the old text to forget. */
-	[ST_DEL_FTS] = "INSERT INTO fts(fts, rowid, title, heading, body, tags)"
-		       " SELECT 'delete', id, title, heading, body, tags"
-		       " FROM fts_source WHERE id IN"
-		       " (SELECT id FROM sections WHERE article_id = ?1)",
+	/* External content: the title index is told the old title to forget. */
+	[ST_DEL_TITLE] = "INSERT INTO titles(titles, rowid, title)"
+			 " SELECT 'delete', id, title FROM articles"
+			 " WHERE id = ?1",
 	[ST_DEL_TAGS] = "DELETE FROM tags WHERE section_id IN"
 			" (SELECT id FROM sections WHERE article_id = ?1)",
 	[ST_DEL_LEDS] = "DELETE FROM leds WHERE article_id = ?",
@@ -50,17 +49,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INS_ARTICLE] = "INSERT INTO articles(path, hash, format, title,"
 			   " summary, models, symptoms, markdown)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_INS_TITLE] = "INSERT INTO titles(rowid, title) VALUES (?, ?)",
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
-			   " anchor, line, body, tagtext, boost)"
-			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	[ST_INS_FTS] = "INSERT INTO fts(rowid, title, heading, body, tags)"
-		       " VALUES (?, ?, ?, ?, ?)",
+			   " anchor, line, body, boost)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_TAG] = "INSERT OR IGNORE INTO tags(kind, value, section_id)"
 		       " VALUES (?, ?, ?)",
 	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
 		       " pattern, meaning, nsec) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[ST_OLD_TEXT] = "SELECT title, heading, body FROM fts_source WHERE id IN"
-			" (SELECT id FROM sections WHERE article_id = ?)",
+	[ST_OLD_TEXT] = "SELECT a.title, s.heading, s.body FROM sections s"
+			" JOIN articles a ON a.id = s.article_id"
+			" WHERE s.article_id = ?1",
 	[ST_INS_ATAG] = "INSERT OR IGNORE INTO article_tags(article_id, kind,"
 			" value) VALUES (?, ?, ?)",
 	[ST_DEL_ATAGS] = "DELETE FROM article_tags WHERE article_id = ?",
@@ -433,7 +432,7 @@ kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
 static int
 delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {
-	static const int order[] = { ST_DEL_FTS,      ST_DEL_TAGS,
+	static const int order[] = { ST_DEL_TITLE,    ST_DEL_TAGS,
 				     ST_DEL_ATAGS,    ST_DEL_LEDS,
 				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
 	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
@@ -648,6 +647,11 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	if (rc != KB_OK)
 		goto out;
 	aid = sqlite3_last_insert_rowid(ix->sql);
+	sqlite3_bind_int64(ix->st[ST_INS_TITLE], 1, aid);
+	bind_text(ix->st[ST_INS_TITLE], 2, a->title);
+	rc = run(ix, ST_INS_TITLE, err);
+	if (rc != KB_OK)
+		goto out;
 
 	/* What the whole article is about, for ranking its sections. */
 	for (i = 0; rc == KB_OK && i < symptoms.n + title_sym.n; i++) {
@@ -680,9 +684,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
 		bind_text(st, 6, s->body);
-		bind_text(st, 7, tags);
 		prior = kb_section_prior(s->heading, headed);
-		sqlite3_bind_double(st, 8, prior);
+		sqlite3_bind_double(st, 7, prior);
 		if (*s->heading)
 			headed++;
 		rc = run(ix, ST_INS_SECTION, err);
@@ -698,17 +701,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			feat.tags = stags;
 			feat.article_tags = atags;
 
-			st = ix->st[ST_INS_FTS];
-			sqlite3_bind_int64(st, 1, sids[i]);
-			bind_text(st, 2, a->title);
-			bind_text(st, 3, s->heading);
-			bind_text(st, 4, s->body);
-			bind_text(st, 5, tags);
-			kbx_capture_begin(ix->kbx);
-			rc = run(ix, ST_INS_FTS, err);
-			if (rc == KB_OK)
-				rc = kbx_capture_end(ix->kbx, sids[i], cols,
-						     &feat, err);
+			rc = kbx_add_section(ix->kbx, sids[i], cols, &feat,
+					     err);
 			free(stags);
 		}
 		for (k = 0; rc == KB_OK && k < s->models.n + s->symptoms.n;
@@ -919,7 +913,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	if (rc == KB_OK)
 		rc = kbx_build_finish(ix->kbx, err);
 	if (rc == KB_OK)
-		rc = exec(ix, "INSERT INTO fts(fts) VALUES ('optimize')", err);
+		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
+			  err);
 	if (rc != KB_OK)
 		goto out;
 	if (count(ix, "SELECT count(*) FROM articles", &ix->stats.articles) ||

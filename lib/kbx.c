@@ -1,5 +1,6 @@
-/* kbx.c - impact-ordered postings and per-section token lists beside FTS5. */
+/* kbx.c - the search index: impact-ordered postings and per-section term lists. */
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,14 +154,11 @@ struct kbx_build {
 	uint32_t next_id;
 	struct kb_strv fresh; /* terms not yet written, id = next - n + i */
 	uint32_t fresh_first;
-	/* the section being captured */
+	/* the section being added */
 	struct u32v toks;
 	size_t colstart[KBX_COLS + 1];
-	int ncols;
 	bool dirty;
 };
-
-static _Thread_local struct kbx_build *kbx_cap;
 
 static int
 build_fail(struct kbx_build *b, struct kb_error *err, const char *what)
@@ -225,8 +223,6 @@ kbx_build_free(struct kbx_build *b)
 {
 	if (b == NULL)
 		return;
-	if (kbx_cap == b)
-		kbx_cap = NULL;
 	sqlite3_finalize(b->put_term);
 	sqlite3_finalize(b->put_fwd);
 	sqlite3_finalize(b->del_fwd);
@@ -251,37 +247,7 @@ term_id(struct kbx_build *b, const char *term, size_t len)
 	return id;
 }
 
-void
-kbx_capture_begin(struct kbx_build *b)
-{
-	b->toks.n = 0;
-	b->ncols = 0;
-	kbx_cap = b;
-}
-
-void
-kbx_capture_column(void)
-{
-	struct kbx_build *b = kbx_cap;
-
-	if (b == NULL)
-		return;
-	if (b->ncols < KBX_COLS + 1)
-		b->colstart[b->ncols] = b->toks.n;
-	b->ncols++;
-}
-
-void
-kbx_capture_token(const char *term, size_t len)
-{
-	struct kbx_build *b = kbx_cap;
-
-	if (b == NULL || b->ncols == 0)
-		return;
-	u32v_push(&b->toks, term_id(b, term, len));
-}
-
-/* Tokenise the columns ourselves, as the "kb" tokenizer does. */
+/* A section's terms, column by column, as the "kb" tokenizer makes them. */
 static void
 tokenize_cols(struct kbx_build *b, const char *const cols[KBX_COLS])
 {
@@ -304,7 +270,6 @@ tokenize_cols(struct kbx_build *b, const char *const cols[KBX_COLS])
 		}
 		kb_tokens_free(tok);
 	}
-	b->ncols = KBX_COLS;
 }
 
 static void
@@ -317,7 +282,7 @@ put_text(struct kb_buf *b, const char *s)
 }
 
 int
-kbx_capture_end(struct kbx_build *b, int64_t section,
+kbx_add_section(struct kbx_build *b, int64_t section,
 		const char *const cols[KBX_COLS], const struct kbx_feat *feat,
 		struct kb_error *err)
 {
@@ -325,10 +290,7 @@ kbx_capture_end(struct kbx_build *b, int64_t section,
 	size_t i;
 	int c, rc = KB_OK;
 
-	kbx_cap = NULL;
-	/* FTS5 tokenises every column of an insert, in order. */
-	if (b->ncols != KBX_COLS)
-		tokenize_cols(b, cols);
+	tokenize_cols(b, cols);
 	b->colstart[KBX_COLS] = b->toks.n;
 	for (i = 0; i < b->fresh.n; i++) {
 		sqlite3_bind_int64(b->put_term, 1,
@@ -664,6 +626,354 @@ kbx_build_finish(struct kbx_build *b, struct kb_error *err)
 	return rc;
 }
 
+/* ---- checking ---- */
+
+static const char meta_sql[] = "SELECT value FROM meta WHERE key = 'kbx'";
+
+static uint64_t
+pair_hash(uint32_t term, uint32_t section)
+{
+	uint64_t x = ((uint64_t)term << 32 | section) + 0x9e3779b97f4a7c15ull;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static int cmp_u32(const void *a, const void *b);
+
+struct verify {
+	sqlite3 *sql;
+	char **term; /* by id; NULL where no term has the id */
+	uint32_t nterm;
+	uint32_t *df;
+	uint64_t pairs, sum;
+	struct totals tot;
+};
+
+static int verify_fail(struct kb_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+verify_fail(struct kb_error *err, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return kb_error_set(err, KB_ERR_DB, 0, "search index damaged: %s",
+			    what);
+}
+
+static int
+verify_terms(struct verify *v, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(v->sql, "SELECT max(id) FROM terms", -1, &st,
+			       NULL) != SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "terms: %s",
+				    sqlite3_errmsg(v->sql));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		sqlite3_int64 m = sqlite3_column_int64(st, 0);
+
+		v->nterm = m > 0 && m < UINT32_MAX ? (uint32_t)m + 1 : 1;
+	}
+	sqlite3_finalize(st);
+	v->term = kb_xcalloc(v->nterm, sizeof(*v->term));
+	v->df = kb_xcalloc(v->nterm, sizeof(*v->df));
+	if (sqlite3_prepare_v2(v->sql, "SELECT id, term FROM terms", -1, &st,
+			       NULL) != SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "terms: %s",
+				    sqlite3_errmsg(v->sql));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+
+		if (id <= 0 || id >= (sqlite3_int64)v->nterm)
+			break;
+		v->term[id] = kb_col_text(st, 1, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return verify_fail(err, "a term number is out of range");
+	return KB_OK;
+}
+
+/* One section against its term list; adds its distinct terms to v. */
+static int
+verify_section(struct verify *v, int64_t id, const char *const text[3],
+	       const void *blob, int bytes, struct u32v *ids,
+	       struct kb_error *err)
+{
+	struct fwd_row r;
+	char buf[256];
+	uint64_t t;
+	size_t i, k;
+	int c;
+
+	if (!fwd_open(&r, blob, bytes))
+		return verify_fail(err, "section %lld: unreadable term "
+				   "list", (long long)id);
+	for (c = 0; c < KBX_COLS; c++)
+		v->tot.tok[c] += r.len[c];
+	v->tot.rows++;
+	ids->n = 0;
+	for (c = 0; c < KBX_COLS; c++) {
+		struct kb_token *tok = NULL;
+		size_t n = 0;
+
+		if (c < 3 && text[c] != NULL)
+			kb_tokenize(text[c], &tok, &n);
+		if (c < 3 && n != r.len[c]) {
+			kb_tokens_free(tok);
+			return verify_fail(err, "section %lld: column %lld "
+					   "has another number of terms than "
+					   "its text",
+					   (long long)id, (long long)c);
+		}
+		for (i = 0; i < r.len[c]; i++) {
+			if (!fwd_next(&r, &t) || t == 0 || t >= v->nterm ||
+			    v->term[t] == NULL) {
+				kb_tokens_free(tok);
+				return verify_fail(err, "section %lld: "
+						   "unknown term number in "
+						   "column %lld",
+						   (long long)id, (long long)c);
+			}
+			if (c < 3) {
+				kb_fts_term_of(tok[i].norm, 1, buf,
+					       sizeof(buf));
+				if (strcmp(buf, v->term[t]) != 0) {
+					kb_tokens_free(tok);
+					return verify_fail(
+						err,
+						"section %lld: term %lld "
+						"differs from its text",
+						(long long)id, (long long)i);
+				}
+			}
+			u32v_push(ids, (uint32_t)t);
+		}
+		kb_tokens_free(tok);
+	}
+	if (ids->n > 1)
+		qsort(ids->v, ids->n, sizeof(*ids->v), cmp_u32);
+	for (i = k = 0; i < ids->n; i++) {
+		if (k > 0 && ids->v[k - 1] == ids->v[i])
+			continue;
+		ids->v[k++] = ids->v[i];
+		v->df[ids->v[i]]++;
+		v->pairs++;
+		v->sum += pair_hash(ids->v[i], (uint32_t)id);
+	}
+	return KB_OK;
+}
+
+static int
+verify_sections(struct verify *v, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct u32v ids = { NULL, 0, 0 };
+	int64_t nfwd = 0;
+	int rc = KB_OK, step;
+
+	if (sqlite3_prepare_v2(v->sql,
+			       "SELECT s.id, a.title, s.heading, s.body, f.toks"
+			       " FROM sections s LEFT JOIN articles a"
+			       " ON a.id = s.article_id"
+			       " LEFT JOIN fwd f ON f.id = s.id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "sections: %s",
+				    sqlite3_errmsg(v->sql));
+	while (rc == KB_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *text[3];
+		int c;
+
+		for (c = 0; c < 3; c++)
+			text[c] = (const char *)sqlite3_column_text(st, c + 1);
+		if (id <= 0 || id > UINT32_MAX)
+			rc = verify_fail(err, "section number %lld",
+					 (long long)id);
+		else if (text[0] == NULL)
+			rc = verify_fail(err, "section %lld belongs to no "
+					 "article", (long long)id);
+		else if (sqlite3_column_type(st, 4) != SQLITE_BLOB)
+			rc = verify_fail(err, "section %lld has no term "
+					 "list", (long long)id);
+		else
+			rc = verify_section(v, id, text,
+					    sqlite3_column_blob(st, 4),
+					    sqlite3_column_bytes(st, 4), &ids,
+					    err);
+	}
+	sqlite3_finalize(st);
+	free(ids.v);
+	if (rc != KB_OK)
+		return rc;
+	if (sqlite3_prepare_v2(v->sql, "SELECT count(*) FROM fwd", -1, &st,
+			       NULL) != SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "fwd: %s",
+				    sqlite3_errmsg(v->sql));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		nfwd = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if ((uint64_t)nfwd != v->tot.rows)
+		return verify_fail(err, "%lld term lists for %lld sections",
+				   (long long)nfwd, (long long)v->tot.rows);
+	return KB_OK;
+}
+
+static int
+verify_postings(struct verify *v, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t pairs = 0, sum = 0, lists = 0, want = 0;
+	uint32_t t;
+	int rc = KB_OK, step;
+
+	for (t = 1; t < v->nterm; t++)
+		want += v->df[t] > 0;
+	if (sqlite3_prepare_v2(v->sql, "SELECT id, data FROM postings", -1,
+			       &st, NULL) != SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "postings: %s",
+				    sqlite3_errmsg(v->sql));
+	while (rc == KB_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+		const unsigned char *p = sqlite3_column_blob(st, 1);
+		const unsigned char *end = p + sqlite3_column_bytes(st, 1);
+		uint64_t df, nseg, s, got = 0, e, d = 0, sec;
+		uint64_t gc[255], gb[255];
+		int last = 256;
+
+		if (id <= 0 || id >= (sqlite3_int64)v->nterm ||
+		    !get_varint(&p, end, &df) || !get_varint(&p, end, &nseg) ||
+		    df != v->df[id]) {
+			rc = verify_fail(err, "postings of term %lld: "
+					 "wrong header or count",
+					 (long long)id);
+			break;
+		}
+		lists++;
+		if (nseg > 255)
+			rc = verify_fail(err, "postings of term %lld: %lld "
+					 "groups", (long long)id,
+					 (long long)nseg);
+		/* the directory: falling impacts, counts, byte lengths */
+		for (s = 0; s < nseg && rc == KB_OK; s++) {
+			if (p >= end || *p == 0 || *p >= last ||
+			    (last = *p++, !get_varint(&p, end, &gc[s])) ||
+			    !get_varint(&p, end, &gb[s]) ||
+			    gb[s] > (uint64_t)(end - p))
+				rc = verify_fail(err, "postings of term "
+						 "%lld: bad group %lld",
+						 (long long)id, (long long)s);
+		}
+		/* then each group's sections, rising */
+		for (s = 0; s < nseg && rc == KB_OK; s++) {
+			const unsigned char *gend = p + gb[s];
+
+			if (gb[s] > (uint64_t)(end - p)) {
+				rc = verify_fail(err, "postings of term "
+						 "%lld: group %lld runs past "
+						 "the end",
+						 (long long)id, (long long)s);
+				break;
+			}
+			sec = 0;
+			for (e = 0; e < gc[s] && rc == KB_OK; e++) {
+				if (!get_varint(&p, gend, &d) || d == 0 ||
+				    sec + d > UINT32_MAX)
+					rc = verify_fail(
+						err,
+						"postings of term %lld: bad "
+						"section in group %lld",
+						(long long)id, (long long)s);
+				sec += d;
+				sum += pair_hash((uint32_t)id, (uint32_t)sec);
+			}
+			if (rc == KB_OK && p != gend)
+				rc = verify_fail(err, "postings of term "
+						 "%lld: group %lld has bytes "
+						 "left over",
+						 (long long)id, (long long)s);
+			got += gc[s];
+		}
+		if (rc == KB_OK && p != end)
+			rc = verify_fail(err, "postings of term %lld: bytes "
+					 "after the last group",
+					 (long long)id);
+		pairs += got;
+		if (rc == KB_OK && got != df)
+			rc = verify_fail(err, "postings of term %lld: %lld "
+					 "sections listed",
+					 (long long)id, (long long)got);
+	}
+	sqlite3_finalize(st);
+	if (rc != KB_OK)
+		return rc;
+	if (lists != want || pairs != v->pairs || sum != v->sum)
+		return verify_fail(err, "the postings hold %lld (term, "
+				   "section) pairs, the term lists %lld",
+				   (long long)pairs, (long long)v->pairs);
+	return KB_OK;
+}
+
+static int
+verify_totals(struct verify *v, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	unsigned long long m[1 + KBX_COLS] = { 0 };
+	const char *val = NULL;
+	int c, ok;
+
+	if (sqlite3_prepare_v2(v->sql, meta_sql, -1, &st, NULL) !=
+	    SQLITE_OK)
+		return kb_error_set(err, KB_ERR_DB, 0, "meta: %s",
+				    sqlite3_errmsg(v->sql));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		val = (const char *)sqlite3_column_text(st, 0);
+	ok = v->tot.rows == 0 ||
+	     (val != NULL && sscanf(val, "%llu %llu %llu %llu %llu", &m[0],
+				    &m[1], &m[2], &m[3], &m[4]) == 5);
+	if (ok && val != NULL) {
+		ok = m[0] == v->tot.rows;
+		for (c = 0; c < KBX_COLS; c++)
+			ok = ok && m[c + 1] == v->tot.tok[c];
+	}
+	sqlite3_finalize(st);
+	return ok ? KB_OK
+		  : verify_fail(err, "the recorded totals are not those "
+				"of the %lld term lists",
+				(long long)v->tot.rows);
+}
+
+int
+kbx_verify(sqlite3 *sql, struct kb_error *err)
+{
+	struct verify v;
+	uint32_t i;
+	int rc;
+
+	memset(&v, 0, sizeof(v));
+	v.sql = sql;
+	rc = verify_terms(&v, err);
+	if (rc == KB_OK)
+		rc = verify_sections(&v, err);
+	if (rc == KB_OK)
+		rc = verify_postings(&v, err);
+	if (rc == KB_OK)
+		rc = verify_totals(&v, err);
+	for (i = 0; i < v.nterm && v.term != NULL; i++)
+		free(v.term[i]);
+	free(v.term);
+	free(v.df);
+	return rc;
+}
+
 /* ---- querying ---- */
 
 struct kbx_phrase {
@@ -695,7 +1005,6 @@ static const char prefix_sql[] =
 	" WHERE t.term >= ?1 AND t.term < ?1 || char(1114111)"
 	" ORDER BY length(p.data) DESC LIMIT 128";
 static const char fwd_sql[] = "SELECT toks FROM fwd WHERE id = ?";
-static const char meta_sql[] = "SELECT value FROM meta WHERE key = 'kbx'";
 static const char maxid_sql[] = "SELECT max(id) FROM fwd";
 
 struct kbx_query *

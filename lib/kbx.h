@@ -10,10 +10,10 @@
 #include "error.h"
 
 /*
- * FTS5 answers "which sections match" by visiting every matching row and
- * scoring it before LIMIT applies; with a hundred thousand articles the
- * words people type match a third of all sections.  kbx keeps two more
- * structures in the index, built from the very tokens FTS5 indexes:
+ * The search index.  FTS5 answers "which sections match" by visiting
+ * every matching row and scoring it before LIMIT applies; with a hundred
+ * thousand articles the words people type match a third of all sections.
+ * kbx keeps instead:
  *
  *  - terms and postings: for each term, the sections holding it, grouped
  *    by an 8-bit impact (a BM25F term score without idf) in falling
@@ -21,26 +21,22 @@
  *    query reads the groups that matter most across its words until a
  *    budget of postings is spent, and stops: the best sections for the
  *    words are found without touching the long tails of common words.
- *  - fwd: each section's tokens as term numbers, column by column, so the
+ *  - fwd: each section's terms as term numbers, column by column, so the
  *    window of candidates is re-scored exactly (phrases, columns,
- *    lengths, proximity) without running FTS5 over every match.
+ *    lengths, proximity), and so the postings can be rebuilt.
  *
- * Both are written by kbindex in the same transaction as everything else.
+ * Terms are what the "kb" tokenizer (fts.c) makes of the text: the same
+ * folding and stems as queries and the taxonomy.  kbindex writes both in
+ * the same transaction as everything else.
  */
 
-#define KBX_COLS 4 /* title, heading, body, tags: the FTS5 columns */
+#define KBX_COLS 4 /* title, heading, body, tags */
 
 struct kbx_build;
 
 /* Start building against an index open for writing (inside its BEGIN). */
 int kbx_build_begin(sqlite3 *sql, struct kbx_build **out,
 		    struct kb_error *err);
-/*
- * Record the tokens the "kb" tokenizer produces on this thread until
- * kbx_capture_end: call around the FTS5 insert of one section, whose
- * column texts are given again in case the capture was incomplete.
- */
-void kbx_capture_begin(struct kbx_build *b);
 /*
  * What re-ranking reads about a section besides its words, kept in the
  * same row: its article, its prior, and its tags and its article's as
@@ -52,18 +48,25 @@ struct kbx_feat {
 	const char *tags;
 	const char *article_tags;
 };
-int kbx_capture_end(struct kbx_build *b, int64_t section,
+/* Add (or replace) one section: its column texts and features. */
+int kbx_add_section(struct kbx_build *b, int64_t section,
 		    const char *const cols[KBX_COLS],
 		    const struct kbx_feat *feat, struct kb_error *err);
-/* The tokenizer's side of the capture (no-ops when none is active). */
-void kbx_capture_column(void);
-void kbx_capture_token(const char *term, size_t len);
 /* Forget the sections of an article about to be deleted. */
 int kbx_build_delete_article(struct kbx_build *b, int64_t article,
 			     struct kb_error *err);
 /* Write new terms and rebuild the postings from fwd. */
 int kbx_build_finish(struct kbx_build *b, struct kb_error *err);
 void kbx_build_free(struct kbx_build *b);
+/*
+ * Check an index through and through, as FTS5's integrity-check would:
+ * every section has its term list and no other does; each list holds
+ * exactly the terms of its section's title, heading and body; the
+ * postings hold exactly the (term, section) pairs of the lists, with the
+ * counts kbx_build_finish wrote.  KB_OK, or an error naming the first
+ * thing found wrong.
+ */
+int kbx_verify(sqlite3 *sql, struct kb_error *err);
 
 /* Query side. */
 struct kb_db;

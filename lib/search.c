@@ -38,21 +38,12 @@
  *     single article gets at most two places in the first page.
  */
 
-#define FILTERS                                                            \
-	" AND (?3 IS NULL OR rowid IN (SELECT section_id FROM tags"        \
-	"  WHERE kind = 1 AND value = ?3))"                                \
-	" AND (?4 IS NULL OR rowid IN (SELECT section_id FROM tags"        \
-	"  WHERE kind = 2 AND value = ?4))"
-
 #define FILTERS_ID                                                         \
 	" AND (?3 IS NULL OR id IN (SELECT section_id FROM tags"           \
 	"  WHERE kind = 1 AND value = ?3))"                                \
 	" AND (?4 IS NULL OR id IN (SELECT section_id FROM tags"           \
 	"  WHERE kind = 2 AND value = ?4))"
 
-static const char fetch_sql[] =
-	"SELECT rowid, rank FROM fts WHERE fts MATCH ?1" FILTERS
-	" ORDER BY rank LIMIT ?5 OFFSET ?6";
 static const char hit_sql[] =
 	"SELECT s.article_id, s.heading, s.anchor,"
 	" (SELECT json_group_array(value) FROM tags"
@@ -115,8 +106,23 @@ static const char *const answer_sql[3][3] = {
 #undef P
 #undef MODEL
 #undef GENERIC
+/*
+ * The plain bm25 baseline: a temporary FTS5 table over the same text,
+ * made the first time it is asked for (make eval).  The tags column
+ * holds the section's model names and symptom ids.
+ */
+static const char base_make_sql[] =
+	"CREATE VIRTUAL TABLE temp.base USING fts5("
+	" title, heading, body, tags, tokenize = 'kb')";
+static const char base_fill_sql[] =
+	"INSERT INTO temp.base(rowid, title, heading, body, tags)"
+	" SELECT s.id, a.title, s.heading, s.body,"
+	" (SELECT coalesce(group_concat(value, '; '), '') FROM tags"
+	"  WHERE section_id = s.id)"
+	" FROM sections s JOIN articles a ON a.id = s.article_id";
 static const char base_all_sql[] =
-	"SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY bm25(fts) LIMIT ?2";
+	"SELECT rowid FROM temp.base WHERE base MATCH ?1"
+	" ORDER BY bm25(base) LIMIT ?2";
 
 /* Candidates re-ranked per query; past them, bm25 order stands. */
 #define WINDOW 200
@@ -1371,17 +1377,12 @@ filter_sections(struct kb_db *db, const struct kb_result *r, int64_t **out,
  * every phrase from its own tokens.  A section found through a phrase's rarest word
  * that lacks every phrase is no match.
  */
-static int
-first_stage(struct kb_db *db, const struct plan *p, struct kb_result *r,
-	    struct cand *c, size_t *n)
+/* The plan's phrases as the first stage reads them. */
+static struct kbx_query *
+plan_query(struct kb_db *db, const struct plan *p)
 {
 	struct kbx_query *q = kbx_query_new(db);
-	struct kbx_hit *hits = kb_xcalloc(WINDOW, sizeof(*hits));
-	int64_t *allow = NULL;
-	size_t nallow = 0, phrase = 0, i, k;
-	bool exhaustive = true;
-	long got;
-	int rc = -1;
+	size_t phrase = 0, i, k;
 
 	for (i = 0; i < p->n; i++) {
 		const struct concept *x = &p->c[i];
@@ -1396,6 +1397,21 @@ first_stage(struct kb_db *db, const struct plan *p, struct kb_result *r,
 					      : x->weight * SYNONYM_CREDIT,
 				      x->kind == C_WORD ? (int)i : 255);
 	}
+	return q;
+}
+
+static int
+first_stage(struct kb_db *db, const struct plan *p, struct kb_result *r,
+	    struct cand *c, size_t *n)
+{
+	struct kbx_query *q = plan_query(db, p);
+	struct kbx_hit *hits = kb_xcalloc(WINDOW, sizeof(*hits));
+	int64_t *allow = NULL;
+	size_t nallow = 0, i;
+	bool exhaustive = true;
+	long got;
+	int rc = -1;
+
 	if (filter_sections(db, r, &allow, &nallow) != 0)
 		goto out;
 	stamp(r, "phrases");
@@ -1679,27 +1695,50 @@ add_hit(struct kb_result *r, int64_t id, double score)
 	return h;
 }
 
-/* Rows past the window, in bm25 order. */
 static int
-fetch_tail(struct kb_db *db, const char *expr, size_t off, size_t lim,
-	   struct kb_result *r)
+cmp_id(const void *a, const void *b)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, fetch_sql);
-	int rc;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	bind_filters(st, r);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)lim);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)off);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct kb_hit *h = add_hit(r, sqlite3_column_int64(st, 0), 0.0);
+	return x < y ? -1 : x > y;
+}
 
-		h->relax = 1;
+/*
+ * Places from start on, past the re-ranked window: the first stage's
+ * order, read further, without the window's sections.
+ */
+static int
+fetch_tail(struct kb_db *db, const struct plan *p, const struct cand *c,
+	   size_t nc, size_t start, size_t lim, struct kb_result *r)
+{
+	size_t k = start + lim, skip = start - nc, i;
+	struct kbx_query *q = plan_query(db, p);
+	struct kbx_hit *hits = kb_xcalloc(k, sizeof(*hits));
+	int64_t *win = kb_xcalloc(nc ? nc : 1, sizeof(*win));
+	int64_t *allow = NULL;
+	size_t nallow = 0;
+	bool exhaustive;
+	long got = -1;
+
+	for (i = 0; i < nc; i++)
+		win[i] = c[i].id;
+	qsort(win, nc, sizeof(*win), cmp_id);
+	if (filter_sections(db, r, &allow, &nallow) == 0)
+		got = kbx_top(q, allow, nallow, k, 0, hits, &exhaustive);
+	for (i = 0; got > 0 && i < (size_t)got && r->nhits < r->limit; i++) {
+		if (bsearch(&hits[i].id, win, nc, sizeof(*win), cmp_id))
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		add_hit(r, hits[i].id, 0.0)->relax = 1;
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	free(allow);
+	free(win);
+	free(hits);
+	kbx_query_free(q);
+	return got < 0 ? -1 : 0;
 }
 
 /* Add the facts st finds, one per model and state, up to the cap. */
@@ -1907,7 +1946,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	}
 	start = r->offset + r->nhits;
 	if (r->nhits < r->limit && nc == WINDOW && start >= WINDOW &&
-	    fetch_tail(db, p.expr, start, r->limit - r->nhits, r) != 0) {
+	    fetch_tail(db, &p, c, nc, start, r->limit - r->nhits, r) != 0) {
 		rc = fail_db(db, err);
 		goto out;
 	}
@@ -2004,6 +2043,21 @@ kb_search_baseline(struct kb_db *db, const char *text, int op, int64_t *ids,
 	kb_query_free(q);
 	if (expr == NULL)
 		return KB_OK;
+	/* Readers are query_only; the table is temporary, the file untouched. */
+	sqlite3_exec(kb_db_handle(db), "PRAGMA query_only = 0", NULL, NULL,
+		     NULL);
+	rc = sqlite3_exec(kb_db_handle(db), base_make_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(kb_db_handle(db), base_fill_sql, NULL, NULL,
+				  NULL);
+	else
+		rc = SQLITE_OK; /* made by an earlier call */
+	sqlite3_exec(kb_db_handle(db), "PRAGMA query_only = 1", NULL, NULL,
+		     NULL);
+	if (rc != SQLITE_OK) {
+		free(expr);
+		return fail(err);
+	}
 	st = kb_db_stmt(db, base_all_sql);
 	if (st == NULL) {
 		free(expr);

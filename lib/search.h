@@ -84,9 +84,10 @@ int kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 void kb_result_free(struct kb_result *r);
 
 /*
- * Plain FTS5 bm25 over the same index, for comparison: every word of text
- * (KB_FTS_ALL) or any word (KB_FTS_ANY), best first.  Fills ids[0..*n)
- * with section ids, at most max.
+ * Plain FTS5 bm25 over the same text, for comparison (a temporary FTS5
+ * table, built on the first call): every word of text (KB_FTS_ALL) or
+ * any word (KB_FTS_ANY), best first.  Fills ids[0..*n) with section ids,
+ * at most max.
  */
 int kb_search_baseline(struct kb_db *db, const char *text, int op,
 		       int64_t *ids, size_t max, size_t *n,

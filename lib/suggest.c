@@ -10,9 +10,8 @@
 #include "textnorm.h"
 
 static const char title_sql[] =
-	"SELECT DISTINCT a.title, a.id FROM fts f"
-	" JOIN sections s ON s.id = f.rowid JOIN articles a ON a.id = s.article_id"
-	" WHERE fts MATCH ?1 ORDER BY f.rank LIMIT ?2";
+	"SELECT title, rowid FROM titles WHERE titles MATCH ?1"
+	" ORDER BY rank LIMIT ?2";
 static const char word_sql[] =
 	"SELECT word FROM vocab WHERE word > ?1 AND word < ?1 || char(1114111)"
 	" ORDER BY df DESC, word LIMIT ?2";
@@ -94,7 +93,6 @@ kb_suggest(struct kb_db *db, const char *typed, size_t max,
 	for (i = 0; i < ntok && i < 8; i++) {
 		if (i)
 			kb_buf_addc(&expr, ' ');
-		kb_buf_adds(&expr, "title : ");
 		kb_fts_quote(&expr, tok[i].norm);
 		if (i == ntok - 1)
 			kb_buf_addc(&expr, '*');

@@ -1,5 +1,6 @@
 /* check_index.c - incremental, atomic index builds: counts, failures, locking. */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "corpus.h"
 #include "db.h"
 #include "index.h"
+#include "kbx.h"
 #include "search.h"
 #include "testutil.h"
 
@@ -252,6 +254,85 @@ START_TEST(led_facts_are_stored_with_their_model_and_section)
 }
 END_TEST
 
+
+/* kbx_verify on the index at dbpath after sql (may be NULL) ran on it. */
+static int
+verify_after(const char *sql, char *msg, size_t msgsz)
+{
+	sqlite3 *db = NULL;
+	struct kb_error err;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	if (sql != NULL)
+		ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) ==
+				      SQLITE_OK,
+			      "%s: %s", sql, sqlite3_errmsg(db));
+	kb_error_clear(&err);
+	rc = kbx_verify(db, &err);
+	snprintf(msg, msgsz, "%s", err.msg);
+	sqlite3_close(db);
+	return rc;
+}
+
+START_TEST(the_search_index_agrees_with_the_text_after_builds_and_updates)
+{
+	struct kb_test_doc docs[CORPUS_N];
+	char msg[512];
+
+	memcpy(docs, corpus, sizeof(docs));
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	/* one article changed, one gone: their old terms must leave */
+	docs[0].text = "---\ntitle: Batteries\n---\n## Zebra section\n\nZebra "
+		       "stripes only.\n";
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+}
+END_TEST
+
+/* Each way of damaging the index, and what the check must say of it. */
+static const struct {
+	const char *sql;
+	const char *says;
+} damage[] = {
+	{ "DELETE FROM fwd WHERE id = (SELECT min(id) FROM sections)",
+	  "has no term list" },
+	{ "INSERT INTO fwd(id, toks) SELECT max(id) + 100, toks FROM fwd",
+	  "term lists for" },
+	{ "UPDATE sections SET body = body || ' zebra'"
+	  " WHERE id = (SELECT min(id) FROM sections WHERE body <> '')",
+	  "another number of terms" },
+	{ "UPDATE sections SET body = replace(body, 'battery', 'batterx')"
+	  " WHERE body LIKE '%battery%'",
+	  "differs from its text" },
+	{ "DELETE FROM postings WHERE id = (SELECT min(id) FROM postings)",
+	  "pairs" },
+	{ "UPDATE postings SET data = substr(data, 1, length(data) - 1)"
+	  " WHERE id = (SELECT max(id) FROM postings)",
+	  "postings of term" },
+	{ "UPDATE meta SET value = '1 1 1 1 1' WHERE key = 'kbx'",
+	  "recorded totals" },
+};
+
+START_TEST(a_damaged_search_index_is_reported)
+{
+	char msg[512];
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_ne(verify_after(damage[_i].sql, msg, sizeof(msg)),
+			 KB_OK);
+	ck_assert_msg(strstr(msg, damage[_i].says) != NULL,
+		      "%s: said \"%s\"", damage[_i].sql, msg);
+}
+END_TEST
+
 static Suite *
 index_suite(void)
 {
@@ -272,6 +353,10 @@ index_suite(void)
 	tcase_add_test(tc, a_file_that_is_not_an_index_is_never_replaced);
 	tcase_add_test(tc, a_changed_taxonomy_retags_everything);
 	tcase_add_test(tc, led_facts_are_stored_with_their_model_and_section);
+	tcase_add_test(
+		tc, the_search_index_agrees_with_the_text_after_builds_and_updates);
+	tcase_add_loop_test(tc, a_damaged_search_index_is_reported, 0,
+			    (int)(sizeof(damage) / sizeof(damage[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

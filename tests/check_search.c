@@ -369,6 +369,94 @@ START_TEST(a_pasted_ticket_finds_the_fix)
 }
 END_TEST
 
+
+/* ---- pages past the re-ranked window ---- */
+
+#define DEEP_N 260
+
+static void
+deep_setup(void)
+{
+	struct kb_test_doc docs[DEEP_N];
+	struct kb_error err;
+	char *text[DEEP_N], *path[DEEP_N];
+	size_t i;
+
+	dir = kb_test_tmpdir();
+	dbpath = kb_test_path(dir, "deep.db");
+	for (i = 0; i < DEEP_N; i++) {
+		/* every article holds "gasket", some more often than others */
+		path[i] = kb_xasprintf("g%03zu.md", i);
+		text[i] = kb_xasprintf("---\ntitle: Note %zu\n---\n## Part "
+				       "%zu\n\nThe gasket%s sits under the "
+				       "lid of unit %zu.\n",
+				       i, i, i % 3 ? "" : " and gasket seal", i);
+		docs[i].path = path[i];
+		docs[i].text = text[i];
+	}
+	ck_assert_int_eq(kb_test_index(dbpath, docs, DEEP_N, NULL, false,
+				       NULL),
+			 KB_OK);
+	for (i = 0; i < DEEP_N; i++) {
+		free(path[i]);
+		free(text[i]);
+	}
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+START_TEST(pages_past_the_first_two_hundred_list_every_other_match_once)
+{
+	int64_t ids[DEEP_N + 10];
+	size_t n = 0, off, i;
+
+	for (off = 0; off < DEEP_N + 10; off += 7) {
+		struct kb_result *r = search("gasket", NULL, NULL, 7, off);
+
+		ck_assert_uint_ge(r->total, DEEP_N);
+		for (i = 0; i < r->nhits; i++)
+			ids[n++] = r->hits[i].id;
+		/* full pages until every match has been listed */
+		ck_assert_uint_eq(r->nhits,
+				  off >= DEEP_N ? 0
+				  : DEEP_N - off < 7 ? DEEP_N - off
+						    : 7);
+		kb_result_free(r);
+	}
+	ck_assert_uint_eq(n, DEEP_N);
+	qsort(ids, n, sizeof(*ids), cmp_i64);
+	for (i = 1; i < n; i++)
+		ck_assert_int_ne(ids[i - 1], ids[i]);
+}
+END_TEST
+
+START_TEST(a_page_straddling_the_window_joins_both_parts)
+{
+	struct kb_result *all = search("gasket", NULL, NULL, 100, 190);
+	struct kb_result *mid = search("gasket", NULL, NULL, 20, 195);
+	size_t i;
+
+	ck_assert_uint_eq(all->nhits, 70);
+	ck_assert_uint_eq(mid->nhits, 20);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(mid->hits[i].id, all->hits[i + 5].id);
+	/* hits past the window are filled like the others */
+	for (i = 0; i < all->nhits; i++) {
+		ck_assert_ptr_nonnull(strstr(all->hits[i].snippet, "gasket"));
+		ck_assert_int_eq(all->hits[i].path[0], 'g');
+	}
+	kb_result_free(all);
+	kb_result_free(mid);
+}
+END_TEST
+
 static Suite *
 search_suite(void)
 {
@@ -401,6 +489,12 @@ search_suite(void)
 	tcase_add_test(tc, the_model_asked_for_ranks_above_generic_advice);
 	tcase_add_test(tc, a_symptom_phrase_is_understood);
 	tcase_add_test(tc, a_pasted_ticket_finds_the_fix);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("deep pages");
+	tcase_add_unchecked_fixture(tc, deep_setup, teardown);
+	tcase_add_test(tc,
+		       pages_past_the_first_two_hundred_list_every_other_match_once);
+	tcase_add_test(tc, a_page_straddling_the_window_joins_both_parts);
 	suite_add_tcase(s, tc);
 	return s;
 }
