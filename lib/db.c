@@ -4,19 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
 #include "db.h"
 #include "db_int.h"
+#include "kbx.h"
 #include "understand.h"
 
 /*
  * Sections are the unit of search.  Their text is stored once, here;
  * what finds them is kbx (kbx.h): impact-ordered postings per term and
  * each section's term numbers, built by kbindex from the "kb" tokenizer's
- * terms.  tags duplicates section tags in a form that filters can use.
- * FTS5 indexes only article titles, for suggestions.
+ * terms; a section's model and symptom tags are kept in its kbx row and,
+ * as tag tokens in its tags column, in the postings, which is how filters
+ * find them.  FTS5 indexes only article titles, for suggestions.
  */
 const char kb_db_schema_sql[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -40,12 +43,6 @@ const char kb_db_schema_sql[] =
 	" body TEXT NOT NULL,"
 	" boost REAL NOT NULL DEFAULT 1);"
 	"CREATE INDEX sections_article ON sections(article_id, ord);"
-	"CREATE TABLE tags("
-	" kind INTEGER NOT NULL,"
-	" value TEXT NOT NULL COLLATE NOCASE,"
-	" section_id INTEGER NOT NULL,"
-	" PRIMARY KEY(kind, value, section_id)) WITHOUT ROWID;"
-	"CREATE INDEX tags_section ON tags(section_id);"
 	"CREATE TABLE article_tags("
 	" article_id INTEGER NOT NULL,"
 	" kind INTEGER NOT NULL,"
@@ -472,11 +469,7 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 		"SELECT id, path, format, title, summary, markdown, models,"
 		" symptoms FROM articles WHERE path = ?";
 	static const char secs[] =
-		"SELECT s.id, s.heading, s.anchor, s.body,"
-		" (SELECT json_group_array(value) FROM tags"
-		"  WHERE section_id = s.id AND kind = 1),"
-		" (SELECT json_group_array(value) FROM tags"
-		"  WHERE section_id = s.id AND kind = 2)"
+		"SELECT s.id, s.heading, s.anchor, s.body"
 		" FROM sections s WHERE s.article_id = ? ORDER BY s.ord";
 	static const char leds[] =
 		"SELECT l.section_id, l.model, l.color, l.pattern, l.meaning,"
@@ -488,7 +481,7 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 	sqlite3_stmt *s;
 	char *end;
 	long long id;
-	size_t cap;
+	size_t cap, i;
 	int rc = KB_OK, step;
 
 	*out = NULL;
@@ -548,15 +541,24 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 		sec->heading = kb_col_text(s, 1, 1);
 		sec->anchor = kb_col_text(s, 2, 1);
 		sec->body = kb_col_text(s, 3, 1);
-		kb_strv_from_json(&sec->models,
-				  (const char *)sqlite3_column_text(s, 4));
-		kb_strv_from_json(&sec->symptoms,
-				  (const char *)sqlite3_column_text(s, 5));
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_DONE) {
 		rc = db_fail(db, err);
 		goto out;
+	}
+	for (i = 0; i < a->nsections; i++) {
+		struct kb_db_section *sec = &a->sections[i];
+		struct kbx_owned_feat f;
+
+		if (kbx_section_feat(db, sec->id, &f) < 0) {
+			rc = db_fail(db, err);
+			goto out;
+		}
+		kb_tag_items(f.tags, KB_TAG_MODEL, &sec->models);
+		kb_tag_items(f.tags, KB_TAG_SYMPTOM, &sec->symptoms);
+		free(f.tags);
+		free(f.article_tags);
 	}
 
 	s = kb_db_stmt(db, leds);
@@ -672,38 +674,75 @@ kb_db_leds_free(struct kb_db_led *v, size_t n)
 	free(v);
 }
 
+static int
+cmp_str_nocase(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+kb_tag_items(const char *items, int kind, struct kb_strv *out)
+{
+	const char *p = items;
+	size_t first = out->n;
+
+	while (p != NULL && *p) {
+		const char *end = strchr(p, '\x1f'), *sep;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		sep = memchr(p, '\x1e', len);
+		if (sep != NULL && strtol(p, NULL, 10) == kind)
+			kb_strv_push_own(out, kb_xstrndup(sep + 1,
+							  len - (size_t)(sep + 1 - p)));
+		p = end ? end + 1 : p + len;
+	}
+	if (out->n - first > 1)
+		qsort(out->v + first, out->n - first, sizeof(*out->v),
+		      cmp_str_nocase);
+}
+
+long
+kb_tag_sections(struct kb_db *db, int kind, const char *value,
+		int64_t **out)
+{
+	char *tok = kb_tag_token(kind, value);
+	char *term = kb_fts_term(tok);
+	long n = 0;
+
+	*out = NULL;
+	if (term != NULL)
+		n = kbx_term_sections(db, term, out);
+	free(term);
+	free(tok);
+	return n;
+}
+
+/* Sections per model or symptom of the taxonomy, from the postings. */
 int
 kb_db_tag_counts(struct kb_db *db, int kind, struct kb_count **out, size_t *n,
 		 struct kb_error *err)
 {
-	static const char sql[] =
-		"SELECT value, count(*) FROM tags WHERE kind = ?"
-		" GROUP BY value ORDER BY count(*) DESC, value";
-	sqlite3_stmt *s = kb_db_stmt(db, sql);
-	size_t cap = 0;
-	int step;
+	const struct kb_taxonomy *t = db->tax;
+	size_t count = kind == KB_TAG_MODEL ? t->nmodels : t->nsymptoms, i;
 
 	*out = NULL;
 	*n = 0;
-	if (s == NULL)
-		return db_fail(db, err);
-	sqlite3_bind_int(s, 1, kind);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*out = kb_xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[*n].value = kb_col_text(s, 0, 1);
-		(*out)[*n].count = sqlite3_column_int64(s, 1);
-		(*n)++;
+	for (i = 0; i < count; i++) {
+		const char *value = kind == KB_TAG_MODEL ? t->models[i].name
+							 : t->symptoms[i].id;
+		char *tok = kb_tag_token(kind, value);
+		char *term = kb_fts_term(tok);
+		int64_t df = term ? kbx_term_df(db, term) : 0;
+
+		free(term);
+		free(tok);
+		if (df <= 0)
+			continue;
+		*out = kb_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[*n].value = kb_xstrdup(value);
+		(*out)[(*n)++].count = df;
 	}
-	sqlite3_reset(s);
-	if (step != SQLITE_DONE) {
-		kb_counts_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return db_fail(db, err);
-	}
+	(void)err;
 	return KB_OK;
 }
 

@@ -42,6 +42,18 @@ sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
  */
 char *kb_tag_token(int kind, const char *value);
 
+/*
+ * The values of one kind in a list of "kind RS value" items separated by
+ * US (a section's tags as kbx keeps them), in case-blind order.
+ */
+void kb_tag_items(const char *items, int kind, struct kb_strv *out);
+/*
+ * The sections tagged kind = value: rising, a new array in *out (NULL
+ * when none).  Returns how many, or -1 on a database error.
+ */
+long kb_tag_sections(struct kb_db *db, int kind, const char *value,
+		     int64_t **out);
+
 /* JSON array text <-> string list. */
 char *kb_strv_to_json(const struct kb_strv *sv);
 void kb_strv_from_json(struct kb_strv *sv, const char *json);

@@ -19,14 +19,12 @@ enum {
 	ST_FIND,
 	ST_SEEN,
 	ST_DEL_TITLE,
-	ST_DEL_TAGS,
 	ST_DEL_LEDS,
 	ST_DEL_SECTIONS,
 	ST_DEL_ARTICLE,
 	ST_INS_ARTICLE,
 	ST_INS_TITLE,
 	ST_INS_SECTION,
-	ST_INS_TAG,
 	ST_INS_LED,
 	ST_OLD_TEXT,
 	ST_INS_ATAG,
@@ -41,8 +39,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_TITLE] = "INSERT INTO titles(titles, rowid, title)"
 			 " SELECT 'delete', id, title FROM articles"
 			 " WHERE id = ?1",
-	[ST_DEL_TAGS] = "DELETE FROM tags WHERE section_id IN"
-			" (SELECT id FROM sections WHERE article_id = ?1)",
 	[ST_DEL_LEDS] = "DELETE FROM leds WHERE article_id = ?",
 	[ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article_id = ?",
 	[ST_DEL_ARTICLE] = "DELETE FROM articles WHERE id = ?",
@@ -53,8 +49,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
 			   " anchor, line, body, boost)"
 			   " VALUES (?, ?, ?, ?, ?, ?, ?)",
-	[ST_INS_TAG] = "INSERT OR IGNORE INTO tags(kind, value, section_id)"
-		       " VALUES (?, ?, ?)",
 	[ST_INS_LED] = "INSERT INTO leds(article_id, section_id, model, color,"
 		       " pattern, meaning, nsec) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	[ST_OLD_TEXT] = "SELECT a.title, s.heading, s.body FROM sections s"
@@ -432,9 +426,9 @@ kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
 static int
 delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {
-	static const int order[] = { ST_DEL_TITLE,    ST_DEL_TAGS,
-				     ST_DEL_ATAGS,    ST_DEL_LEDS,
-				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
+	static const int order[] = { ST_DEL_TITLE, ST_DEL_ATAGS,
+				     ST_DEL_LEDS,  ST_DEL_SECTIONS,
+				     ST_DEL_ARTICLE };
 	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
 	struct kb_strv old;
 	size_t i;
@@ -538,7 +532,7 @@ add_tag_items(struct kb_buf *b, struct kb_strv *seen, int kind,
 	}
 }
 
-/* A section's tags as the tags table holds them, for kbx_feat. */
+/* A section's tags as kbx keeps them (kbx_feat). */
 static char *
 tag_list(const struct kb_strv *models, const struct kb_strv *symptoms)
 {
@@ -675,7 +669,6 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
 		char *tags = tags_text(ix->tax, a, s);
-		size_t k;
 
 		st = ix->st[ST_INS_SECTION];
 		sqlite3_bind_int64(st, 1, aid);
@@ -704,19 +697,6 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			rc = kbx_add_section(ix->kbx, sids[i], cols, &feat,
 					     err);
 			free(stags);
-		}
-		for (k = 0; rc == KB_OK && k < s->models.n + s->symptoms.n;
-		     k++) {
-			bool m = k < s->models.n;
-
-			st = ix->st[ST_INS_TAG];
-			sqlite3_bind_int(st, 1,
-					 m ? KB_TAG_MODEL : KB_TAG_SYMPTOM);
-			bind_text(st, 2,
-				  m ? s->models.v[k]
-				    : s->symptoms.v[k - s->models.n]);
-			sqlite3_bind_int64(st, 3, sids[i]);
-			rc = run(ix, ST_INS_TAG, err);
 		}
 		free(tags);
 		if (rc != KB_OK)

@@ -1152,6 +1152,105 @@ kbx_term_df(struct kb_db *db, const char *term)
 	return (int64_t)df;
 }
 
+static void read_feat(struct fwd_row *r, struct kbx_owned_feat *f);
+
+int
+kbx_section_feat(struct kb_db *db, int64_t section, struct kbx_owned_feat *f)
+{
+	sqlite3_stmt *st = kb_db_stmt(db, fwd_sql);
+	struct fwd_row r;
+	uint64_t x;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, section);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && fwd_open(&r, sqlite3_column_blob(st, 0),
+					 sqlite3_column_bytes(st, 0))) {
+		while (fwd_next(&r, &x))
+			;
+		read_feat(&r, f);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+long
+kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
+{
+	uint32_t id = lookup_term(db, term);
+	sqlite3_blob *blob = NULL;
+	unsigned char *buf = NULL;
+	const unsigned char *p, *end, *data;
+	uint64_t df = 0, nseg = 0, s, e, cnt, bytes, d, sec;
+	size_t n = 0;
+	int len;
+
+	*out = NULL;
+	if (id == 0)
+		return 0;
+	if (sqlite3_blob_open(kb_db_handle(db), "main", "postings", "data", id,
+			      0, &blob) != SQLITE_OK)
+		return sqlite3_errcode(kb_db_handle(db)) == SQLITE_ERROR ? 0
+									 : -1;
+	len = sqlite3_blob_bytes(blob);
+	buf = kb_xmalloc(len > 0 ? (size_t)len : 1);
+	if (sqlite3_blob_read(blob, buf, len, 0) != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		free(buf);
+		return -1;
+	}
+	sqlite3_blob_close(blob);
+	p = buf;
+	end = buf + len;
+	if (!get_varint(&p, end, &df) || !get_varint(&p, end, &nseg) ||
+	    df > (uint64_t)len) {
+		free(buf);
+		return 0;
+	}
+	*out = kb_xcalloc(df ? df : 1, sizeof(**out));
+	/* the groups' data follows the directory */
+	data = p;
+	for (s = 0; s < nseg && data < end; s++) {
+		data++;
+		if (!get_varint(&data, end, &cnt) ||
+		    !get_varint(&data, end, &bytes))
+			break;
+	}
+	for (s = 0; s < nseg && p < end; s++) {
+		const unsigned char *g = data, *gend;
+
+		p++;
+		if (!get_varint(&p, end, &cnt) || !get_varint(&p, end, &bytes) ||
+		    bytes > (uint64_t)(end - data))
+			break;
+		gend = data + bytes;
+		for (sec = 0, e = 0; e < cnt && n < df &&
+				     get_varint(&g, gend, &d);
+		     e++) {
+			sec += d;
+			(*out)[n++] = (int64_t)sec;
+		}
+		data = gend;
+	}
+	free(buf);
+	qsort(*out, n, sizeof(**out), cmp_i64);
+	return (long)n;
+}
+
 /* A term's postings blob, its groups read from the directory. */
 struct plist {
 	sqlite3_blob *blob;
@@ -1583,6 +1682,9 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 
 		if (nl == 1 && a->n >= k)
 			break;
+		/* Blob reads never reach SQLite's progress handler. */
+		if (kb_db_timed_out(q->db))
+			goto out;
 		if (seen + c > KBX_COMPLETE) {
 			*exhaustive = false;
 			break;

@@ -85,6 +85,11 @@ void kbx_query_add(struct kbx_query *q, const char *phrase, double weight,
 		   int concept);
 /* Sections holding an index term (as kb_fts_term makes them). */
 int64_t kbx_term_df(struct kb_db *db, const char *term);
+/*
+ * Those sections, in rising order, as a new array in *out (free it; NULL
+ * when none).  Returns how many, or -1 on a database error.
+ */
+long kbx_term_sections(struct kb_db *db, const char *term, int64_t **out);
 /* Sections summing the most weighted impact over the phrases. */
 struct kbx_hit {
 	int64_t id;
@@ -117,5 +122,8 @@ struct kbx_owned_feat {
 };
 uint32_t *kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 		    struct kbx_owned_feat *feat);
+/* A section's features alone: 1, 0 when unknown, -1 on a database error. */
+int kbx_section_feat(struct kb_db *db, int64_t section,
+		     struct kbx_owned_feat *f);
 
 #endif

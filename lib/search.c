@@ -38,22 +38,10 @@
  *     single article gets at most two places in the first page.
  */
 
-#define FILTERS_ID                                                         \
-	" AND (?3 IS NULL OR id IN (SELECT section_id FROM tags"           \
-	"  WHERE kind = 1 AND value = ?3))"                                \
-	" AND (?4 IS NULL OR id IN (SELECT section_id FROM tags"           \
-	"  WHERE kind = 2 AND value = ?4))"
-
 static const char hit_sql[] =
-	"SELECT s.article_id, s.heading, s.anchor,"
-	" (SELECT json_group_array(value) FROM tags"
-	"  WHERE section_id = s.id AND kind = 1),"
-	" (SELECT json_group_array(value) FROM tags"
-	"  WHERE section_id = s.id AND kind = 2),"
-	" a.title, a.path, s.body FROM sections s JOIN articles a"
-	" ON a.id = s.article_id WHERE s.id = ?";
-static const char filter_sql[] =
-	"SELECT id FROM sections WHERE 1" FILTERS_ID " ORDER BY id";
+	"SELECT s.article_id, s.heading, s.anchor, a.title, a.path, s.body"
+	" FROM sections s JOIN articles a ON a.id = s.article_id"
+	" WHERE s.id = ?";
 /* Each LED statement comes in three forms so that an index serves it. */
 /* The LED facts of the window's sections. */
 static const char led_sections_sql[] =
@@ -109,17 +97,17 @@ static const char *const answer_sql[3][3] = {
 /*
  * The plain bm25 baseline: a temporary FTS5 table over the same text,
  * made the first time it is asked for (make eval).  The tags column
- * holds the section's model names and symptom ids.
+ * holds the section's model names and symptom labels.
  */
 static const char base_make_sql[] =
 	"CREATE VIRTUAL TABLE temp.base USING fts5("
 	" title, heading, body, tags, tokenize = 'kb')";
-static const char base_fill_sql[] =
-	"INSERT INTO temp.base(rowid, title, heading, body, tags)"
-	" SELECT s.id, a.title, s.heading, s.body,"
-	" (SELECT coalesce(group_concat(value, '; '), '') FROM tags"
-	"  WHERE section_id = s.id)"
+static const char base_text_sql[] =
+	"SELECT s.id, a.title, s.heading, s.body"
 	" FROM sections s JOIN articles a ON a.id = s.article_id";
+static const char base_put_sql[] =
+	"INSERT INTO temp.base(rowid, title, heading, body, tags)"
+	" VALUES (?, ?, ?, ?, ?)";
 static const char base_all_sql[] =
 	"SELECT rowid FROM temp.base WHERE base MATCH ?1"
 	" ORDER BY bm25(base) LIMIT ?2";
@@ -299,15 +287,6 @@ fail(struct kb_error *err)
 	return kb_error_set(err, KB_ERR_DB, 0,
 			    "the index could not be searched (damaged or "
 			    "built by another version? run kbindex --full)");
-}
-
-static void
-bind_filters(sqlite3_stmt *st, const struct kb_result *r)
-{
-	if (r->model)
-		sqlite3_bind_text(st, 3, r->model, -1, SQLITE_STATIC);
-	if (r->symptom)
-		sqlite3_bind_text(st, 4, r->symptom, -1, SQLITE_STATIC);
 }
 
 static int64_t
@@ -1342,32 +1321,53 @@ cands_free(struct cand *c, size_t n)
 }
 
 /* Sections holding both filter values asked for, sorted; NULL for none. */
+/* Sections with both of two rising lists: kept in a. */
+static size_t
+intersect(int64_t *a, size_t na, const int64_t *b, size_t nb)
+{
+	size_t i = 0, k = 0, n = 0;
+
+	while (i < na && k < nb) {
+		if (a[i] < b[k])
+			i++;
+		else if (a[i] > b[k])
+			k++;
+		else
+			a[n++] = a[i++], k++;
+	}
+	return n;
+}
+
+/* The sections the model and symptom filters allow, rising; none: all. */
 static int
 filter_sections(struct kb_db *db, const struct kb_result *r, int64_t **out,
 		size_t *n)
 {
-	sqlite3_stmt *st = kb_db_stmt(db, filter_sql);
-	size_t cap = 0;
-	int step;
+	int64_t *sym = NULL;
+	long nm = 0, ns = 0;
 
 	*out = NULL;
 	*n = 0;
 	if (r->model == NULL && r->symptom == NULL)
 		return 0;
-	if (st == NULL)
+	if (r->model != NULL)
+		nm = kb_tag_sections(db, KB_TAG_MODEL, r->model, out);
+	if (r->symptom != NULL)
+		ns = kb_tag_sections(db, KB_TAG_SYMPTOM, r->symptom,
+				     r->model != NULL ? &sym : out);
+	if (nm < 0 || ns < 0) {
+		free(sym);
+		free(*out);
+		*out = NULL;
 		return -1;
-	bind_filters(st, r);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			*out = kb_xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
+	*n = (size_t)(r->model != NULL ? nm : ns);
+	if (r->model != NULL && r->symptom != NULL)
+		*n = intersect(*out, *n, sym, (size_t)ns);
+	free(sym);
 	if (*out == NULL)
 		*out = kb_xcalloc(1, sizeof(**out)); /* filtered to nothing */
-	return step == SQLITE_DONE ? 0 : -1;
+	return 0;
 }
 
 /*
@@ -1661,6 +1661,7 @@ static int
 fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, hit_sql);
+	struct kbx_owned_feat f;
 
 	if (st == NULL)
 		return -1;
@@ -1672,15 +1673,18 @@ fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 	h->article = sqlite3_column_int64(st, 0);
 	h->heading = kb_col_text(st, 1, 1);
 	h->anchor = kb_col_text(st, 2, 1);
-	kb_strv_from_json(&h->models, (const char *)sqlite3_column_text(st, 3));
-	kb_strv_from_json(&h->symptoms,
-			  (const char *)sqlite3_column_text(st, 4));
-	h->title = kb_col_text(st, 5, 1);
-	h->path = kb_col_text(st, 6, 1);
-	h->snippet = make_snippet(m, (const char *)sqlite3_column_text(st, 7)
-					     ? (const char *)sqlite3_column_text(st, 7)
+	h->title = kb_col_text(st, 3, 1);
+	h->path = kb_col_text(st, 4, 1);
+	h->snippet = make_snippet(m, (const char *)sqlite3_column_text(st, 5)
+					     ? (const char *)sqlite3_column_text(st, 5)
 					     : "");
 	sqlite3_reset(st);
+	if (kbx_section_feat(db, h->id, &f) < 0)
+		return -1;
+	kb_tag_items(f.tags, KB_TAG_MODEL, &h->models);
+	kb_tag_items(f.tags, KB_TAG_SYMPTOM, &h->symptoms);
+	free(f.tags);
+	free(f.article_tags);
 	return 0;
 }
 
@@ -1938,6 +1942,11 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		rc = fail_db(db, err);
 		goto out;
 	}
+	/* The deadline holds between stages too, not only inside SQL. */
+	if (kb_db_timed_out(db)) {
+		rc = fail_db(db, err);
+		goto out;
+	}
 	r->total = estimate_total(&p, nc);
 	for (i = r->offset; i < nc && r->nhits < r->limit; i++) {
 		struct kb_hit *h = add_hit(r, c[i].id, c[i].score);
@@ -2026,6 +2035,55 @@ kb_result_free(struct kb_result *r)
 	free(r);
 }
 
+static int
+base_fill(struct kb_db *db)
+{
+	const struct kb_taxonomy *t = kb_db_taxonomy(db);
+	sqlite3_stmt *get = NULL, *put = NULL;
+	int rc = SQLITE_OK, i;
+
+	if (sqlite3_prepare_v2(kb_db_handle(db), base_text_sql, -1, &get,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(kb_db_handle(db), base_put_sql, -1, &put,
+			       NULL) != SQLITE_OK)
+		rc = SQLITE_ERROR;
+	while (rc == SQLITE_OK && sqlite3_step(get) == SQLITE_ROW) {
+		struct kbx_owned_feat f;
+		struct kb_strv v;
+		struct kb_buf tags;
+		size_t k;
+
+		kb_buf_init(&tags);
+		kb_buf_add(&tags, "", 0);
+		kb_strv_init(&v);
+		if (kbx_section_feat(db, sqlite3_column_int64(get, 0), &f) > 0) {
+			kb_tag_items(f.tags, KB_TAG_MODEL, &v);
+			kb_tag_items(f.tags, KB_TAG_SYMPTOM, &v);
+			for (k = 0; k < v.n; k++) {
+				const struct kb_symptom *sy =
+					kb_taxonomy_symptom(t, v.v[k]);
+
+				kb_buf_printf(&tags, "%s%s", k ? "; " : "",
+					      sy ? sy->label : v.v[k]);
+			}
+			free(f.tags);
+			free(f.article_tags);
+		}
+		kb_strv_free(&v);
+		for (i = 0; i < 4; i++)
+			sqlite3_bind_value(put, i + 1,
+					   sqlite3_column_value(get, i));
+		sqlite3_bind_text(put, 5, tags.data, -1, SQLITE_STATIC);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			rc = SQLITE_ERROR;
+		sqlite3_reset(put);
+		kb_buf_free(&tags);
+	}
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return rc;
+}
+
 int
 kb_search_baseline(struct kb_db *db, const char *text, int op, int64_t *ids,
 		   size_t max, size_t *n, struct kb_error *err)
@@ -2048,8 +2106,7 @@ kb_search_baseline(struct kb_db *db, const char *text, int op, int64_t *ids,
 		     NULL);
 	rc = sqlite3_exec(kb_db_handle(db), base_make_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(kb_db_handle(db), base_fill_sql, NULL, NULL,
-				  NULL);
+		rc = base_fill(db);
 	else
 		rc = SQLITE_OK; /* made by an earlier call */
 	sqlite3_exec(kb_db_handle(db), "PRAGMA query_only = 1", NULL, NULL,
