@@ -23,7 +23,7 @@ else
 BUILD ?= build-$(SANITIZER)
 endif
 
-PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson zlib
+PKGS := sqlite3 libcmark yaml-0.1 libxml-2.0 jansson zlib libzstd
 SERVER_PKGS := libmicrohttpd
 VERSION := 0.1.0
 

@@ -90,6 +90,7 @@ struct kb_db {
 	struct kb_understand_cache *ucache;
 	double timeout_ms;
 	double deadline; /* kb_now() seconds, 0 for none */
+	struct kb_packer *packer; /* NULL until a section's text is read */
 	void *scratch; /* kept between searches by kbx.c */
 	void (*scratch_free)(void *);
 	struct {
@@ -219,6 +220,7 @@ kb_db_close(struct kb_db *db)
 		sqlite3_finalize(db->cache[i].st);
 	if (db->scratch_free != NULL)
 		db->scratch_free(db->scratch);
+	kb_packer_free(db->packer);
 	sqlite3_close(db->sql);
 	kb_understand_cache_free(db->ucache);
 	kb_taxonomy_free(db->tax);
@@ -254,6 +256,14 @@ void
 kb_db_deadline_stop(struct kb_db *db)
 {
 	db->deadline = 0;
+}
+
+struct kb_packer *
+kb_db_packer(struct kb_db *db)
+{
+	if (db->packer == NULL)
+		db->packer = kb_packer_open(db->sql);
+	return db->packer;
 }
 
 int
@@ -513,8 +523,9 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 	a->format = kb_col_text(s, 2, 1);
 	a->title = kb_col_text(s, 3, 1);
 	a->summary = kb_col_text(s, 4, 0);
-	a->markdown = kb_unpack_text(sqlite3_column_blob(s, 5),
-				     (size_t)sqlite3_column_bytes(s, 5));
+	a->markdown = kb_packer_unpack_doc(kb_db_packer(db),
+					   sqlite3_column_blob(s, 5),
+					   (size_t)sqlite3_column_bytes(s, 5));
 	kb_strv_from_json(&a->models, (const char *)sqlite3_column_text(s, 6));
 	kb_strv_from_json(&a->symptoms,
 			  (const char *)sqlite3_column_text(s, 7));
@@ -540,7 +551,12 @@ kb_db_article(struct kb_db *db, const char *which, struct kb_db_article **out,
 		sec->id = sqlite3_column_int64(s, 0);
 		sec->heading = kb_col_text(s, 1, 1);
 		sec->anchor = kb_col_text(s, 2, 1);
-		sec->body = kb_col_text(s, 3, 1);
+		sec->body = kb_packer_text(kb_db_packer(db), s, 3);
+		if (sec->body == NULL) {
+			sqlite3_reset(s);
+			rc = db_fail(db, err);
+			goto out;
+		}
 	}
 	sqlite3_reset(s);
 	if (step != SQLITE_DONE) {

@@ -3,6 +3,7 @@
 #define KB_DB_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "db.h"
 #include "util.h"
@@ -61,6 +62,33 @@ void kb_strv_from_json(struct kb_strv *sv, const char *json);
 /* Compressed text for storage, and back (NULL when damaged). */
 void *kb_pack_text(const char *text, size_t *outlen);
 char *kb_unpack_text(const void *blob, size_t len);
+
+/*
+ * Section text packing (pack.c): a zstd dictionary trained on the index's
+ * own text, kept in meta.  open loads it when the index has one.
+ */
+struct kb_packer;
+struct kb_packer *kb_packer_open(sqlite3 *sql);
+void kb_packer_free(struct kb_packer *p);
+/* Has a dictionary: pack packs. */
+bool kb_packer_ready(const struct kb_packer *p);
+/* Train one on n samples (sizes[i] bytes each, back to back); keep it in
+ * meta.  Too few samples is not an error: nothing is packed then. */
+int kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
+		    const size_t *sizes, unsigned n);
+/* text packed (a new blob of *outlen bytes), or NULL: store it plain. */
+void *kb_packer_pack(struct kb_packer *p, const char *text, size_t *outlen);
+/* Column col of st as text: plain as is, packed unpacked; NULL when
+ * damaged.  p may be NULL when no packed text is expected. */
+char *kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col);
+char *kb_packer_unpack(struct kb_packer *p, const void *blob, size_t len);
+/* A whole document (Markdown): packed when it can be, else zlib. */
+void *kb_packer_pack_doc(struct kb_packer *p, const char *text,
+			 size_t *outlen);
+char *kb_packer_unpack_doc(struct kb_packer *p, const void *blob,
+			   size_t len);
+/* The reading connection's packer, loaded on first use. */
+struct kb_packer *kb_db_packer(struct kb_db *db);
 
 /* A column as an owned string ("" for NULL when nonnull). */
 char *kb_col_text(sqlite3_stmt *st, int col, int nonnull);

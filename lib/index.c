@@ -72,7 +72,19 @@ struct kb_index {
 	struct kb_index_stats stats;
 	struct kb_vocab_delta *vocab;
 	struct kbx_build *kbx;
+	/* Section text packing, and the sections kept plain until it can. */
+	struct kb_packer *packer;
+	struct kb_buf samples;
+	size_t *sample_len;
+	int64_t *sample_id;
+	size_t nsamples;
 };
+
+/* Sections (or bytes of text) a packing dictionary is trained on. */
+#define PACK_SAMPLES 8000
+#define PACK_SAMPLE_BYTES (2 * 1024 * 1024)
+/* Fewer than this and the text stays plain. */
+#define PACK_MIN_SAMPLES 100
 
 static int
 sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
@@ -339,6 +351,8 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 			goto out;
 		}
 	}
+	ix->packer = kb_packer_open(ix->sql);
+	kb_buf_init(&ix->samples);
 	rc = kbx_build_begin(ix->sql, &ix->kbx, err);
 	if (rc != KB_OK)
 		goto out;
@@ -431,6 +445,7 @@ delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 				     ST_DEL_ARTICLE };
 	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
 	struct kb_strv old;
+	char *body;
 	size_t i;
 	int rc;
 
@@ -444,7 +459,8 @@ delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 		if (old.n == 0)
 			kb_strv_push_own(&old, kb_col_text(st, 0, 1));
 		kb_strv_push_own(&old, kb_col_text(st, 1, 1));
-		kb_strv_push_own(&old, kb_col_text(st, 2, 1));
+		body = kb_packer_text(ix->packer, st, 2);
+		kb_strv_push_own(&old, body ? body : kb_xstrdup(""));
 	}
 	sqlite3_reset(st);
 	kb_vocab_delta_article(ix->vocab, (const char *const *)old.v, old.n,
@@ -472,6 +488,131 @@ format_name(enum kb_format f)
 	default:
 		return "unknown";
 	}
+}
+
+/* The articles stored before the dictionary, packed with it. */
+static int
+repack_markdown(struct kb_index *ix, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct kb_strv text;
+	int64_t *id = NULL;
+	size_t n = 0, i;
+	int rc = KB_OK;
+
+	kb_strv_init(&text);
+	errno = 0;
+	if (sqlite3_prepare_v2(ix->sql,
+			       "SELECT id, markdown FROM articles WHERE"
+			       " markdown IS NOT NULL AND substr(markdown, 1, 1)"
+			       " <> CAST('Z' AS BLOB)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "packing articles");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *md = kb_unpack_text(sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1));
+
+		if (md == NULL)
+			continue;
+		id = kb_xrealloc(id, (n + 1) * sizeof(*id));
+		id[n++] = sqlite3_column_int64(st, 0);
+		kb_strv_push_own(&text, md);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(ix->sql,
+			       "UPDATE articles SET markdown = ? WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_fail(ix, err, "packing articles");
+	for (i = 0; rc == KB_OK && i < n; i++) {
+		size_t plen = 0;
+		void *packed = kb_packer_pack_doc(ix->packer, text.v[i], &plen);
+
+		if (packed == NULL)
+			continue;
+		sqlite3_bind_blob(st, 1, packed, (int)plen, free);
+		sqlite3_bind_int64(st, 2, id[i]);
+		errno = 0;
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_fail(ix, err, "packing articles");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	kb_strv_free(&text);
+	free(id);
+	return rc;
+}
+
+/*
+ * Keep a plain section as a sample for the packing dictionary; once there
+ * are enough (or at the end, force), train it and pack the samples'
+ * sections in place.
+ */
+static int
+sample(struct kb_index *ix, int64_t id, const char *text, bool force,
+       struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, at = 0;
+	int rc = KB_OK;
+
+	if (kb_packer_ready(ix->packer))
+		return KB_OK;
+	if (text != NULL) {
+		size_t n = strlen(text);
+
+		if (n == 0)
+			return KB_OK;
+		ix->sample_len = kb_xrealloc(ix->sample_len,
+					     (ix->nsamples + 1) *
+						     sizeof(*ix->sample_len));
+		ix->sample_id = kb_xrealloc(ix->sample_id,
+					    (ix->nsamples + 1) *
+						    sizeof(*ix->sample_id));
+		ix->sample_len[ix->nsamples] = n;
+		ix->sample_id[ix->nsamples++] = id;
+		kb_buf_add(&ix->samples, text, n);
+	}
+	if (!force && ix->nsamples < PACK_SAMPLES &&
+	    ix->samples.len < PACK_SAMPLE_BYTES)
+		return KB_OK;
+	errno = 0;
+	if (ix->nsamples >= PACK_MIN_SAMPLES &&
+	    kb_packer_train(ix->packer, ix->sql, ix->samples.data,
+			    ix->sample_len, (unsigned)ix->nsamples) != SQLITE_OK)
+		return sql_fail(ix, err, "writing the packing dictionary");
+	if (kb_packer_ready(ix->packer) &&
+	    sqlite3_prepare_v2(ix->sql,
+			       "UPDATE sections SET body = ? WHERE id = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return sql_fail(ix, err, "packing section text");
+	for (i = 0; st != NULL && rc == KB_OK && i < ix->nsamples; i++) {
+		char *text_i = kb_xstrndup(ix->samples.data + at,
+					   ix->sample_len[i]);
+		size_t plen = 0;
+		void *packed = kb_packer_pack(ix->packer, text_i, &plen);
+
+		at += ix->sample_len[i];
+		free(text_i);
+		if (packed == NULL)
+			continue;
+		sqlite3_bind_blob(st, 1, packed, (int)plen, free);
+		sqlite3_bind_int64(st, 2, ix->sample_id[i]);
+		errno = 0;
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_fail(ix, err, "packing section text");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc == KB_OK && kb_packer_ready(ix->packer))
+		rc = repack_markdown(ix, err);
+	kb_buf_free(&ix->samples);
+	kb_buf_init(&ix->samples);
+	free(ix->sample_len);
+	free(ix->sample_id);
+	ix->sample_len = NULL;
+	ix->sample_id = NULL;
+	ix->nsamples = 0;
+	return rc;
 }
 
 /* Words for the tags column: model names and aliases, symptom labels. */
@@ -628,7 +769,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	bind_text(st, 7, sj);
 	if (a->markdown != NULL) {
 		size_t plen = 0;
-		void *packed = kb_pack_text(a->markdown, &plen);
+		void *packed = kb_packer_pack_doc(ix->packer, a->markdown,
+						  &plen);
 
 		if (packed != NULL)
 			sqlite3_bind_blob(st, 8, packed, (int)plen, free);
@@ -669,6 +811,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
 		char *tags = tags_text(ix->tax, a, s);
+		size_t plen = 0;
+		void *packed;
 
 		st = ix->st[ST_INS_SECTION];
 		sqlite3_bind_int64(st, 1, aid);
@@ -676,7 +820,11 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		bind_text(st, 3, s->heading);
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
-		bind_text(st, 6, s->body);
+		packed = kb_packer_pack(ix->packer, s->body, &plen);
+		if (packed != NULL)
+			sqlite3_bind_blob(st, 6, packed, (int)plen, free);
+		else
+			bind_text(st, 6, s->body);
 		prior = kb_section_prior(s->heading, headed);
 		sqlite3_bind_double(st, 7, prior);
 		if (*s->heading)
@@ -698,6 +846,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 					     err);
 			free(stags);
 		}
+		if (rc == KB_OK && packed == NULL)
+			rc = sample(ix, sids[i], s->body, false, err);
 		free(tags);
 		if (rc != KB_OK)
 			goto out;
@@ -891,6 +1041,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 			  " WHERE n = 1);",
 			  err);
 	if (rc == KB_OK)
+		rc = sample(ix, 0, NULL, true, err);
+	if (rc == KB_OK)
 		rc = kbx_build_finish(ix->kbx, err);
 	if (rc == KB_OK)
 		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
@@ -958,6 +1110,10 @@ kb_index_abort(struct kb_index *ix)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
 	kbx_build_free(ix->kbx);
+	kb_packer_free(ix->packer);
+	kb_buf_free(&ix->samples);
+	free(ix->sample_len);
+	free(ix->sample_id);
 	if (ix->sql != NULL)
 		sqlite3_close(ix->sql);
 	/* After a successful rename there is no PATH.new left to remove. */

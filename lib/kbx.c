@@ -777,6 +777,7 @@ verify_sections(struct verify *v, struct kb_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct u32v ids = { NULL, 0, 0 };
+	struct kb_packer *pk = kb_packer_open(v->sql);
 	int64_t nfwd = 0;
 	int rc = KB_OK, step;
 
@@ -785,16 +786,20 @@ verify_sections(struct verify *v, struct kb_error *err)
 			       " FROM sections s LEFT JOIN articles a"
 			       " ON a.id = s.article_id"
 			       " LEFT JOIN fwd f ON f.id = s.id",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != SQLITE_OK) {
+		kb_packer_free(pk);
 		return kb_error_set(err, KB_ERR_DB, 0, "sections: %s",
 				    sqlite3_errmsg(v->sql));
+	}
 	while (rc == KB_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *text[3];
+		char *body = kb_packer_text(pk, st, 3);
 		int c;
 
-		for (c = 0; c < 3; c++)
+		for (c = 0; c < 2; c++)
 			text[c] = (const char *)sqlite3_column_text(st, c + 1);
+		text[2] = body;
 		if (id <= 0 || id > UINT32_MAX)
 			rc = verify_fail(err, "section number %lld",
 					 (long long)id);
@@ -804,13 +809,18 @@ verify_sections(struct verify *v, struct kb_error *err)
 		else if (sqlite3_column_type(st, 4) != SQLITE_BLOB)
 			rc = verify_fail(err, "section %lld has no term "
 					 "list", (long long)id);
+		else if (body == NULL)
+			rc = verify_fail(err, "section %lld: its text does "
+					 "not unpack", (long long)id);
 		else
 			rc = verify_section(v, id, text,
 					    sqlite3_column_blob(st, 4),
 					    sqlite3_column_bytes(st, 4), &ids,
 					    err);
+		free(body);
 	}
 	sqlite3_finalize(st);
+	kb_packer_free(pk);
 	free(ids.v);
 	if (rc != KB_OK)
 		return rc;

@@ -1662,6 +1662,7 @@ fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, hit_sql);
 	struct kbx_owned_feat f;
+	char *body;
 
 	if (st == NULL)
 		return -1;
@@ -1675,10 +1676,12 @@ fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 	h->anchor = kb_col_text(st, 2, 1);
 	h->title = kb_col_text(st, 3, 1);
 	h->path = kb_col_text(st, 4, 1);
-	h->snippet = make_snippet(m, (const char *)sqlite3_column_text(st, 5)
-					     ? (const char *)sqlite3_column_text(st, 5)
-					     : "");
+	body = kb_packer_text(kb_db_packer(db), st, 5);
 	sqlite3_reset(st);
+	if (body == NULL)
+		return -1;
+	h->snippet = make_snippet(m, body);
+	free(body);
 	if (kbx_section_feat(db, h->id, &f) < 0)
 		return -1;
 	kb_tag_items(f.tags, KB_TAG_MODEL, &h->models);
@@ -2070,9 +2073,12 @@ base_fill(struct kb_db *db)
 			free(f.article_tags);
 		}
 		kb_strv_free(&v);
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < 3; i++)
 			sqlite3_bind_value(put, i + 1,
 					   sqlite3_column_value(get, i));
+		sqlite3_bind_text(put, 4,
+				  kb_packer_text(kb_db_packer(db), get, 3), -1,
+				  free);
 		sqlite3_bind_text(put, 5, tags.data, -1, SQLITE_STATIC);
 		if (sqlite3_step(put) != SQLITE_DONE)
 			rc = SQLITE_ERROR;

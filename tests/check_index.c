@@ -333,6 +333,147 @@ START_TEST(a_damaged_search_index_is_reported)
 }
 END_TEST
 
+/* ---- packed section text ---- */
+
+#define PACK_N 150
+
+static const char *const pack_words[] = {
+	"battery", "charge", "cable",  "light", "speaker", "earbuds", "reset",
+	"pair",	   "app",    "update", "button", "blinking", "amber", "port",
+};
+
+/* Article i of a generated knowledge base (fresh strings, free them). */
+static void
+pack_doc(size_t i, unsigned salt, char **path, char **text)
+{
+	struct kb_buf b;
+	unsigned x = (unsigned)i * 2654435761u + salt;
+	size_t k;
+
+	kb_buf_init(&b);
+	kb_buf_printf(&b, "---\ntitle: Note %zu\n---\n## Steps\n\n", i);
+	for (k = 0; k < 40; k++) {
+		x = x * 1103515245u + 12345u;
+		kb_buf_printf(&b, "%s ", pack_words[(x >> 16) % 14]);
+	}
+	kb_buf_printf(&b, "\n\n## Hold\n\nHold the button for %zu seconds.\n",
+		      i + 2);
+	*path = kb_xasprintf("p%03zu.md", i);
+	*text = kb_buf_steal(&b);
+}
+
+static int
+pack_index(size_t n, unsigned salt_of_last)
+{
+	struct kb_test_doc docs[PACK_N + 10];
+	char *path[PACK_N + 10], *text[PACK_N + 10];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		pack_doc(i, i + 1 == n ? salt_of_last : 0, &path[i], &text[i]);
+		docs[i].path = path[i];
+		docs[i].text = text[i];
+	}
+	rc = kb_test_index(dbpath, docs, n, NULL, false, NULL);
+	for (i = 0; i < n; i++) {
+		free(path[i]);
+		free(text[i]);
+	}
+	return rc;
+}
+
+/* One value of the index at dbpath as text ("" for none). */
+static char *
+pack_sql(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	v = kb_xstrdup(sqlite3_step(st) == SQLITE_ROW &&
+				       sqlite3_column_text(st, 0)
+			       ? (const char *)sqlite3_column_text(st, 0)
+			       : "");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+START_TEST(section_text_is_packed_and_reads_back_whole)
+{
+	struct kb_db *db = NULL;
+	struct kb_db_article *a = NULL;
+	struct kb_error err;
+	char msg[512], *dict, *v, *path, *text;
+
+	ck_assert_int_eq(pack_index(PACK_N, 0), KB_OK);
+	v = pack_sql("SELECT group_concat(t) FROM (SELECT DISTINCT"
+		     " typeof(body) AS t FROM sections)");
+	ck_assert_str_eq(v, "blob");
+	free(v);
+	dict = pack_sql("SELECT hex(value) FROM meta WHERE key = 'zdict'");
+	ck_assert_uint_gt(strlen(dict), 1000);
+	/* every body unpacks to the words its term list holds */
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	ck_assert_int_eq(kb_db_article(db, "p042.md", &a, &err), KB_OK);
+	ck_assert_uint_eq(a->nsections, 2);
+	ck_assert_str_eq(a->sections[1].body, "Hold the button for 44 seconds.");
+	/* the Markdown too (after the front matter), also of the articles
+	   stored before the dictionary */
+	pack_doc(42, 0, &path, &text);
+	ck_assert_str_eq(a->markdown, strstr(text, "## Steps"));
+	free(path);
+	free(text);
+	kb_db_article_free(a);
+	v = pack_sql("SELECT count(*) FROM articles WHERE"
+		     " substr(markdown, 1, 1) <> CAST('Z' AS BLOB)");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	kb_db_close(db);
+
+	/* an update packs its new text with the same dictionary */
+	ck_assert_int_eq(pack_index(PACK_N + 10, 7), KB_OK);
+	v = pack_sql("SELECT hex(value) FROM meta WHERE key = 'zdict'");
+	ck_assert_str_eq(v, dict);
+	free(v);
+	v = pack_sql("SELECT count(*) FROM sections WHERE typeof(body) <> 'blob'");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	free(dict);
+
+	/* a damaged body is reported, not read as something else */
+	ck_assert_int_ne(verify_after("UPDATE sections SET body ="
+				      " substr(body, 1, length(body) - 3)"
+				      " WHERE id = (SELECT min(id) FROM sections)",
+				      msg, sizeof(msg)),
+			 KB_OK);
+	ck_assert_msg(strstr(msg, "does not unpack") != NULL, "%s", msg);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	ck_assert_int_ne(kb_db_article(db, "p000.md", &a, &err), KB_OK);
+	kb_db_close(db);
+}
+END_TEST
+
+START_TEST(a_small_index_keeps_its_text_plain)
+{
+	char msg[512], *v;
+
+	ck_assert_int_eq(kb_test_index(dbpath, corpus, CORPUS_N,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	v = pack_sql("SELECT count(*) FROM sections WHERE typeof(body) = 'blob'"
+		     " OR (SELECT count(*) FROM meta WHERE key = 'zdict')");
+	ck_assert_str_eq(v, "0");
+	free(v);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+}
+END_TEST
+
 static Suite *
 index_suite(void)
 {
@@ -357,6 +498,8 @@ index_suite(void)
 		tc, the_search_index_agrees_with_the_text_after_builds_and_updates);
 	tcase_add_loop_test(tc, a_damaged_search_index_is_reported, 0,
 			    (int)(sizeof(damage) / sizeof(damage[0])));
+	tcase_add_test(tc, section_text_is_packed_and_reads_back_whole);
+	tcase_add_test(tc, a_small_index_keeps_its_text_plain);
 	suite_add_tcase(s, tc);
 	return s;
 }

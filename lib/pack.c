@@ -1,0 +1,212 @@
+/* pack.c - section text stored compressed with a dictionary trained on the index's own text. */
+#include <stdlib.h>
+#include <string.h>
+#include <zdict.h>
+#include <zstd.h>
+
+#include "db_int.h"
+
+/*
+ * Sections are a few hundred bytes each: compressed alone, they barely
+ * shrink, because what repeats is shared between sections (the phrasing of
+ * fix steps, product names, the same warnings).  kbindex trains a zstd
+ * dictionary on the first sections of a build and keeps it in the meta
+ * table ('zdict'); each section's body is then one zstd frame against it
+ * (without the frame's 4-byte magic number, which is put back on reading).
+ * A body stored as TEXT is plain (the sections before the dictionary, or
+ * an index too small to train one); a BLOB is packed.
+ */
+
+#define PACK_LEVEL 3
+#define DICT_BYTES (32 * 1024)
+static const unsigned char zmagic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+
+struct kb_packer {
+	ZSTD_CDict *cdict;
+	ZSTD_DDict *ddict;
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	void *dict;
+	size_t dictlen;
+	struct kb_buf tmp;
+};
+
+static void
+use_dict(struct kb_packer *p, const void *dict, size_t len)
+{
+	p->dict = kb_xmalloc(len);
+	memcpy(p->dict, dict, len);
+	p->dictlen = len;
+	p->ddict = ZSTD_createDDict(p->dict, len);
+}
+
+struct kb_packer *
+kb_packer_open(sqlite3 *sql)
+{
+	struct kb_packer *p = kb_xcalloc(1, sizeof(*p));
+	sqlite3_stmt *st = NULL;
+
+	kb_buf_init(&p->tmp);
+	if (sqlite3_prepare_v2(sql,
+			       "SELECT value FROM meta WHERE key = 'zdict'", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, 0) > 0)
+		use_dict(p, sqlite3_column_blob(st, 0),
+			 (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return p;
+}
+
+void
+kb_packer_free(struct kb_packer *p)
+{
+	if (p == NULL)
+		return;
+	ZSTD_freeCDict(p->cdict);
+	ZSTD_freeDDict(p->ddict);
+	ZSTD_freeCCtx(p->cctx);
+	ZSTD_freeDCtx(p->dctx);
+	free(p->dict);
+	kb_buf_free(&p->tmp);
+	free(p);
+}
+
+bool
+kb_packer_ready(const struct kb_packer *p)
+{
+	return p->ddict != NULL;
+}
+
+int
+kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
+		const size_t *sizes, unsigned n)
+{
+	void *dict = kb_xmalloc(DICT_BYTES);
+	size_t len = ZDICT_trainFromBuffer(dict, DICT_BYTES, samples, sizes, n);
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_OK;
+
+	/* Too little text to learn from: bodies stay plain. */
+	if (ZDICT_isError(len) || p->ddict != NULL) {
+		free(dict);
+		return SQLITE_OK;
+	}
+	rc = sqlite3_prepare_v2(sql,
+				"INSERT OR REPLACE INTO meta(key, value)"
+				" VALUES ('zdict', ?)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, dict, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+						     : sqlite3_errcode(sql);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		use_dict(p, dict, len);
+	free(dict);
+	return rc;
+}
+
+void *
+kb_packer_pack(struct kb_packer *p, const char *text, size_t *outlen)
+{
+	size_t n = strlen(text), cap, got;
+	unsigned char *out;
+
+	*outlen = 0;
+	if (p->ddict == NULL)
+		return NULL;
+	if (p->cdict == NULL) {
+		p->cdict = ZSTD_createCDict(p->dict, p->dictlen, PACK_LEVEL);
+		p->cctx = ZSTD_createCCtx();
+		if (p->cdict == NULL || p->cctx == NULL)
+			return NULL;
+		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_dictIDFlag, 0);
+		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_checksumFlag, 0);
+		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_contentSizeFlag, 1);
+	}
+	cap = ZSTD_compressBound(n);
+	out = kb_xmalloc(cap);
+	ZSTD_CCtx_reset(p->cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_refCDict(p->cctx, p->cdict);
+	got = ZSTD_compress2(p->cctx, out, cap, text, n);
+	if (ZSTD_isError(got) || got <= sizeof(zmagic) ||
+	    memcmp(out, zmagic, sizeof(zmagic)) != 0) {
+		free(out);
+		return NULL;
+	}
+	memmove(out, out + sizeof(zmagic), got - sizeof(zmagic));
+	*outlen = got - sizeof(zmagic);
+	return out;
+}
+
+char *
+kb_packer_unpack(struct kb_packer *p, const void *blob, size_t len)
+{
+	unsigned long long size;
+	size_t got;
+	char *out;
+
+	if (p == NULL || p->ddict == NULL || blob == NULL)
+		return NULL;
+	kb_buf_reset(&p->tmp);
+	kb_buf_add(&p->tmp, (const char *)zmagic, sizeof(zmagic));
+	kb_buf_add(&p->tmp, (const char *)blob, len);
+	size = ZSTD_getFrameContentSize(p->tmp.data, p->tmp.len);
+	if (size == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    size == ZSTD_CONTENTSIZE_ERROR || size > 64u * 1024 * 1024)
+		return NULL;
+	if (p->dctx == NULL && (p->dctx = ZSTD_createDCtx()) == NULL)
+		return NULL;
+	out = kb_xmalloc((size_t)size + 1);
+	got = ZSTD_decompress_usingDDict(p->dctx, out, (size_t)size,
+					 p->tmp.data, p->tmp.len, p->ddict);
+	if (ZSTD_isError(got) || got != size) {
+		free(out);
+		return NULL;
+	}
+	out[got] = '\0';
+	return out;
+}
+
+char *
+kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+		return kb_col_text(st, col, 1);
+	return kb_packer_unpack(p, sqlite3_column_blob(st, col),
+				(size_t)sqlite3_column_bytes(st, col));
+}
+
+/*
+ * Whole documents (an article's Markdown): 'Z' and a packed frame when
+ * there is a dictionary, else kb_pack_text's zlib form (which starts with
+ * the length's high byte, never 'Z' for the lengths allowed).
+ */
+void *
+kb_packer_pack_doc(struct kb_packer *p, const char *text, size_t *outlen)
+{
+	size_t n = 0;
+	unsigned char *z = kb_packer_pack(p, text, &n), *out;
+
+	if (z == NULL)
+		return kb_pack_text(text, outlen);
+	out = kb_xmalloc(n + 1);
+	out[0] = 'Z';
+	memcpy(out + 1, z, n);
+	free(z);
+	*outlen = n + 1;
+	return out;
+}
+
+char *
+kb_packer_unpack_doc(struct kb_packer *p, const void *blob, size_t len)
+{
+	const unsigned char *b = blob;
+
+	if (b != NULL && len > 1 && b[0] == 'Z')
+		return kb_packer_unpack(p, b + 1, len - 1);
+	return kb_unpack_text(blob, len);
+}
