@@ -79,7 +79,7 @@ def build_section(c):
     b = c["build"]
     art, mbytes = c["articles"], c["bytes"] / 1e6
     rows = []
-    names = [("kbindex", "kbindex (incl. FTS5 optimize)"),
+    names = [("kbindex", "kbindex"),
              ("raw", "raw FTS5 bulk load"), ("xapian", "Xapian")]
     for key, name in names:
         x = b[key]

@@ -330,7 +330,7 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	 */
 	rc = exec(ix,
 		  "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
-		  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -8000;"
+		  "PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -4000;"
 		  "PRAGMA temp_store = MEMORY;",
 		  err);
 	if (rc != KB_OK)
@@ -1024,6 +1024,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	rc = remove_unseen(ix, err);
 	if (rc == KB_OK)
 		rc = write_vocab(ix, err);
+	kb_vocab_delta_free(ix->vocab);
+	ix->vocab = NULL;
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
 	/*
@@ -1042,6 +1044,9 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 			  err);
 	if (rc == KB_OK)
 		rc = sample(ix, 0, NULL, true, err);
+	/* Nothing is packed from here on: its contexts' memory goes. */
+	kb_packer_free(ix->packer);
+	ix->packer = NULL;
 	if (rc == KB_OK)
 		rc = kbx_build_finish(ix->kbx, err);
 	if (rc == KB_OK)

@@ -1190,14 +1190,6 @@ kbx_section_feat(struct kb_db *db, int64_t section, struct kbx_owned_feat *f)
 	return rc;
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 long
 kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
 {
@@ -1257,7 +1249,7 @@ kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
 		data = gend;
 	}
 	free(buf);
-	qsort(*out, n, sizeof(**out), cmp_i64);
+	qsort(*out, n, sizeof(**out), kb_cmp_i64);
 	return (long)n;
 }
 

@@ -1702,14 +1702,6 @@ add_hit(struct kb_result *r, int64_t id, double score)
 	return h;
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Places from start on, past the re-ranked window: the first stage's
  * order, read further, without the window's sections.
@@ -1729,11 +1721,11 @@ fetch_tail(struct kb_db *db, const struct plan *p, const struct cand *c,
 
 	for (i = 0; i < nc; i++)
 		win[i] = c[i].id;
-	qsort(win, nc, sizeof(*win), cmp_id);
+	qsort(win, nc, sizeof(*win), kb_cmp_i64);
 	if (filter_sections(db, r, &allow, &nallow) == 0)
 		got = kbx_top(q, allow, nallow, k, 0, hits, &exhaustive);
 	for (i = 0; got > 0 && i < (size_t)got && r->nhits < r->limit; i++) {
-		if (bsearch(&hits[i].id, win, nc, sizeof(*win), cmp_id))
+		if (bsearch(&hits[i].id, win, nc, sizeof(*win), kb_cmp_i64))
 			continue;
 		if (skip > 0) {
 			skip--;

@@ -541,6 +541,14 @@ kb_squeeze_space(char *s)
 	*w = '\0';
 }
 
+int
+kb_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 uint64_t
 kb_fnv1a(const void *data, size_t n)
 {

@@ -85,6 +85,8 @@ void kb_squeeze_space(char *s);
 
 /* 64-bit FNV-1a of the bytes. */
 uint64_t kb_fnv1a(const void *data, size_t n);
+/* qsort/bsearch order of int64_t values, rising. */
+int kb_cmp_i64(const void *a, const void *b);
 /* The same as 16 lowercase hex digits into out[17]. */
 void kb_hash_hex(const void *data, size_t n, char out[17]);
 
