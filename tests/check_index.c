@@ -370,6 +370,8 @@ pack_index(size_t n, unsigned salt_of_last)
 	size_t i;
 	int rc;
 
+	ck_assert_uint_le(n, PACK_N + 10);
+	memset(docs, 0, sizeof(docs));
 	for (i = 0; i < n; i++) {
 		pack_doc(i, i + 1 == n ? salt_of_last : 0, &path[i], &text[i]);
 		docs[i].path = path[i];
