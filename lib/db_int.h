@@ -38,8 +38,9 @@ sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
 
 /*
  * A single index term standing for a tag, written into the tags column so
- * that MATCH can find sections by model or symptom: "kbmodel" or "kbsym"
- * and the value's letters and digits ("kbsymwontfullycharge").
+ * that the postings find sections by model or symptom (queries and
+ * filters): "kbmodel" or "kbsym" and the value's letters and digits
+ * ("kbsymwontfullycharge").
  */
 char *kb_tag_token(int kind, const char *value);
 
