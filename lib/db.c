@@ -717,19 +717,29 @@ kb_tag_items(const char *items, int kind, struct kb_strv *out)
 		      cmp_str_nocase);
 }
 
+/* The index term of a tag (NULL if none): its token as the tokenizer
+   makes it. */
+static char *
+tag_term(int kind, const char *value)
+{
+	char *tok = kb_tag_token(kind, value);
+	char *term = kb_fts_term(tok);
+
+	free(tok);
+	return term;
+}
+
 long
 kb_tag_sections(struct kb_db *db, int kind, const char *value,
 		int64_t **out)
 {
-	char *tok = kb_tag_token(kind, value);
-	char *term = kb_fts_term(tok);
+	char *term = tag_term(kind, value);
 	long n = 0;
 
 	*out = NULL;
 	if (term != NULL)
 		n = kbx_term_sections(db, term, out);
 	free(term);
-	free(tok);
 	return n;
 }
 
@@ -746,12 +756,10 @@ kb_db_tag_counts(struct kb_db *db, int kind, struct kb_count **out, size_t *n,
 	for (i = 0; i < count; i++) {
 		const char *value = kind == KB_TAG_MODEL ? t->models[i].name
 							 : t->symptoms[i].id;
-		char *tok = kb_tag_token(kind, value);
-		char *term = kb_fts_term(tok);
+		char *term = tag_term(kind, value);
 		int64_t df = term ? kbx_term_df(db, term) : 0;
 
 		free(term);
-		free(tok);
 		if (df <= 0)
 			continue;
 		*out = kb_xrealloc(*out, (*n + 1) * sizeof(**out));

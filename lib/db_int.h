@@ -77,8 +77,10 @@ bool kb_packer_ready(const struct kb_packer *p);
  * meta.  Too few samples is not an error: nothing is packed then. */
 int kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
 		    const size_t *sizes, unsigned n);
-/* text packed (a new blob of *outlen bytes), or NULL: store it plain. */
-void *kb_packer_pack(struct kb_packer *p, const char *text, size_t *outlen);
+/* text[0..n) packed (a new blob of *outlen bytes), or NULL: store it
+ * plain. */
+void *kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
+		     size_t *outlen);
 /* Column col of st as text: plain as is, packed unpacked; NULL when
  * damaged.  p may be NULL when no packed text is expected. */
 char *kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col);

@@ -586,13 +586,11 @@ sample(struct kb_index *ix, int64_t id, const char *text, bool force,
 			       &st, NULL) != SQLITE_OK)
 		return sql_fail(ix, err, "packing section text");
 	for (i = 0; st != NULL && rc == KB_OK && i < ix->nsamples; i++) {
-		char *text_i = kb_xstrndup(ix->samples.data + at,
-					   ix->sample_len[i]);
 		size_t plen = 0;
-		void *packed = kb_packer_pack(ix->packer, text_i, &plen);
+		void *packed = kb_packer_pack(ix->packer, ix->samples.data + at,
+					      ix->sample_len[i], &plen);
 
 		at += ix->sample_len[i];
-		free(text_i);
 		if (packed == NULL)
 			continue;
 		sqlite3_bind_blob(st, 1, packed, (int)plen, free);
@@ -820,7 +818,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		bind_text(st, 3, s->heading);
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
-		packed = kb_packer_pack(ix->packer, s->body, &plen);
+		packed = kb_packer_pack(ix->packer, s->body, strlen(s->body),
+					&plen);
 		if (packed != NULL)
 			sqlite3_bind_blob(st, 6, packed, (int)plen, free);
 		else

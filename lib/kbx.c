@@ -837,6 +837,46 @@ verify_sections(struct verify *v, struct kb_error *err)
 	return KB_OK;
 }
 
+/* A postings blob's directory (encode_postings). */
+struct pdir {
+	uint64_t df, nseg;
+	uint64_t cnt[255], bytes[255];
+};
+
+/*
+ * Read the directory at *p and leave *p at the groups' data.  False when
+ * it is not well formed: *bad is then the first bad group (nseg when the
+ * header is; nseg is kept even when over 255).  Well formed: impacts fall
+ * from at most 255 to at least 1, and the groups end within end.
+ */
+static bool
+read_dir(const unsigned char **p, const unsigned char *end, struct pdir *d,
+	 uint64_t *bad)
+{
+	uint64_t s, total = 0;
+	int last = 256;
+
+	d->nseg = 0;
+	*bad = 0;
+	if (!get_varint(p, end, &d->df) || !get_varint(p, end, &d->nseg) ||
+	    d->nseg > 255) {
+		*bad = d->nseg;
+		return false;
+	}
+	for (s = 0; s < d->nseg; s++) {
+		*bad = s;
+		if (*p >= end || **p == 0 || **p >= last)
+			return false;
+		last = *(*p)++;
+		if (!get_varint(p, end, &d->cnt[s]) ||
+		    !get_varint(p, end, &d->bytes[s]))
+			return false;
+		total += d->bytes[s];
+	}
+	*bad = d->nseg;
+	return total <= (uint64_t)(end - *p);
+}
+
 static int
 verify_postings(struct verify *v, struct kb_error *err)
 {
@@ -855,46 +895,33 @@ verify_postings(struct verify *v, struct kb_error *err)
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		const unsigned char *p = sqlite3_column_blob(st, 1);
 		const unsigned char *end = p + sqlite3_column_bytes(st, 1);
-		uint64_t df, nseg, s, got = 0, e, d = 0, sec;
-		uint64_t gc[255], gb[255];
-		int last = 256;
+		uint64_t s, got = 0, e, d = 0, sec, bad;
+		struct pdir dir;
+		bool ok = read_dir(&p, end, &dir, &bad);
 
 		if (id <= 0 || id >= (sqlite3_int64)v->nterm ||
-		    !get_varint(&p, end, &df) || !get_varint(&p, end, &nseg) ||
-		    df != v->df[id]) {
+		    (!ok && bad == dir.nseg && dir.nseg <= 255) ||
+		    (ok && dir.df != v->df[id])) {
 			rc = verify_fail(err, "postings of term %lld: "
 					 "wrong header or count",
 					 (long long)id);
 			break;
 		}
 		lists++;
-		if (nseg > 255)
+		if (dir.nseg > 255)
 			rc = verify_fail(err, "postings of term %lld: %lld "
 					 "groups", (long long)id,
-					 (long long)nseg);
-		/* the directory: falling impacts, counts, byte lengths */
-		for (s = 0; s < nseg && rc == KB_OK; s++) {
-			if (p >= end || *p == 0 || *p >= last ||
-			    (last = *p++, !get_varint(&p, end, &gc[s])) ||
-			    !get_varint(&p, end, &gb[s]) ||
-			    gb[s] > (uint64_t)(end - p))
-				rc = verify_fail(err, "postings of term "
-						 "%lld: bad group %lld",
-						 (long long)id, (long long)s);
-		}
+					 (long long)dir.nseg);
+		else if (!ok)
+			rc = verify_fail(err, "postings of term "
+					 "%lld: bad group %lld",
+					 (long long)id, (long long)bad);
 		/* then each group's sections, rising */
-		for (s = 0; s < nseg && rc == KB_OK; s++) {
-			const unsigned char *gend = p + gb[s];
+		for (s = 0; s < dir.nseg && rc == KB_OK; s++) {
+			const unsigned char *gend = p + dir.bytes[s];
 
-			if (gb[s] > (uint64_t)(end - p)) {
-				rc = verify_fail(err, "postings of term "
-						 "%lld: group %lld runs past "
-						 "the end",
-						 (long long)id, (long long)s);
-				break;
-			}
 			sec = 0;
-			for (e = 0; e < gc[s] && rc == KB_OK; e++) {
+			for (e = 0; e < dir.cnt[s] && rc == KB_OK; e++) {
 				if (!get_varint(&p, gend, &d) || d == 0 ||
 				    sec + d > UINT32_MAX)
 					rc = verify_fail(
@@ -910,14 +937,14 @@ verify_postings(struct verify *v, struct kb_error *err)
 						 "%lld: group %lld has bytes "
 						 "left over",
 						 (long long)id, (long long)s);
-			got += gc[s];
+			got += dir.cnt[s];
 		}
 		if (rc == KB_OK && p != end)
 			rc = verify_fail(err, "postings of term %lld: bytes "
 					 "after the last group",
 					 (long long)id);
 		pairs += got;
-		if (rc == KB_OK && got != df)
+		if (rc == KB_OK && got != dir.df)
 			rc = verify_fail(err, "postings of term %lld: %lld "
 					 "sections listed",
 					 (long long)id, (long long)got);
@@ -1196,8 +1223,9 @@ kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
 	uint32_t id = lookup_term(db, term);
 	sqlite3_blob *blob = NULL;
 	unsigned char *buf = NULL;
-	const unsigned char *p, *end, *data;
-	uint64_t df = 0, nseg = 0, s, e, cnt, bytes, d, sec;
+	const unsigned char *p;
+	uint64_t s, e, d, sec, bad;
+	struct pdir dir;
 	size_t n = 0;
 	int len;
 
@@ -1217,36 +1245,21 @@ kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
 	}
 	sqlite3_blob_close(blob);
 	p = buf;
-	end = buf + len;
-	if (!get_varint(&p, end, &df) || !get_varint(&p, end, &nseg) ||
-	    df > (uint64_t)len) {
+	if (!read_dir(&p, buf + len, &dir, &bad) || dir.df > (uint64_t)len) {
 		free(buf);
 		return 0;
 	}
-	*out = kb_xcalloc(df ? df : 1, sizeof(**out));
-	/* the groups' data follows the directory */
-	data = p;
-	for (s = 0; s < nseg && data < end; s++) {
-		data++;
-		if (!get_varint(&data, end, &cnt) ||
-		    !get_varint(&data, end, &bytes))
-			break;
-	}
-	for (s = 0; s < nseg && p < end; s++) {
-		const unsigned char *g = data, *gend;
+	*out = kb_xcalloc(dir.df ? dir.df : 1, sizeof(**out));
+	for (s = 0; s < dir.nseg; s++) {
+		const unsigned char *gend = p + dir.bytes[s];
 
-		p++;
-		if (!get_varint(&p, end, &cnt) || !get_varint(&p, end, &bytes) ||
-		    bytes > (uint64_t)(end - data))
-			break;
-		gend = data + bytes;
-		for (sec = 0, e = 0; e < cnt && n < df &&
-				     get_varint(&g, gend, &d);
+		for (sec = 0, e = 0; e < dir.cnt[s] && n < dir.df &&
+				     get_varint(&p, gend, &d);
 		     e++) {
 			sec += d;
 			(*out)[n++] = (int64_t)sec;
 		}
-		data = gend;
+		p = gend;
 	}
 	free(buf);
 	qsort(*out, n, sizeof(**out), kb_cmp_i64);

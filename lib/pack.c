@@ -110,9 +110,10 @@ kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
 }
 
 void *
-kb_packer_pack(struct kb_packer *p, const char *text, size_t *outlen)
+kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
+	       size_t *outlen)
 {
-	size_t n = strlen(text), cap, got;
+	size_t cap, got;
 	unsigned char *out;
 
 	*outlen = 0;
@@ -189,7 +190,7 @@ void *
 kb_packer_pack_doc(struct kb_packer *p, const char *text, size_t *outlen)
 {
 	size_t n = 0;
-	unsigned char *z = kb_packer_pack(p, text, &n), *out;
+	unsigned char *z = kb_packer_pack(p, text, strlen(text), &n), *out;
 
 	if (z == NULL)
 		return kb_pack_text(text, outlen);

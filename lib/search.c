@@ -1658,7 +1658,8 @@ make_snippet(const struct matcher *m, const char *body)
 }
 
 static int
-fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
+fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h,
+	 const char *tags)
 {
 	sqlite3_stmt *st = kb_db_stmt(db, hit_sql);
 	struct kbx_owned_feat f;
@@ -1682,6 +1683,12 @@ fill_hit(struct kb_db *db, const struct matcher *m, struct kb_hit *h)
 		return -1;
 	h->snippet = make_snippet(m, body);
 	free(body);
+	/* A window candidate's tags were read with its terms. */
+	if (tags != NULL) {
+		kb_tag_items(tags, KB_TAG_MODEL, &h->models);
+		kb_tag_items(tags, KB_TAG_SYMPTOM, &h->symptoms);
+		return 0;
+	}
 	if (kbx_section_feat(db, h->id, &f) < 0)
 		return -1;
 	kb_tag_items(f.tags, KB_TAG_MODEL, &h->models);
@@ -1896,6 +1903,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	struct matcher m;
 	struct plan p;
 	struct cand *c = NULL;
+	const char **hit_tags = NULL; /* per hit: its window tags, if any */
 	size_t nc = 0, i, start;
 	double t0 = kb_now();
 	int rc = KB_OK;
@@ -1943,10 +1951,12 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 		goto out;
 	}
 	r->total = estimate_total(&p, nc);
+	hit_tags = kb_xcalloc(r->limit, sizeof(*hit_tags));
 	for (i = r->offset; i < nc && r->nhits < r->limit; i++) {
 		struct kb_hit *h = add_hit(r, c[i].id, c[i].score);
 
 		h->relax = c[i].cover < 0.999;
+		hit_tags[r->nhits - 1] = c[i].feat.tags;
 	}
 	start = r->offset + r->nhits;
 	if (r->nhits < r->limit && nc == WINDOW && start >= WINDOW &&
@@ -1956,7 +1966,7 @@ kb_search(struct kb_db *db, const struct kb_search_opts *opts,
 	}
 	matcher_init(&m, &p);
 	for (i = 0; i < r->nhits; i++) {
-		if (fill_hit(db, &m, &r->hits[i]) != 0) {
+		if (fill_hit(db, &m, &r->hits[i], hit_tags[i]) != 0) {
 			matcher_free(&m);
 			rc = fail_db(db, err);
 			goto out;
@@ -1974,6 +1984,7 @@ out:
 		sqlite3_exec(kb_db_handle(db), "COMMIT", NULL, NULL, NULL);
 	/* The deadline was this search's; whatever runs next is not bound. */
 	kb_db_deadline_stop(db);
+	free(hit_tags);
 	cands_free(c, nc);
 	plan_free(&p);
 	kb_understood_free(&u);
