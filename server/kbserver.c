@@ -1452,6 +1452,7 @@ main(int argc, char **argv)
 	};
 	struct sockaddr_in sin;
 	sigset_t stop_sigs;
+	MHD_socket ls;
 	struct kb_db *probe = NULL;
 	struct kb_error err;
 	const union MHD_DaemonInfo *info;
@@ -1546,7 +1547,7 @@ main(int argc, char **argv)
 	cache = resp_cache_new((size_t)cfg.cache_mb * 1024 * 1024);
 
 	daemon_ = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
 		(uint16_t)cfg.port, NULL, NULL, kb_server_handle, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
@@ -1585,14 +1586,19 @@ main(int argc, char **argv)
 
 	/*
 	 * Stop accepting (new connections are refused, not dropped), let
-	 * what is in flight finish, then stop.
+	 * what is in flight finish, then stop.  The workers poll() rather
+	 * than use epoll because libmicrohttpd 0.9.75 quiesces a pool of
+	 * epoll workers by removing the listening socket from each
+	 * worker's set while the worker may be removing it too, and the
+	 * loser of that race aborts the process.  With poll() quiescing is
+	 * a flag and a wake-up.  The listening socket is shut down, not
+	 * closed, so the kernel refuses new connections at once while the
+	 * descriptor stays valid for any worker still looking at it; it is
+	 * closed after MHD_stop_daemon, as the library requires.
 	 */
-	{
-		MHD_socket ls = MHD_quiesce_daemon(daemon_);
-
-		if (ls != MHD_INVALID_SOCKET)
-			close(ls);
-	}
+	ls = MHD_quiesce_daemon(daemon_);
+	if (ls != MHD_INVALID_SOCKET)
+		shutdown(ls, SHUT_RDWR);
 	t0 = kb_now();
 	while (atomic_load(&open_conns) > 0 &&
 	       kb_now() - t0 < SHUTDOWN_GRACE_S) {
@@ -1601,6 +1607,8 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(daemon_);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
 	atomic_store(&stopped, true);
 	pthread_join(watcher, NULL);
 	pthread_join(reaper, NULL);

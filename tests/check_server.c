@@ -1524,8 +1524,14 @@ START_TEST(sigterm_finishes_requests_in_flight_and_exits_zero)
 	load_join(w, t, &stop, &total);
 	ck_assert_msg(kb_now() - t0 < 5, "kbserver took %.1f s to stop",
 		      kb_now() - t0);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "kbserver ended with status %d after SIGTERM", st);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char *log = kb_test_server_log(&srv);
+		size_t n = strlen(log);
+
+		ck_abort_msg("kbserver ended with status %d after SIGTERM; "
+			     "its stderr ends: %s",
+			     st, log + (n > 600 ? n - 600 : 0));
+	}
 	/* It said nothing more on stdout. */
 	n = read(srv.out_fd, rest_out, sizeof(rest_out));
 	ck_assert_msg(n == 0, "more on stdout: %.*s", (int)n, rest_out);
