@@ -156,6 +156,27 @@ meta_get(sqlite3 *sql, const char *key)
 	return v;
 }
 
+static bool
+unpack_taxonomy(struct kb_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	struct kb_error err;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(db->sql,
+			       "SELECT value FROM meta"
+			       " WHERE key = 'taxonomy_packed'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_BLOB)
+		ok = kb_taxonomy_unpack(sqlite3_column_blob(st, 0),
+					(size_t)sqlite3_column_bytes(st, 0),
+					&db->tax, &err) == KB_OK;
+	sqlite3_finalize(st);
+	return ok;
+}
+
 int
 kb_db_open(const char *path, struct kb_db **out, struct kb_error *err)
 {
@@ -194,11 +215,17 @@ kb_db_open(const char *path, struct kb_db **out, struct kb_error *err)
 				  path, schema, KB_SCHEMA_VERSION);
 		goto out;
 	}
-	tax = meta_get(db->sql, "taxonomy");
-	if (tax == NULL || *tax == '\0' ||
-	    kb_taxonomy_parse("stored taxonomy", tax, strlen(tax), &db->tax,
-			      &terr) != KB_OK)
-		db->tax = kb_taxonomy_new_empty();
+	/*
+	 * The packed taxonomy (tables built) when this build wrote it, else
+	 * the JSON, parsed and its tables built here.
+	 */
+	if (!unpack_taxonomy(db)) {
+		tax = meta_get(db->sql, "taxonomy");
+		if (tax == NULL || *tax == '\0' ||
+		    kb_taxonomy_parse("stored taxonomy", tax, strlen(tax),
+				      &db->tax, &terr) != KB_OK)
+			db->tax = kb_taxonomy_new_empty();
+	}
 	db->ucache = kb_understand_cache_new(db->tax);
 	*out = db;
 	db = NULL;

@@ -927,6 +927,31 @@ count(struct kb_index *ix, const char *sql, size_t *out)
 	return rc;
 }
 
+/* The taxonomy with its tables built, for readers to load in one step. */
+static int
+write_packed_taxonomy(struct kb_index *ix, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct kb_buf b;
+	int rc = KB_OK;
+
+	kb_buf_init(&b);
+	kb_taxonomy_pack(ix->tax, &b);
+	if (sqlite3_prepare_v2(ix->sql,
+			       "INSERT OR REPLACE INTO meta(key, value)"
+			       " VALUES ('taxonomy_packed', ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = sql_fail(ix, err, "writing metadata");
+	else {
+		sqlite3_bind_blob(st, 1, b.data, (int)b.len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = sql_fail(ix, err, "writing metadata");
+	}
+	sqlite3_finalize(st);
+	kb_buf_free(&b);
+	return rc;
+}
+
 static int
 write_meta(struct kb_index *ix, struct kb_error *err)
 {
@@ -960,6 +985,8 @@ write_meta(struct kb_index *ix, struct kb_error *err)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	if (rc == KB_OK)
+		rc = write_packed_taxonomy(ix, err);
 	return rc;
 }
 

@@ -28,6 +28,7 @@ struct strmap {
 	struct strmap_slot *slots;
 	size_t cap; /* a power of two, or 0 */
 	size_t n;
+	bool borrowed; /* keys live in an unpacked taxonomy's arena */
 };
 
 static uint64_t
@@ -47,7 +48,7 @@ strmap_free(struct strmap *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->cap; i++)
+	for (i = 0; i < m->cap && !m->borrowed; i++)
 		free(m->slots[i].key);
 	free(m->slots);
 	m->slots = NULL;
@@ -1029,14 +1030,31 @@ kb_taxonomy_new_empty(void)
 	return t;
 }
 
+/* Strings of an unpacked taxonomy live in its arena, freed at once. */
 static void
-led_terms_free(struct kb_led_term *v, size_t n)
+str_free(const struct kb_taxonomy *t, char *s)
+{
+	if (t->arena == NULL)
+		free(s);
+}
+
+static void
+strv_free(const struct kb_taxonomy *t, struct kb_strv *sv)
+{
+	if (t->arena == NULL)
+		kb_strv_free(sv);
+	else
+		free(sv->v);
+}
+
+static void
+led_terms_free(const struct kb_taxonomy *t, struct kb_led_term *v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		free(v[i].id);
-		kb_strv_free(&v[i].synonyms);
+		str_free(t, v[i].id);
+		strv_free(t, &v[i].synonyms);
 	}
 	free(v);
 }
@@ -1049,26 +1067,425 @@ kb_taxonomy_free(struct kb_taxonomy *t)
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->nmodels; i++) {
-		free(t->models[i].id);
-		free(t->models[i].brand);
-		free(t->models[i].name);
-		kb_strv_free(&t->models[i].aliases);
+		str_free(t, t->models[i].id);
+		str_free(t, t->models[i].brand);
+		str_free(t, t->models[i].name);
+		strv_free(t, &t->models[i].aliases);
 	}
 	free(t->models);
 	for (i = 0; i < t->nsymptoms; i++) {
-		free(t->symptoms[i].id);
-		free(t->symptoms[i].label);
-		kb_strv_free(&t->symptoms[i].phrases);
+		str_free(t, t->symptoms[i].id);
+		str_free(t, t->symptoms[i].label);
+		strv_free(t, &t->symptoms[i].phrases);
 	}
 	free(t->symptoms);
-	led_terms_free(t->colors, t->ncolors);
-	led_terms_free(t->patterns, t->npatterns);
+	led_terms_free(t, t->colors, t->ncolors);
+	led_terms_free(t, t->patterns, t->npatterns);
 	for (i = 0; i < t->nsynonyms; i++)
-		kb_strv_free(&t->synonyms[i]);
+		strv_free(t, &t->synonyms[i]);
 	free(t->synonyms);
 	free(t->json);
 	index_free(t->index);
+	free(t->arena);
 	free(t);
+}
+
+/* ---- Packing: the taxonomy and its tables as one blob ---- */
+
+/*
+ * Layout, integers little-endian u32, strings as length, bytes and a NUL
+ * (length 0xFFFFFFFF for NULL), so an unpacked string points into a copy
+ * of the blob:
+ *
+ *   "KBTX" format version-string
+ *   models:   n, n x (id brand name aliases)      aliases: n, n x string
+ *   symptoms: n, n x (id label phrases)
+ *   colors, patterns: n, n x (id synonyms)
+ *   synonyms: n, n x strings
+ *   index: squash-map squash_max dict-map nkeys canon[0..nkeys] not_key
+ *          3 x phrase set (n, n x (nkeys keys... entry), in sorted order)
+ *          4 x name map
+ *   map: cap n, n x (key value) in slot order
+ *
+ * The tables hold stems, so a blob made by another build (whose stemmer
+ * may differ) is refused for the JSON to be parsed instead.
+ */
+#define PACK_MAGIC "KBTX"
+#define PACK_FORMAT 1u
+#define PACK_NULL 0xFFFFFFFFu
+
+static void
+put_u32(struct kb_buf *b, size_t v)
+{
+	char c[4];
+
+	c[0] = (char)(v & 0xFF);
+	c[1] = (char)((v >> 8) & 0xFF);
+	c[2] = (char)((v >> 16) & 0xFF);
+	c[3] = (char)((v >> 24) & 0xFF);
+	kb_buf_add(b, c, 4);
+}
+
+static void
+put_bytes(struct kb_buf *b, const char *s, size_t n)
+{
+	put_u32(b, n);
+	kb_buf_add(b, s, n);
+	kb_buf_addc(b, '\0');
+}
+
+static void
+put_str(struct kb_buf *b, const char *s)
+{
+	if (s == NULL)
+		put_u32(b, PACK_NULL);
+	else
+		put_bytes(b, s, strlen(s));
+}
+
+static void
+put_strv(struct kb_buf *b, const struct kb_strv *sv)
+{
+	size_t i;
+
+	put_u32(b, sv->n);
+	for (i = 0; i < sv->n; i++)
+		put_str(b, sv->v[i]);
+}
+
+static void
+put_map(struct kb_buf *b, const struct strmap *m)
+{
+	size_t i;
+
+	put_u32(b, m->cap);
+	put_u32(b, m->n);
+	for (i = 0; i < m->cap; i++) {
+		if (m->slots[i].key == NULL)
+			continue;
+		put_bytes(b, m->slots[i].key, m->slots[i].len);
+		put_u32(b, m->slots[i].val);
+	}
+}
+
+void
+kb_taxonomy_pack(const struct kb_taxonomy *t, struct kb_buf *out)
+{
+	struct kb_taxonomy_index *tmp;
+	const struct kb_taxonomy_index *x = index_of(t, &tmp);
+	const struct kb_led_term *terms[2] = { t->colors, t->patterns };
+	const size_t nterms[2] = { t->ncolors, t->npatterns };
+	size_t i, j, k;
+
+	kb_buf_add(out, PACK_MAGIC, 4);
+	put_u32(out, PACK_FORMAT);
+	put_str(out, KB_VERSION);
+	put_u32(out, t->nmodels);
+	for (i = 0; i < t->nmodels; i++) {
+		put_str(out, t->models[i].id);
+		put_str(out, t->models[i].brand);
+		put_str(out, t->models[i].name);
+		put_strv(out, &t->models[i].aliases);
+	}
+	put_u32(out, t->nsymptoms);
+	for (i = 0; i < t->nsymptoms; i++) {
+		put_str(out, t->symptoms[i].id);
+		put_str(out, t->symptoms[i].label);
+		put_strv(out, &t->symptoms[i].phrases);
+	}
+	for (k = 0; k < 2; k++) {
+		put_u32(out, nterms[k]);
+		for (i = 0; i < nterms[k]; i++) {
+			put_str(out, terms[k][i].id);
+			put_strv(out, &terms[k][i].synonyms);
+		}
+	}
+	put_u32(out, t->nsynonyms);
+	for (i = 0; i < t->nsynonyms; i++)
+		put_strv(out, &t->synonyms[i]);
+
+	put_map(out, &x->squash);
+	put_u32(out, x->squash_max);
+	put_map(out, &x->dict);
+	put_u32(out, x->nkeys);
+	for (i = 0; i <= x->nkeys; i++)
+		put_u32(out, x->canon[i]);
+	put_u32(out, x->not_key);
+	for (k = 0; k < NSETS; k++) {
+		put_u32(out, x->sets[k].n);
+		for (i = 0; i < x->sets[k].n; i++) {
+			const struct phrase *ph = &x->sets[k].v[i];
+
+			put_u32(out, ph->n);
+			for (j = 0; j < ph->n; j++)
+				put_u32(out, ph->keys[j]);
+			put_u32(out, ph->entry);
+		}
+	}
+	for (k = 0; k < NNAMES; k++)
+		put_map(out, &x->names[k]);
+	index_free(tmp);
+}
+
+/* A reader over the arena; any fault sets bad and reads stop mattering. */
+struct rd {
+	char *p, *end;
+	bool bad;
+};
+
+static uint32_t
+get_u32(struct rd *r)
+{
+	const unsigned char *c = (const unsigned char *)r->p;
+
+	if (r->bad || r->end - r->p < 4) {
+		r->bad = true;
+		return 0;
+	}
+	r->p += 4;
+	return (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
+	       (uint32_t)c[3] << 24;
+}
+
+/* A count of items of at least size bytes each that can still follow. */
+static size_t
+get_count(struct rd *r, size_t size)
+{
+	uint32_t n = get_u32(r);
+
+	if (r->bad || (size_t)n > (size_t)(r->end - r->p) / size) {
+		r->bad = true;
+		return 0;
+	}
+	return n;
+}
+
+static char *
+get_bytes(struct rd *r, bool nullable, size_t *len)
+{
+	static char empty[1];
+	uint32_t n = get_u32(r);
+	char *s;
+
+	*len = 0;
+	if (!r->bad && n == PACK_NULL && nullable)
+		return NULL;
+	if (r->bad || (size_t)n >= (size_t)(r->end - r->p) || r->p[n] != '\0') {
+		r->bad = true;
+		return empty;
+	}
+	s = r->p;
+	r->p += (size_t)n + 1;
+	*len = n;
+	return s;
+}
+
+static char *
+get_str(struct rd *r, bool nullable)
+{
+	size_t len;
+
+	return get_bytes(r, nullable, &len);
+}
+
+static void
+get_strv(struct rd *r, struct kb_strv *sv)
+{
+	size_t n = get_count(r, 4), i;
+
+	sv->v = kb_xcalloc(n + 1, sizeof(*sv->v));
+	sv->cap = n + 1;
+	for (i = 0; i < n && !r->bad; i++)
+		sv->v[sv->n++] = get_str(r, false);
+}
+
+/* A map whose values must be at most maxval; keys stay in the arena. */
+static void
+get_map(struct rd *r, struct strmap *m, uint32_t maxval)
+{
+	size_t cap = get_u32(r), n = get_count(r, 9), i, len;
+	struct strmap_slot *s;
+	uint32_t val;
+	uint64_t h;
+	char *key;
+
+	m->borrowed = true;
+	if (r->bad || (cap & (cap - 1)) != 0 || n * 2 > cap ||
+	    cap > (n <= 32 ? 64 : 4 * n)) {
+		r->bad = true;
+		return;
+	}
+	m->cap = cap;
+	m->slots = cap ? kb_xcalloc(cap, sizeof(*m->slots)) : NULL;
+	for (i = 0; i < n && !r->bad; i++) {
+		key = get_bytes(r, false, &len);
+		val = get_u32(r);
+		if (r->bad || val > maxval) {
+			r->bad = true;
+			return;
+		}
+		h = hash_more(HASH_INIT, key, len);
+		s = strmap_slot(m, h, key, len);
+		if (s->key != NULL) { /* the same key twice */
+			r->bad = true;
+			return;
+		}
+		s->key = key;
+		s->len = len;
+		s->hash = h;
+		s->val = val;
+		m->n++;
+	}
+}
+
+static void
+get_set(struct rd *r, struct kb_taxonomy_index *x, struct phrase_set *set,
+	size_t nentries)
+{
+	size_t n = get_count(r, 12), i, j;
+
+	set->v = kb_xcalloc(n + 1, sizeof(*set->v));
+	set->cap = n + 1;
+	for (i = 0; i < n && !r->bad; i++) {
+		struct phrase *ph = &set->v[set->n++];
+
+		ph->n = get_count(r, 4);
+		ph->keys = kb_xcalloc(ph->n + 1, sizeof(*ph->keys));
+		for (j = 0; j < ph->n; j++) {
+			ph->keys[j] = get_u32(r);
+			if (ph->keys[j] == 0 || ph->keys[j] > x->nkeys)
+				r->bad = true;
+		}
+		ph->entry = get_u32(r);
+		/* Sorted by first key, as finish_set leaves them. */
+		if (ph->n == 0 || ph->entry >= nentries ||
+		    (i > 0 && ph->keys[0] < set->v[i - 1].keys[0]))
+			r->bad = true;
+	}
+	if (r->bad)
+		return;
+	set->first = kb_xcalloc(x->nkeys + 2, sizeof(*set->first));
+	for (i = 0, j = 0; j <= x->nkeys + 1; j++) {
+		while (i < set->n && set->v[i].keys[0] < j)
+			i++;
+		set->first[j] = i;
+	}
+}
+
+static void
+get_terms(struct rd *r, struct kb_led_term **v, size_t *n)
+{
+	size_t count = get_count(r, 8), i;
+
+	*v = kb_xcalloc(count + 1, sizeof(**v));
+	for (i = 0; i < count && !r->bad; i++) {
+		(*v)[i].id = get_str(r, false);
+		get_strv(r, &(*v)[i].synonyms);
+		(*n)++;
+	}
+}
+
+static struct kb_taxonomy_index *
+get_index(struct rd *r, const struct kb_taxonomy *t)
+{
+	struct kb_taxonomy_index *x = kb_xcalloc(1, sizeof(*x));
+	const size_t nentries[NNAMES] = { t->nmodels, t->nsymptoms,
+					  t->ncolors, t->npatterns };
+	size_t i;
+
+	get_map(r, &x->squash, (uint32_t)t->nmodels);
+	x->squash_max = get_u32(r);
+	get_map(r, &x->dict, UINT32_MAX);
+	x->nkeys = get_count(r, 4);
+	if (r->bad || x->nkeys == 0 || x->nkeys >= UINT32_MAX) {
+		r->bad = true;
+		return x;
+	}
+	x->capkeys = x->nkeys + 1;
+	x->canon = kb_xcalloc(x->capkeys, sizeof(*x->canon));
+	for (i = 0; i <= x->nkeys; i++) {
+		x->canon[i] = get_u32(r);
+		if (x->canon[i] > x->nkeys || (i == 0) != (x->canon[i] == 0))
+			r->bad = true;
+	}
+	for (i = 0; i < x->dict.cap && !r->bad; i++)
+		if (x->dict.slots[i].key != NULL &&
+		    (x->dict.slots[i].val == 0 ||
+		     x->dict.slots[i].val > x->nkeys))
+			r->bad = true;
+	x->not_key = get_u32(r);
+	if (x->not_key == 0 || x->not_key > x->nkeys)
+		r->bad = true;
+	get_set(r, x, &x->sets[SET_SYMPTOMS], t->nsymptoms);
+	get_set(r, x, &x->sets[SET_COLORS], t->ncolors);
+	get_set(r, x, &x->sets[SET_PATTERNS], t->npatterns);
+	for (i = 0; i < NNAMES && !r->bad; i++)
+		get_map(r, &x->names[i],
+			nentries[i] ? (uint32_t)nentries[i] - 1 : 0);
+	for (i = 0; i < NNAMES && !r->bad; i++)
+		if (nentries[i] == 0 && x->names[i].n > 0)
+			r->bad = true;
+	return x;
+}
+
+int
+kb_taxonomy_unpack(const void *blob, size_t len, struct kb_taxonomy **out,
+		   struct kb_error *err)
+{
+	struct kb_taxonomy *t = kb_xcalloc(1, sizeof(*t));
+	struct rd r;
+	size_t i;
+
+	*out = NULL;
+	t->arena = kb_xmalloc(len + 1);
+	memcpy(t->arena, blob, len);
+	r.p = t->arena;
+	r.end = t->arena + len;
+	r.bad = len < 4 || memcmp(r.p, PACK_MAGIC, 4) != 0;
+	if (!r.bad)
+		r.p += 4;
+	if (get_u32(&r) != PACK_FORMAT ||
+	    strcmp(get_str(&r, false), KB_VERSION) != 0) {
+		kb_taxonomy_free(t);
+		return kb_error_set(err, KB_ERR_PARSE, 0,
+				    "packed taxonomy: not made by kbsearch "
+				    KB_VERSION);
+	}
+	t->nmodels = 0;
+	i = get_count(&r, 16);
+	t->models = kb_xcalloc(i + 1, sizeof(*t->models));
+	for (; t->nmodels < i && !r.bad; t->nmodels++) {
+		struct kb_model *m = &t->models[t->nmodels];
+
+		m->id = get_str(&r, false);
+		m->brand = get_str(&r, true);
+		m->name = get_str(&r, false);
+		get_strv(&r, &m->aliases);
+	}
+	i = get_count(&r, 12);
+	t->symptoms = kb_xcalloc(i + 1, sizeof(*t->symptoms));
+	for (; t->nsymptoms < i && !r.bad; t->nsymptoms++) {
+		struct kb_symptom *s = &t->symptoms[t->nsymptoms];
+
+		s->id = get_str(&r, false);
+		s->label = get_str(&r, true);
+		get_strv(&r, &s->phrases);
+	}
+	get_terms(&r, &t->colors, &t->ncolors);
+	get_terms(&r, &t->patterns, &t->npatterns);
+	i = get_count(&r, 4);
+	t->synonyms = kb_xcalloc(i + 1, sizeof(*t->synonyms));
+	for (; t->nsynonyms < i && !r.bad; t->nsynonyms++)
+		get_strv(&r, &t->synonyms[t->nsynonyms]);
+	if (!r.bad)
+		t->index = get_index(&r, t);
+	if (r.bad || r.p != r.end) {
+		kb_taxonomy_free(t);
+		return kb_error_set(err, KB_ERR_PARSE, 0,
+				    "packed taxonomy: damaged");
+	}
+	*out = t;
+	return KB_OK;
 }
 
 /* ---- Lookups ---- */

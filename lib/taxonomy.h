@@ -71,6 +71,8 @@ struct kb_taxonomy {
 	 * tables for each call, correct but slow.
 	 */
 	struct kb_taxonomy_index *index;
+	/* Set by kb_taxonomy_unpack: every string above points into it. */
+	char *arena;
 };
 
 /* Load from a file, or from JSON text (name is used in messages). */
@@ -78,6 +80,17 @@ int kb_taxonomy_load(const char *path, struct kb_taxonomy **out,
 		     struct kb_error *err);
 int kb_taxonomy_parse(const char *name, const char *json, size_t len,
 		      struct kb_taxonomy **out, struct kb_error *err);
+/*
+ * The taxonomy with its matching tables as one blob, and back: unpacking
+ * costs a copy and a pass, where parsing the JSON and building the tables
+ * costs tokenizing and stemming every name (kb_db_open does one or the
+ * other on every start).  A blob from another build of kbsearch, or a
+ * damaged one, is refused with KB_ERR_PARSE.  An unpacked taxonomy has no
+ * JSON text (json is NULL).
+ */
+void kb_taxonomy_pack(const struct kb_taxonomy *t, struct kb_buf *out);
+int kb_taxonomy_unpack(const void *blob, size_t len, struct kb_taxonomy **out,
+		       struct kb_error *err);
 /* An empty taxonomy: tagging finds nothing, everything else works. */
 struct kb_taxonomy *kb_taxonomy_new_empty(void);
 void kb_taxonomy_free(struct kb_taxonomy *t);

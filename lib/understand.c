@@ -1,4 +1,6 @@
 /* understand.c - what a query names: model, LED state, symptoms, free words. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,14 @@ struct phrase_form {
 };
 
 struct kb_understand_cache {
+	/*
+	 * The model and brand forms are built on first need, under lock:
+	 * a query that names a model exactly never needs them, and a
+	 * one-shot kbsearch should not pay for squashing every alias.
+	 */
+	const struct kb_taxonomy *tax;
+	pthread_mutex_t lock;
+	atomic_bool models_ready;
 	struct alias_form *aliases; /* by first letter, else in taxonomy order */
 	size_t naliases;
 	size_t first[257]; /* aliases[first[c] .. first[c + 1]) begin with c */
@@ -340,30 +350,53 @@ index_aliases(struct kb_understand_cache *c)
 	c->aliases = v;
 }
 
+/* The alias and brand forms of the cache's taxonomy, built once. */
+static const struct kb_understand_cache *
+model_forms(const struct kb_understand_cache *cache)
+{
+	struct kb_understand_cache *c = (struct kb_understand_cache *)cache;
+	const struct kb_taxonomy *t = c->tax;
+	size_t s, k;
+
+	if (atomic_load_explicit(&c->models_ready, memory_order_acquire))
+		return c;
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_load_explicit(&c->models_ready, memory_order_relaxed)) {
+		c->naliases = alias_forms(t, &c->aliases);
+		index_aliases(c);
+		for (s = 0; s < t->nmodels; s++) {
+			char *sq = squash(t->models[s].brand);
+
+			for (k = 0; *sq && k < c->nbrands; k++)
+				if (strcmp(c->brands[k].sq, sq) == 0)
+					break;
+			if (*sq == '\0' || k < c->nbrands) {
+				free(sq);
+				continue;
+			}
+			c->brands = kb_xrealloc(c->brands,
+						(c->nbrands + 1) *
+						sizeof(*c->brands));
+			c->brands[c->nbrands].sq = sq;
+			c->brands[c->nbrands].brand = t->models[s].brand;
+			c->nbrands++;
+		}
+		atomic_store_explicit(&c->models_ready, true,
+				      memory_order_release);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return c;
+}
+
 struct kb_understand_cache *
 kb_understand_cache_new(const struct kb_taxonomy *t)
 {
 	struct kb_understand_cache *c = kb_xcalloc(1, sizeof(*c));
 	size_t s, ph, k, cap = 0;
 
-	c->naliases = alias_forms(t, &c->aliases);
-	index_aliases(c);
-	for (s = 0; s < t->nmodels; s++) {
-		char *sq = squash(t->models[s].brand);
-
-		for (k = 0; *sq && k < c->nbrands; k++)
-			if (strcmp(c->brands[k].sq, sq) == 0)
-				break;
-		if (*sq == '\0' || k < c->nbrands) {
-			free(sq);
-			continue;
-		}
-		c->brands = kb_xrealloc(c->brands,
-					(c->nbrands + 1) * sizeof(*c->brands));
-		c->brands[c->nbrands].sq = sq;
-		c->brands[c->nbrands].brand = t->models[s].brand;
-		c->nbrands++;
-	}
+	c->tax = t;
+	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->models_ready, false);
 	c->nsyn = t->nsynonyms;
 	c->syn = kb_xcalloc(t->nsynonyms + 1, sizeof(*c->syn));
 	for (s = 0; s < t->nsynonyms; s++) {
@@ -432,6 +465,7 @@ kb_understand_cache_free(struct kb_understand_cache *c)
 		free(c->syn[i].m);
 	}
 	free(c->syn);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -471,9 +505,9 @@ kb_understand(const struct kb_taxonomy *t,
 	m = NULL;
 	n = 0;
 	if (u->model == NULL)
-		fuzzy_model(cache, tok, ntok, u);
+		fuzzy_model(model_forms(cache), tok, ntok, u);
 	if (u->model == NULL)
-		brand_only(cache, tok, ntok, u);
+		brand_only(model_forms(cache), tok, ntok, u);
 	for (i = u->model_start; i < u->model_end; i++)
 		used[i] = true;
 

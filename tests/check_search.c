@@ -1,5 +1,6 @@
 /* check_search.c - ranking, relaxation, filters, paging and snippets over a real index. */
 #include <check.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -265,6 +266,70 @@ START_TEST(an_led_question_is_answered_with_the_fact_for_that_model)
 }
 END_TEST
 
+/* Set one meta value of the index (the db is closed meanwhile). */
+static void
+set_meta(const char *key, const char *value)
+{
+	sqlite3 *sql;
+	sqlite3_stmt *st;
+
+	kb_db_close(db);
+	db = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &sql), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(sql,
+					    "UPDATE meta SET value = ?"
+					    " WHERE key = ?",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	ck_assert_int_eq(sqlite3_changes(sql), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(sql);
+}
+
+static void
+reopen(void)
+{
+	struct kb_error err;
+
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+}
+
+/*
+ * A reader loads the taxonomy kbindex packed with its tables, and falls
+ * back to the JSON when the packed copy is unusable.
+ */
+START_TEST(the_packed_taxonomy_is_read_and_the_json_stands_in_for_it)
+{
+	struct kb_result *r;
+
+	/* JSON unreadable, packed copy intact: models still understood. */
+	set_meta("taxonomy", "{");
+	reopen();
+	r = search("soundcore 2 solid red", NULL, NULL, 10, 0);
+	ck_assert_ptr_nonnull(r->understood.model);
+	ck_assert_str_eq(r->understood.model, "Anker Soundcore 2");
+	ck_assert_uint_eq(r->nleds, 1);
+	kb_result_free(r);
+	/* Both unusable: no taxonomy, words still searched. */
+	set_meta("taxonomy_packed", "KBTX damaged");
+	reopen();
+	r = search("soundcore 2 solid red", NULL, NULL, 10, 0);
+	ck_assert_ptr_null(r->understood.model);
+	ck_assert_uint_ge(r->nhits, 1);
+	kb_result_free(r);
+	/* Packed copy damaged, JSON good: the JSON is parsed instead. */
+	set_meta("taxonomy", kb_test_taxonomy);
+	reopen();
+	r = search("soundcore 2 solid red", NULL, NULL, 10, 0);
+	ck_assert_ptr_nonnull(r->understood.model);
+	ck_assert_str_eq(r->understood.model, "Anker Soundcore 2");
+	kb_result_free(r);
+}
+END_TEST
+
 START_TEST(a_typo_is_corrected_and_suggested)
 {
 	struct kb_result *r = search("toothpik", NULL, NULL, 10, 0);
@@ -489,6 +554,8 @@ search_suite(void)
 	tcase_add_test(tc, the_model_asked_for_ranks_above_generic_advice);
 	tcase_add_test(tc, a_symptom_phrase_is_understood);
 	tcase_add_test(tc, a_pasted_ticket_finds_the_fix);
+	tcase_add_test(tc,
+		       the_packed_taxonomy_is_read_and_the_json_stands_in_for_it);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("deep pages");
 	tcase_add_unchecked_fixture(tc, deep_setup, teardown);

@@ -29,6 +29,26 @@ free_small(void)
 	small = NULL;
 }
 
+/* small.json packed and unpacked: every matching test runs on it too. */
+static void
+load_small_packed(void)
+{
+	struct kb_taxonomy *t;
+	struct kb_error err;
+	struct kb_buf b;
+
+	load_small();
+	kb_buf_init(&b);
+	kb_taxonomy_pack(small, &b);
+	kb_taxonomy_free(small);
+	small = NULL;
+	kb_error_clear(&err);
+	if (kb_taxonomy_unpack(b.data, b.len, &t, &err) != KB_OK)
+		ck_abort_msg("cannot unpack small.json: %s", err.msg);
+	small = t;
+	kb_buf_free(&b);
+}
+
 /* The norms of text joined by '|', for compact expectations. */
 static char *
 norms_of(const char *text)
@@ -692,6 +712,235 @@ START_TEST(a_long_text_is_matched_quickly)
 }
 END_TEST
 
+/* ---- packing ---- */
+
+static void
+assert_same_strv(const struct kb_strv *a, const struct kb_strv *b,
+		 const char *what)
+{
+	size_t i;
+
+	ck_assert_msg(a->n == b->n, "%s: %zu strings, not %zu", what, b->n,
+		      a->n);
+	for (i = 0; i < a->n; i++)
+		ck_assert_str_eq(a->v[i], b->v[i]);
+}
+
+static void
+assert_same_terms(const struct kb_led_term *a, size_t na,
+		  const struct kb_led_term *b, size_t nb)
+{
+	size_t i;
+
+	ck_assert_uint_eq(na, nb);
+	for (i = 0; i < na; i++) {
+		ck_assert_str_eq(a[i].id, b[i].id);
+		assert_same_strv(&a[i].synonyms, &b[i].synonyms, a[i].id);
+	}
+}
+
+static void
+assert_same_matches(const struct kb_taxonomy *t, const struct kb_taxonomy *u)
+{
+	void (*find[4])(const struct kb_taxonomy *, const char *,
+			struct kb_match **, size_t *) = {
+		kb_taxonomy_find_models, kb_taxonomy_find_symptoms,
+		kb_taxonomy_find_colors, kb_taxonomy_find_patterns
+	};
+	struct kb_match *m1, *m2;
+	struct kb_buf text;
+	size_t i, j, n1, n2, k;
+
+	kb_buf_init(&text);
+	for (i = 0; i < t->nmodels; i++) {
+		kb_buf_printf(&text, "%s and ", t->models[i].name);
+		for (j = 0; j < t->models[i].aliases.n; j++)
+			kb_buf_printf(&text, "%s, ", t->models[i].aliases.v[j]);
+	}
+	for (i = 0; i < t->nsymptoms; i++)
+		for (j = 0; j < t->symptoms[i].phrases.n; j++)
+			kb_buf_printf(&text, "%s; ", t->symptoms[i].phrases.v[j]);
+	for (i = 0; i < t->ncolors; i++)
+		kb_buf_printf(&text, "%s light, ", t->colors[i].id);
+	for (i = 0; i < t->npatterns; i++)
+		kb_buf_printf(&text, "%s light. ", t->patterns[i].id);
+	for (k = 0; k < 4; k++) {
+		m1 = m2 = NULL;
+		n1 = n2 = 0;
+		find[k](t, text.data, &m1, &n1);
+		find[k](u, text.data, &m2, &n2);
+		ck_assert_uint_gt(n1, 0);
+		ck_assert_uint_eq(n1, n2);
+		for (i = 0; i < n1; i++) {
+			ck_assert_uint_eq(m1[i].index, m2[i].index);
+			ck_assert_uint_eq(m1[i].start, m2[i].start);
+			ck_assert_uint_eq(m1[i].end, m2[i].end);
+		}
+		free(m1);
+		free(m2);
+	}
+	kb_buf_free(&text);
+}
+
+static struct kb_taxonomy *
+repack(const struct kb_taxonomy *t, struct kb_buf *blob)
+{
+	struct kb_taxonomy *u = NULL;
+	struct kb_error err;
+
+	kb_buf_init(blob);
+	kb_taxonomy_pack(t, blob);
+	kb_error_clear(&err);
+	ck_assert_msg(kb_taxonomy_unpack(blob->data, blob->len, &u, &err) ==
+			      KB_OK,
+		      "%s", err.msg);
+	return u;
+}
+
+START_TEST(a_packed_taxonomy_unpacks_to_the_same_entries_and_tables)
+{
+	static const char *const files[] = { DATA "small.json",
+					     "kb/taxonomy.json" };
+	struct kb_taxonomy *t, *u, *w;
+	struct kb_buf b1, b2;
+	struct kb_error err;
+	size_t i;
+
+	kb_error_clear(&err);
+	ck_assert_msg(kb_taxonomy_load(files[_i], &t, &err) == KB_OK, "%s",
+		      err.msg);
+	u = repack(t, &b1);
+	ck_assert_ptr_null(u->json);
+	ck_assert_uint_eq(u->nmodels, t->nmodels);
+	ck_assert_uint_gt(u->nmodels, 1);
+	for (i = 0; i < t->nmodels; i++) {
+		ck_assert_str_eq(u->models[i].id, t->models[i].id);
+		ck_assert_str_eq(u->models[i].name, t->models[i].name);
+		ck_assert_msg((u->models[i].brand == NULL) ==
+				      (t->models[i].brand == NULL),
+			      "%s: brand", t->models[i].id);
+		if (t->models[i].brand != NULL)
+			ck_assert_str_eq(u->models[i].brand,
+					 t->models[i].brand);
+		assert_same_strv(&t->models[i].aliases, &u->models[i].aliases,
+				 t->models[i].id);
+	}
+	ck_assert_uint_eq(u->nsymptoms, t->nsymptoms);
+	for (i = 0; i < t->nsymptoms; i++) {
+		ck_assert_str_eq(u->symptoms[i].id, t->symptoms[i].id);
+		ck_assert_str_eq(u->symptoms[i].label ? u->symptoms[i].label
+						      : "(none)",
+				 t->symptoms[i].label ? t->symptoms[i].label
+						      : "(none)");
+		assert_same_strv(&t->symptoms[i].phrases,
+				 &u->symptoms[i].phrases, t->symptoms[i].id);
+	}
+	assert_same_terms(t->colors, t->ncolors, u->colors, u->ncolors);
+	assert_same_terms(t->patterns, t->npatterns, u->patterns,
+			  u->npatterns);
+	ck_assert_uint_eq(u->nsynonyms, t->nsynonyms);
+	for (i = 0; i < t->nsynonyms; i++)
+		assert_same_strv(&t->synonyms[i], &u->synonyms[i], "synonyms");
+	/*
+	 * The tables came across whole: packing again gives as many bytes
+	 * (map slots may fall in another order), and matching a text made
+	 * of every name, phrase and LED word finds the same entries at the
+	 * same places.
+	 */
+	w = repack(u, &b2);
+	ck_assert_uint_eq(b1.len, b2.len);
+	assert_same_matches(t, u);
+	assert_same_matches(t, w);
+	for (i = 0; i < t->nmodels; i++)
+		ck_assert_ptr_eq(kb_taxonomy_model(u, t->models[i].name),
+				 &u->models[kb_taxonomy_model(
+						    t, t->models[i].name) -
+					    t->models]);
+	kb_taxonomy_free(t);
+	kb_taxonomy_free(u);
+	kb_taxonomy_free(w);
+	kb_buf_free(&b1);
+	kb_buf_free(&b2);
+}
+END_TEST
+
+/* Matching on a taxonomy that unpacked must neither crash nor overrun. */
+static void
+exercise(const struct kb_taxonomy *t)
+{
+	static const char text[] = "my sound core 2 won't hold a charge, "
+				   "blinking red light and a steady blue one";
+	struct kb_match *m = NULL;
+	size_t n = 0, i;
+
+	kb_taxonomy_find_models(t, text, &m, &n);
+	kb_taxonomy_find_symptoms(t, text, &m, &n);
+	kb_taxonomy_find_colors(t, text, &m, &n);
+	kb_taxonomy_find_patterns(t, text, &m, &n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_le(m[i].end, sizeof(text) - 1);
+	free(m);
+	(void)kb_taxonomy_model(t, "soundcore 2");
+	(void)kb_taxonomy_symptom(t, "wont-charge");
+}
+
+START_TEST(a_damaged_or_foreign_packed_taxonomy_is_refused)
+{
+	struct kb_taxonomy *u;
+	struct kb_error err;
+	struct kb_buf b;
+	size_t cut, at, refused = 0, tried = 0;
+	char *copy, *v;
+
+	kb_buf_init(&b);
+	kb_taxonomy_pack(small, &b);
+	copy = kb_xmalloc(b.len);
+	/* Cut short anywhere: always refused. */
+	for (cut = 0; cut < b.len; cut++) {
+		u = (struct kb_taxonomy *)&err; /* must be reset */
+		kb_error_clear(&err);
+		ck_assert_int_eq(kb_taxonomy_unpack(b.data, cut, &u, &err),
+				 KB_ERR_PARSE);
+		ck_assert_ptr_null(u);
+		ck_assert_msg(strstr(err.msg, "packed taxonomy") != NULL, "%s",
+			      err.msg);
+	}
+	/* Any byte changed: refused, or a taxonomy that works. */
+	for (at = 0; at < b.len; at++) {
+		static const unsigned char flips[] = { 0x01, 0x80, 0xFF };
+		size_t f;
+
+		for (f = 0; f < sizeof(flips); f++) {
+			memcpy(copy, b.data, b.len);
+			copy[at] = (char)(copy[at] ^ flips[f]);
+			u = NULL;
+			tried++;
+			if (kb_taxonomy_unpack(copy, b.len, &u, &err) != KB_OK) {
+				ck_assert_ptr_null(u);
+				refused++;
+				continue;
+			}
+			exercise(u);
+			kb_taxonomy_free(u);
+		}
+	}
+	ck_assert_uint_gt(refused, tried / 4);
+	/* Made by another build: refused, saying so. */
+	memcpy(copy, b.data, b.len);
+	v = memmem(copy, b.len, KB_VERSION, strlen(KB_VERSION));
+	ck_assert_ptr_nonnull(v);
+	v[0] = v[0] == '9' ? '8' : '9';
+	kb_error_clear(&err);
+	ck_assert_int_eq(kb_taxonomy_unpack(copy, b.len, &u, &err),
+			 KB_ERR_PARSE);
+	ck_assert_msg(strstr(err.msg, "not made by kbsearch " KB_VERSION) !=
+			      NULL,
+		      "%s", err.msg);
+	free(copy);
+	kb_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 taxonomy_suite(void)
 {
@@ -750,6 +999,40 @@ taxonomy_suite(void)
 	tcase_add_test(tc, a_taxonomy_built_by_hand_still_matches);
 	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
 	tcase_add_test(tc, a_long_text_is_matched_quickly);
+	suite_add_tcase(s, tc);
+
+	/* The same matching tests on the taxonomy packed and unpacked. */
+	tc = tcase_create("match-packed");
+	tcase_add_checked_fixture(tc, load_small_packed, free_small);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(
+		tc, models_are_looked_up_by_any_name_in_any_case_or_spacing, 0,
+		N_ELEMS(model_lookup_cases));
+	tcase_add_test(tc,
+		       symptoms_colours_and_patterns_are_looked_up_by_any_name);
+	tcase_add_loop_test(
+		tc, models_are_found_in_any_spacing_but_on_word_boundaries, 0,
+		N_ELEMS(model_cases));
+	tcase_add_loop_test(
+		tc, symptoms_match_across_stop_words_word_forms_and_synonyms, 0,
+		N_ELEMS(symptom_cases));
+	tcase_add_loop_test(tc, colours_match_by_id_and_synonym, 0,
+			    N_ELEMS(color_cases));
+	tcase_add_loop_test(tc,
+			    patterns_match_multi_word_synonyms_longest_first, 0,
+			    N_ELEMS(pattern_cases));
+	tcase_add_test(tc, matches_are_appended_to_what_the_caller_has);
+	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
+	tcase_add_test(tc, a_long_text_is_matched_quickly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pack");
+	tcase_add_checked_fixture(tc, load_small, free_small);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(
+		tc, a_packed_taxonomy_unpacks_to_the_same_entries_and_tables,
+		0, 2);
+	tcase_add_test(tc, a_damaged_or_foreign_packed_taxonomy_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
