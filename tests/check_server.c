@@ -1526,11 +1526,11 @@ START_TEST(sigterm_finishes_requests_in_flight_and_exits_zero)
 		      kb_now() - t0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char *log = kb_test_server_log(&srv);
-		size_t n = strlen(log);
+		size_t len = strlen(log);
 
 		ck_abort_msg("kbserver ended with status %d after SIGTERM; "
 			     "its stderr ends: %s",
-			     st, log + (n > 600 ? n - 600 : 0));
+			     st, log + (len > 600 ? len - 600 : 0));
 	}
 	/* It said nothing more on stdout. */
 	n = read(srv.out_fd, rest_out, sizeof(rest_out));
