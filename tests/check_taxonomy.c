@@ -941,6 +941,32 @@ START_TEST(a_damaged_or_foreign_packed_taxonomy_is_refused)
 }
 END_TEST
 
+/* The matching tests, run on a parsed and on an unpacked taxonomy. */
+static void
+add_match_tests(TCase *tc)
+{
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(
+		tc, models_are_looked_up_by_any_name_in_any_case_or_spacing, 0,
+		N_ELEMS(model_lookup_cases));
+	tcase_add_test(tc,
+		       symptoms_colours_and_patterns_are_looked_up_by_any_name);
+	tcase_add_loop_test(
+		tc, models_are_found_in_any_spacing_but_on_word_boundaries, 0,
+		N_ELEMS(model_cases));
+	tcase_add_loop_test(
+		tc, symptoms_match_across_stop_words_word_forms_and_synonyms, 0,
+		N_ELEMS(symptom_cases));
+	tcase_add_loop_test(tc, colours_match_by_id_and_synonym, 0,
+			    N_ELEMS(color_cases));
+	tcase_add_loop_test(tc,
+			    patterns_match_multi_word_synonyms_longest_first, 0,
+			    N_ELEMS(pattern_cases));
+	tcase_add_test(tc, matches_are_appended_to_what_the_caller_has);
+	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
+	tcase_add_test(tc, a_long_text_is_matched_quickly);
+}
+
 static Suite *
 taxonomy_suite(void)
 {
@@ -978,52 +1004,14 @@ taxonomy_suite(void)
 
 	tc = tcase_create("match");
 	tcase_add_checked_fixture(tc, load_small, free_small);
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(
-		tc, models_are_looked_up_by_any_name_in_any_case_or_spacing, 0,
-		N_ELEMS(model_lookup_cases));
-	tcase_add_test(tc,
-		       symptoms_colours_and_patterns_are_looked_up_by_any_name);
-	tcase_add_loop_test(
-		tc, models_are_found_in_any_spacing_but_on_word_boundaries, 0,
-		N_ELEMS(model_cases));
-	tcase_add_loop_test(
-		tc, symptoms_match_across_stop_words_word_forms_and_synonyms, 0,
-		N_ELEMS(symptom_cases));
-	tcase_add_loop_test(tc, colours_match_by_id_and_synonym, 0,
-			    N_ELEMS(color_cases));
-	tcase_add_loop_test(tc,
-			    patterns_match_multi_word_synonyms_longest_first, 0,
-			    N_ELEMS(pattern_cases));
-	tcase_add_test(tc, matches_are_appended_to_what_the_caller_has);
+	add_match_tests(tc);
 	tcase_add_test(tc, a_taxonomy_built_by_hand_still_matches);
-	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
-	tcase_add_test(tc, a_long_text_is_matched_quickly);
 	suite_add_tcase(s, tc);
 
 	/* The same matching tests on the taxonomy packed and unpacked. */
 	tc = tcase_create("match-packed");
 	tcase_add_checked_fixture(tc, load_small_packed, free_small);
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(
-		tc, models_are_looked_up_by_any_name_in_any_case_or_spacing, 0,
-		N_ELEMS(model_lookup_cases));
-	tcase_add_test(tc,
-		       symptoms_colours_and_patterns_are_looked_up_by_any_name);
-	tcase_add_loop_test(
-		tc, models_are_found_in_any_spacing_but_on_word_boundaries, 0,
-		N_ELEMS(model_cases));
-	tcase_add_loop_test(
-		tc, symptoms_match_across_stop_words_word_forms_and_synonyms, 0,
-		N_ELEMS(symptom_cases));
-	tcase_add_loop_test(tc, colours_match_by_id_and_synonym, 0,
-			    N_ELEMS(color_cases));
-	tcase_add_loop_test(tc,
-			    patterns_match_multi_word_synonyms_longest_first, 0,
-			    N_ELEMS(pattern_cases));
-	tcase_add_test(tc, matches_are_appended_to_what_the_caller_has);
-	tcase_add_test(tc, arbitrary_bytes_never_break_matching);
-	tcase_add_test(tc, a_long_text_is_matched_quickly);
+	add_match_tests(tc);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pack");
