@@ -1547,7 +1547,7 @@ main(int argc, char **argv)
 	cache = resp_cache_new((size_t)cfg.cache_mb * 1024 * 1024);
 
 	daemon_ = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
 		(uint16_t)cfg.port, NULL, NULL, kb_server_handle, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
@@ -1568,6 +1568,8 @@ main(int argc, char **argv)
 			errno ? strerror(errno) : "address in use?");
 		return 1;
 	}
+	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_LISTEN_FD);
+	ls = info ? info->listen_fd : MHD_INVALID_SOCKET;
 	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
 	bound_port = info ? info->port : cfg.port;
 	printf("listening on http://%s:%u/\n", cfg.bind, bound_port);
@@ -1586,19 +1588,25 @@ main(int argc, char **argv)
 
 	/*
 	 * Stop accepting (new connections are refused, not dropped), let
-	 * what is in flight finish, then stop.  The workers poll() rather
-	 * than use epoll because libmicrohttpd 0.9.75 quiesces a pool of
-	 * epoll workers by removing the listening socket from each
-	 * worker's set while the worker may be removing it too, and the
-	 * loser of that race aborts the process.  With poll() quiescing is
-	 * a flag and a wake-up.  The listening socket is shut down, not
-	 * closed, so the kernel refuses new connections at once while the
-	 * descriptor stays valid for any worker still looking at it; it is
-	 * closed after MHD_stop_daemon, as the library requires.
+	 * what is in flight finish, then stop.  MHD_quiesce_daemon is not
+	 * used: libmicrohttpd 0.9.75 quiesces a pool of epoll workers by
+	 * removing the listening socket from each worker's set while the
+	 * worker may be removing it too, and the loser of that race aborts
+	 * the process.  Instead the listening socket's descriptor is pointed
+	 * at a fresh, unbound socket: the listening socket itself is closed
+	 * (the kernel refuses new connections and drops it from every epoll
+	 * set), while the descriptor libmicrohttpd holds stays valid for it
+	 * to close in MHD_stop_daemon; a worker that still calls accept()
+	 * on it gets EINVAL, which it ignores.
 	 */
-	ls = MHD_quiesce_daemon(daemon_);
-	if (ls != MHD_INVALID_SOCKET)
-		shutdown(ls, SHUT_RDWR);
+	if (ls != MHD_INVALID_SOCKET) {
+		int fresh = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fresh < 0 || dup2(fresh, ls) < 0)
+			shutdown(ls, SHUT_RDWR);
+		if (fresh >= 0)
+			close(fresh);
+	}
 	t0 = kb_now();
 	while (atomic_load(&open_conns) > 0 &&
 	       kb_now() - t0 < SHUTDOWN_GRACE_S) {
@@ -1607,8 +1615,6 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(daemon_);
-	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
 	atomic_store(&stopped, true);
 	pthread_join(watcher, NULL);
 	pthread_join(reaper, NULL);
