@@ -311,13 +311,12 @@ cmp_phrase(const void *a, const void *b)
 	return p->keys < q->keys ? -1 : p->keys > q->keys;
 }
 
+/* Where each first key's phrases begin, in a set sorted by first key. */
 static void
-finish_set(struct kb_taxonomy_index *x, struct phrase_set *set)
+index_first(const struct kb_taxonomy_index *x, struct phrase_set *set)
 {
 	size_t i, k;
 
-	if (set->n > 0)
-		qsort(set->v, set->n, sizeof(*set->v), cmp_phrase);
 	set->first = kb_xcalloc(x->nkeys + 2, sizeof(*set->first));
 	i = 0;
 	for (k = 0; k <= x->nkeys + 1; k++) {
@@ -325,6 +324,14 @@ finish_set(struct kb_taxonomy_index *x, struct phrase_set *set)
 			i++;
 		set->first[k] = i;
 	}
+}
+
+static void
+finish_set(struct kb_taxonomy_index *x, struct phrase_set *set)
+{
+	if (set->n > 0)
+		qsort(set->v, set->n, sizeof(*set->v), cmp_phrase);
+	index_first(x, set);
 }
 
 static void
@@ -1362,14 +1369,8 @@ get_set(struct rd *r, struct kb_taxonomy_index *x, struct phrase_set *set,
 		    (i > 0 && ph->keys[0] < set->v[i - 1].keys[0]))
 			r->bad = true;
 	}
-	if (r->bad)
-		return;
-	set->first = kb_xcalloc(x->nkeys + 2, sizeof(*set->first));
-	for (i = 0, j = 0; j <= x->nkeys + 1; j++) {
-		while (i < set->n && set->v[i].keys[0] < j)
-			i++;
-		set->first[j] = i;
-	}
+	if (!r->bad)
+		index_first(x, set);
 }
 
 static void
@@ -1451,7 +1452,6 @@ kb_taxonomy_unpack(const void *blob, size_t len, struct kb_taxonomy **out,
 				    "packed taxonomy: not made by kbsearch "
 				    KB_VERSION);
 	}
-	t->nmodels = 0;
 	i = get_count(&r, 16);
 	t->models = kb_xcalloc(i + 1, sizeof(*t->models));
 	for (; t->nmodels < i && !r.bad; t->nmodels++) {
