@@ -13,8 +13,8 @@
 #include "error.h"
 #include "util.h"
 
-static void
-die_nomem(void)
+_Noreturn void
+kb_die_nomem(void)
 {
 	fputs("kbsearch: out of memory\n", stderr);
 	abort();
@@ -26,7 +26,7 @@ kb_xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		die_nomem();
+		kb_die_nomem();
 	return p;
 }
 
@@ -36,7 +36,7 @@ kb_xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (p == NULL)
-		die_nomem();
+		kb_die_nomem();
 	return p;
 }
 
@@ -46,7 +46,7 @@ kb_xrealloc(void *p, size_t n)
 	void *q = realloc(p, n ? n : 1);
 
 	if (q == NULL)
-		die_nomem();
+		kb_die_nomem();
 	return q;
 }
 
@@ -78,7 +78,7 @@ kb_xasprintf(const char *fmt, ...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		die_nomem();
+		kb_die_nomem();
 	b.cap = (size_t)n + 1;
 	b.data = kb_xmalloc(b.cap);
 	va_start(ap, fmt);

@@ -18,6 +18,8 @@ struct kb_error;
 
 void *kb_xmalloc(size_t n);
 void *kb_xcalloc(size_t n, size_t size);
+/* Report running out of memory and abort, as the kb_x* allocators do. */
+_Noreturn void kb_die_nomem(void);
 void *kb_xrealloc(void *p, size_t n);
 char *kb_xstrdup(const char *s);
 char *kb_xstrndup(const char *s, size_t n);
