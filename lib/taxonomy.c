@@ -168,6 +168,12 @@ struct kb_taxonomy_index {
 	uint32_t not_key; /* what every negation reads as */
 	struct phrase_set sets[NSETS];
 	struct strmap names[NNAMES]; /* squashed id/name/alias -> index */
+	/*
+	 * Unpacked only: each model's aliases, name and brand squashed, in
+	 * that order, model m's from forms[form_at[m]]; strings in the arena.
+	 */
+	const char **forms;
+	size_t *form_at;
 };
 
 /* Text concatenated without spaces: "Sound-Core 2" -> "soundcore2". */
@@ -418,6 +424,8 @@ index_free(struct kb_taxonomy_index *x)
 	}
 	for (i = 0; i < NNAMES; i++)
 		strmap_free(&x->names[i]);
+	free(x->forms);
+	free(x->form_at);
 	free(x);
 }
 
@@ -1112,13 +1120,14 @@ kb_taxonomy_free(struct kb_taxonomy *t)
  *   index: squash-map squash_max dict-map nkeys canon[0..nkeys] not_key
  *          3 x phrase set (n, n x (nkeys keys... entry), in sorted order)
  *          4 x name map
+ *          per model: aliases, name and brand squashed (aliases.n + 2)
  *   map: cap n, n x (key value) in slot order
  *
  * The tables hold stems, so a blob made by another build (whose stemmer
  * may differ) is refused for the JSON to be parsed instead.
  */
 #define PACK_MAGIC "KBTX"
-#define PACK_FORMAT 1u
+#define PACK_FORMAT 2u
 #define PACK_NULL 0xFFFFFFFFu
 
 static void
@@ -1231,6 +1240,18 @@ kb_taxonomy_pack(const struct kb_taxonomy *t, struct kb_buf *out)
 	}
 	for (k = 0; k < NNAMES; k++)
 		put_map(out, &x->names[k]);
+	for (i = 0; i < t->nmodels; i++) {
+		const struct kb_model *m = &t->models[i];
+		char *sq;
+
+		for (j = 0; j < m->aliases.n + 2; j++) {
+			sq = squash_text(j < m->aliases.n ? m->aliases.v[j]
+				       : j == m->aliases.n ? m->name
+				       : m->brand != NULL ? m->brand : "");
+			put_str(out, sq);
+			free(sq);
+		}
+	}
 	index_free(tmp);
 }
 
@@ -1426,6 +1447,14 @@ get_index(struct rd *r, const struct kb_taxonomy *t)
 	for (i = 0; i < NNAMES && !r->bad; i++)
 		if (nentries[i] == 0 && x->names[i].n > 0)
 			r->bad = true;
+	if (r->bad)
+		return x;
+	x->form_at = kb_xcalloc(t->nmodels + 1, sizeof(*x->form_at));
+	for (i = 0; i < t->nmodels; i++)
+		x->form_at[i + 1] = x->form_at[i] + t->models[i].aliases.n + 2;
+	x->forms = kb_xcalloc(x->form_at[t->nmodels] + 1, sizeof(*x->forms));
+	for (i = 0; i < x->form_at[t->nmodels] && !r->bad; i++)
+		x->forms[i] = get_str(r, false);
 	return x;
 }
 
@@ -1507,6 +1536,17 @@ lookup_name(const struct kb_taxonomy *t, int which, const char *name,
 			  : NULL;
 	free(sq);
 	return v;
+}
+
+const char *
+kb_taxonomy_model_form(const struct kb_taxonomy *t, size_t model, size_t k)
+{
+	const struct kb_taxonomy_index *x = t->index;
+
+	if (x == NULL || x->forms == NULL || model >= t->nmodels ||
+	    k >= x->form_at[model + 1] - x->form_at[model])
+		return NULL;
+	return x->forms[x->form_at[model] + k];
 }
 
 const struct kb_model *

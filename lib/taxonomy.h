@@ -96,6 +96,13 @@ struct kb_taxonomy *kb_taxonomy_new_empty(void);
 void kb_taxonomy_free(struct kb_taxonomy *t);
 
 /* Lookups by id, name or alias (case- and spacing-insensitive); borrowed. */
+/*
+ * Model model's alias k squashed (k < aliases.n), then its name (k ==
+ * aliases.n) and brand (aliases.n + 1), as an unpacked taxonomy carries
+ * them; NULL when this taxonomy does not, and the caller squashes.
+ */
+const char *kb_taxonomy_model_form(const struct kb_taxonomy *t, size_t model,
+				   size_t k);
 const struct kb_model *kb_taxonomy_model(const struct kb_taxonomy *t,
 					 const char *name);
 const struct kb_symptom *kb_taxonomy_symptom(const struct kb_taxonomy *t,

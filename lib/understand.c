@@ -67,7 +67,8 @@ has_letters(const char *s, size_t min)
  * "soundcor 2" finds the Soundcore 2 and never the Soundcore 3.
  */
 struct alias_form {
-	char *sq; /* squashed alias */
+	const char *sq; /* squashed alias */
+	char *own;	/* sq when it was squashed here */
 	size_t len;
 	size_t budget;
 	const struct kb_model *model;
@@ -75,7 +76,8 @@ struct alias_form {
 
 /* A brand as a query may spell it, squashed. */
 struct brand_form {
-	char *sq;
+	const char *sq;
+	char *own;
 	const char *brand;
 };
 
@@ -106,6 +108,23 @@ struct kb_understand_cache {
 	size_t nsyn;
 };
 
+/*
+ * Form k of model m squashed (its aliases, then name, then brand): the
+ * unpacked taxonomy's copy when it has one, else squashed here into *own.
+ */
+static const char *
+model_form(const struct kb_taxonomy *t, size_t m, size_t k, const char *text,
+	   char **own)
+{
+	const char *f = kb_taxonomy_model_form(t, m, k);
+
+	*own = NULL;
+	if (f != NULL)
+		return f;
+	*own = squash(text != NULL ? text : "");
+	return *own;
+}
+
 static size_t
 alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
 {
@@ -116,9 +135,14 @@ alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
 		const struct kb_model *mo = &t->models[m];
 
 		for (a = 0; a <= mo->aliases.n; a++) {
-			char *sq = squash(a < mo->aliases.n ? mo->aliases.v[a]
-							    : mo->name);
-			char *letters = kb_xstrdup(sq), *w = letters, *r;
+			char *own;
+			const char *sq = model_form(t, m, a,
+						    a < mo->aliases.n
+							    ? mo->aliases.v[a]
+							    : mo->name,
+						    &own);
+			char *letters = kb_xstrdup(sq), *w = letters;
+			const char *r;
 
 			/* The budget counts letters only. */
 			for (r = sq; *r; r++)
@@ -130,6 +154,7 @@ alias_forms(const struct kb_taxonomy *t, struct alias_form **out)
 				v = kb_xrealloc(v, cap * sizeof(*v));
 			}
 			v[n].sq = sq;
+			v[n].own = own;
 			v[n].budget = kb_typo_budget(letters);
 			v[n].model = mo;
 			n++;
@@ -365,19 +390,23 @@ model_forms(const struct kb_understand_cache *cache)
 		c->naliases = alias_forms(t, &c->aliases);
 		index_aliases(c);
 		for (s = 0; s < t->nmodels; s++) {
-			char *sq = squash(t->models[s].brand);
+			char *own;
+			const char *sq = model_form(
+				t, s, t->models[s].aliases.n + 1,
+				t->models[s].brand, &own);
 
 			for (k = 0; *sq && k < c->nbrands; k++)
 				if (strcmp(c->brands[k].sq, sq) == 0)
 					break;
 			if (*sq == '\0' || k < c->nbrands) {
-				free(sq);
+				free(own);
 				continue;
 			}
 			c->brands = kb_xrealloc(c->brands,
 						(c->nbrands + 1) *
 						sizeof(*c->brands));
 			c->brands[c->nbrands].sq = sq;
+			c->brands[c->nbrands].own = own;
 			c->brands[c->nbrands].brand = t->models[s].brand;
 			c->nbrands++;
 		}
@@ -449,10 +478,10 @@ kb_understand_cache_free(struct kb_understand_cache *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < c->naliases; i++)
-		free(c->aliases[i].sq);
+		free(c->aliases[i].own);
 	free(c->aliases);
 	for (i = 0; i < c->nbrands; i++)
-		free(c->brands[i].sq);
+		free(c->brands[i].own);
 	free(c->brands);
 	free(c->phrases);
 	for (i = 0; i < c->nsyn; i++) {

@@ -851,6 +851,34 @@ START_TEST(a_packed_taxonomy_unpacks_to_the_same_entries_and_tables)
 	ck_assert_uint_eq(b1.len, b2.len);
 	assert_same_matches(t, u);
 	assert_same_matches(t, w);
+	/*
+	 * Each model's aliases, name and brand come squashed (lowercase
+	 * letters and digits of its words, nothing between), only from a
+	 * blob, and nothing past them.
+	 */
+	for (i = 0; i < t->nmodels; i++) {
+		const struct kb_model *m = &t->models[i];
+		size_t k;
+
+		for (k = 0; k < m->aliases.n + 2; k++) {
+			const char *src = k < m->aliases.n ? m->aliases.v[k]
+					  : k == m->aliases.n ? m->name
+					  : m->brand ? m->brand : "";
+			char *norm = kb_normalize(src), *to = norm, *r;
+
+			for (r = norm; *r; r++)
+				if (*r != ' ')
+					*to++ = *r;
+			*to = '\0';
+			ck_assert_ptr_null(kb_taxonomy_model_form(t, i, k));
+			ck_assert_ptr_nonnull(kb_taxonomy_model_form(u, i, k));
+			ck_assert_str_eq(kb_taxonomy_model_form(u, i, k), norm);
+			ck_assert_str_eq(kb_taxonomy_model_form(w, i, k), norm);
+			free(norm);
+		}
+		ck_assert_ptr_null(kb_taxonomy_model_form(u, i, k));
+	}
+	ck_assert_ptr_null(kb_taxonomy_model_form(u, t->nmodels, 0));
 	for (i = 0; i < t->nmodels; i++)
 		ck_assert_ptr_eq(kb_taxonomy_model(u, t->models[i].name),
 				 &u->models[kb_taxonomy_model(

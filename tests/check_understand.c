@@ -6,6 +6,7 @@
 #include "fuzzy.h"
 #include "taxonomy.h"
 #include "understand.h"
+#include "util.h"
 
 static struct kb_taxonomy *tax;
 
@@ -17,6 +18,28 @@ setup(void)
 	ck_assert_msg(kb_taxonomy_load("kb/taxonomy.json", &tax, &err) ==
 			      KB_OK,
 		      "%s", err.msg);
+}
+
+/*
+ * The same taxonomy packed and unpacked, as kbsearch reads it from an
+ * index: its models' squashed forms come precomputed from the blob.
+ */
+static void
+setup_packed(void)
+{
+	struct kb_taxonomy *t;
+	struct kb_error err;
+	struct kb_buf b;
+
+	ck_assert_msg(kb_taxonomy_load("kb/taxonomy.json", &t, &err) == KB_OK,
+		      "%s", err.msg);
+	kb_buf_init(&b);
+	kb_taxonomy_pack(t, &b);
+	ck_assert_msg(kb_taxonomy_unpack(b.data, b.len, &tax, &err) == KB_OK,
+		      "%s", err.msg);
+	ck_assert_ptr_nonnull(kb_taxonomy_model_form(tax, 0, 0));
+	kb_buf_free(&b);
+	kb_taxonomy_free(t);
 }
 
 static void
@@ -159,6 +182,15 @@ understand_suite(void)
 	tcase_add_test(tc, edit_distance_counts_swaps_as_one);
 	tcase_add_test(tc,
 		       typo_budgets_grow_with_length_and_never_touch_numbers);
+	suite_add_tcase(s, tc);
+
+	/* Every reading again, on the taxonomy an index carries. */
+	tc = tcase_create("understand-packed");
+	tcase_add_unchecked_fixture(tc, setup_packed, teardown);
+	tcase_add_loop_test(tc, each_query_is_read_as_expected, 0,
+			    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, model_words_leave_the_free_terms);
+	tcase_add_test(tc, a_typo_is_never_read_as_another_number);
 	suite_add_tcase(s, tc);
 	return s;
 }
