@@ -168,6 +168,16 @@ START_TEST(typo_budgets_grow_with_length_and_never_touch_numbers)
 }
 END_TEST
 
+/* The tests that read queries through a taxonomy, for either fixture. */
+static void
+add_reading_tests(TCase *tc)
+{
+	tcase_add_loop_test(tc, each_query_is_read_as_expected, 0,
+			    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, model_words_leave_the_free_terms);
+	tcase_add_test(tc, a_typo_is_never_read_as_another_number);
+}
+
 static Suite *
 understand_suite(void)
 {
@@ -175,10 +185,7 @@ understand_suite(void)
 	TCase *tc = tcase_create("understand");
 
 	tcase_add_unchecked_fixture(tc, setup, teardown);
-	tcase_add_loop_test(tc, each_query_is_read_as_expected, 0,
-			    (int)(sizeof(cases) / sizeof(cases[0])));
-	tcase_add_test(tc, model_words_leave_the_free_terms);
-	tcase_add_test(tc, a_typo_is_never_read_as_another_number);
+	add_reading_tests(tc);
 	tcase_add_test(tc, edit_distance_counts_swaps_as_one);
 	tcase_add_test(tc,
 		       typo_budgets_grow_with_length_and_never_touch_numbers);
@@ -187,10 +194,7 @@ understand_suite(void)
 	/* Every reading again, on the taxonomy an index carries. */
 	tc = tcase_create("understand-packed");
 	tcase_add_unchecked_fixture(tc, setup_packed, teardown);
-	tcase_add_loop_test(tc, each_query_is_read_as_expected, 0,
-			    (int)(sizeof(cases) / sizeof(cases[0])));
-	tcase_add_test(tc, model_words_leave_the_free_terms);
-	tcase_add_test(tc, a_typo_is_never_read_as_another_number);
+	add_reading_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }
