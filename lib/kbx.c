@@ -1,4 +1,5 @@
 /* kbx.c - the search index: impact-ordered postings and per-section term lists. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "db_int.h"
 #include "kbx.h"
@@ -23,6 +25,13 @@ static const double kbx_colw[KBX_COLS] = { 0.7, 5.0, 1.0, 1.5 };
 #define KBX_COMPLETE 300000
 /* Postings held in memory at once while rebuilding: bounds kbindex's RSS. */
 #define KBX_PART 1000000
+static size_t kbx_part = KBX_PART;
+
+void
+kbx_set_part_postings(size_t n)
+{
+	kbx_part = n > 0 ? n : KBX_PART;
+}
 
 /* ---- varints ---- */
 
@@ -429,80 +438,198 @@ impact(const uint16_t tf[KBX_COLS], const double norm[KBX_COLS])
 	return (uint8_t)(q < 1 ? 1 : q > 255 ? 255 : q);
 }
 
-/*
- * One term's postings: df, the number of groups, then per group its
- * impact, count and byte length; then the groups' section numbers, each
- * group in rising order, delta-coded from 0.
- */
-static void
-encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
-		struct kb_buf *out, struct kb_buf *data)
+static size_t
+varint_len(uint64_t v)
 {
-	size_t cnt[256] = { 0 }, i;
-	int v, nseg = 0;
-	uint64_t prev;
+	size_t n = 1;
 
-	for (i = 0; i < n; i++)
-		cnt[imp[i]]++;
-	for (v = 255; v >= 1; v--)
-		nseg += cnt[v] > 0;
-	kb_buf_reset(out);
-	kb_buf_reset(data);
-	put_varint(out, n);
-	put_varint(out, (uint64_t)nseg);
-	for (v = 255; v >= 1; v--) {
-		size_t before = data->len;
-
-		if (cnt[v] == 0)
-			continue;
-		prev = 0;
-		for (i = 0; i < n; i++) {
-			if (imp[i] != v)
-				continue;
-			put_varint(data, sec[i] - prev);
-			prev = sec[i];
-		}
-		kb_buf_addc(out, (char)v);
-		put_varint(out, cnt[v]);
-		put_varint(out, data->len - before);
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
 	}
-	kb_buf_add(out, data->data, data->len);
+	return n;
 }
 
 static int
-write_part(struct kbx_build *b, const struct totals *t, const uint32_t *df,
-	   uint32_t lo, uint32_t hi, struct kb_error *err)
+put_postings(struct kbx_build *b, sqlite3_stmt *put, uint32_t term,
+	     const struct kb_buf *data, struct kb_error *err)
 {
-	size_t width = hi - lo, total = 0, i;
-	size_t *off = kb_xcalloc(width + 1, sizeof(*off));
-	size_t *fill = kb_xcalloc(width ? width : 1, sizeof(*fill));
-	uint16_t *tf = kb_xcalloc((width ? width : 1) * KBX_COLS, sizeof(*tf));
-	uint32_t *touched = kb_xcalloc(width ? width : 1, sizeof(*touched));
-	uint32_t *sec;
-	uint8_t *imp;
-	double avg[KBX_COLS];
-	sqlite3_stmt *st = NULL, *put = NULL;
-	struct kb_buf out, data;
-	int rc = KB_OK, step, c;
+	int rc = KB_OK;
 
-	for (i = 0; i < width; i++) {
-		off[i] = total;
-		total += df[lo + i];
+	sqlite3_bind_int64(put, 1, (sqlite3_int64)term);
+	sqlite3_bind_blob(put, 2, data->data, (int)data->len, SQLITE_STATIC);
+	if (sqlite3_step(put) != SQLITE_DONE)
+		rc = build_fail(b, err, "postings");
+	sqlite3_reset(put);
+	return rc;
+}
+
+/*
+ * One term's postings: df, the number of groups, then per group its
+ * impact, count and byte length; then the groups' section numbers, each
+ * group in rising order, delta-coded from 0.  SEC is in rising order;
+ * ORDER (n entries) is scratch.
+ */
+static void
+encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
+		uint32_t *order, struct kb_buf *out)
+{
+	size_t cnt[256] = { 0 }, start[256], i;
+	int v, nseg = 0;
+
+	for (i = 0; i < n; i++)
+		cnt[imp[i]]++;
+	/* Counting sort by falling impact, stable so sections stay rising. */
+	for (v = 255, i = 0; v >= 1; v--) {
+		start[v] = i;
+		i += cnt[v];
+		nseg += cnt[v] > 0;
 	}
-	off[width] = total;
-	sec = kb_xcalloc(total ? total : 1, sizeof(*sec));
-	imp = kb_xcalloc(total ? total : 1, sizeof(*imp));
+	for (i = 0; i < n; i++)
+		if (imp[i] >= 1)
+			order[start[imp[i]]++] = sec[i];
+	kb_buf_reset(out);
+	put_varint(out, n);
+	put_varint(out, (uint64_t)nseg);
+	for (v = 255; v >= 1; v--) {
+		size_t len = 0, j, from;
+		uint64_t prev = 0;
+
+		if (cnt[v] == 0)
+			continue;
+		from = start[v] - cnt[v];
+		for (j = from; j < start[v]; j++) {
+			len += varint_len(order[j] - prev);
+			prev = order[j];
+		}
+		kb_buf_addc(out, (char)v);
+		put_varint(out, cnt[v]);
+		put_varint(out, len);
+	}
+	for (v = 255; v >= 1; v--) {
+		uint64_t prev = 0;
+		size_t j;
+
+		for (j = start[v] - cnt[v]; j < start[v]; j++) {
+			put_varint(out, order[j] - prev);
+			prev = order[j];
+		}
+	}
+}
+
+/*
+ * Rebuilding the postings from the term lists.  Terms are cut into parts
+ * of at most kbx_part postings, the most held in memory at once.  With one
+ * part the postings go straight to memory; with more, one pass over the
+ * term lists spills each posting to its part's region of a scratch file
+ * beside the index, and each part is then read back alone.  Either way
+ * the term lists are read twice in all (counting, then this), not once
+ * per part.
+ */
+struct spill {
+	int fd;
+	uint32_t nparts;
+	uint32_t *part_lo;   /* first term of each part; nparts + 1 */
+	uint32_t *part_of;   /* part of each term */
+	uint64_t *base;      /* each part's first record in the file */
+	uint64_t *done;      /* records each part has in the file so far */
+	uint64_t **buf;      /* each part's records not yet written */
+	size_t *nbuf, bufcap;
+	int err;	     /* errno of a failed write */
+};
+
+/* Terms in one part: a spilled posting has 24 bits for its term. */
+#define SPILL_WIDTH (1u << 24)
+/* A spilled posting: term within its part << 40 | impact << 32 | section. */
+#define SPILL_REC(ti, imp, sec)                                           \
+	((uint64_t)(ti) << 40 | (uint64_t)(imp) << 32 | (uint64_t)(sec))
+
+static void
+spill_flush(struct spill *s, uint32_t p)
+{
+	size_t len = s->nbuf[p] * sizeof(uint64_t), put = 0;
+	off_t at = (off_t)((s->base[p] + s->done[p]) * sizeof(uint64_t));
+
+	while (put < len && s->err == 0) {
+		ssize_t w = pwrite(s->fd, (const char *)s->buf[p] + put,
+				   len - put, at + (off_t)put);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			s->err = w < 0 ? errno : EIO;
+		else
+			put += (size_t)w;
+	}
+	s->done[p] += s->nbuf[p];
+	s->nbuf[p] = 0;
+}
+
+static int
+spill_open(struct kbx_build *b, struct spill *s, struct kb_error *err)
+{
+	const char *db = sqlite3_db_filename(b->sql, "main");
+	const char *slash = db != NULL ? strrchr(db, '/') : NULL;
+	char *path;
+
+	if (db == NULL || *db == 0)
+		path = kb_xstrdup("/tmp/kbx-spill-XXXXXX");
+	else if (slash == NULL)
+		path = kb_xstrdup("kbx-spill-XXXXXX");
+	else
+		path = kb_xasprintf("%.*s/kbx-spill-XXXXXX",
+				    (int)(slash - db), db);
+	s->fd = mkstemp(path);
+	if (s->fd < 0) {
+		int e = errno, rc;
+
+		rc = kb_error_set(err, KB_ERR_IO, 0,
+				  "writing postings: cannot create %s: %s",
+				  path, strerror(e));
+		free(path);
+		return rc;
+	}
+	unlink(path);
+	free(path);
+	return KB_OK;
+}
+
+static void
+spill_free(struct spill *s)
+{
+	uint32_t p;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	for (p = 0; s->buf != NULL && p < s->nparts; p++)
+		free(s->buf[p]);
+	free(s->buf);
+	free(s->nbuf);
+	free(s->part_lo);
+	free(s->part_of);
+	free(s->base);
+	free(s->done);
+}
+
+/* Every section's impacts, to memory (one part) or to the spill file. */
+static int
+impact_pass(struct kbx_build *b, const struct totals *t, struct spill *s,
+	    const size_t *off, size_t *fill, uint32_t *sec, uint8_t *imp,
+	    struct kb_error *err)
+{
+	uint16_t *tf = kb_xcalloc((size_t)b->next_id * KBX_COLS, sizeof(*tf));
+	uint32_t *touched = NULL;
+	size_t tcap = 0;
+	double avg[KBX_COLS];
+	sqlite3_stmt *st = NULL;
+	int step, c;
+
 	for (c = 0; c < KBX_COLS; c++)
 		avg[c] = t->rows ? (double)t->tok[c] / (double)t->rows : 0.0;
-	kb_buf_init(&out);
-	kb_buf_init(&data);
 	if (sqlite3_prepare_v2(b->sql, "SELECT id, toks FROM fwd", -1, &st,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(b->sql,
-			       "INSERT INTO postings(id, data) VALUES (?, ?)",
-			       -1, &put, NULL) != SQLITE_OK) {
-		rc = build_fail(b, err, "postings");
-		goto out;
+			       NULL) != SQLITE_OK) {
+		free(tf);
+		return build_fail(b, err, "postings");
 	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
@@ -514,6 +641,10 @@ write_part(struct kbx_build *b, const struct totals *t, const uint32_t *df,
 		if (!fwd_open(&r, sqlite3_column_blob(st, 1),
 			      sqlite3_column_bytes(st, 1)))
 			continue;
+		if (r.ntok > tcap) {
+			tcap = (size_t)r.ntok;
+			touched = kb_xrealloc(touched, tcap * sizeof(*touched));
+		}
 		for (c = 0; c < KBX_COLS; c++)
 			norm[c] = avg[c] > 0 ? 1.0 - KBX_B +
 						       KBX_B * r.len[c] / avg[c]
@@ -528,53 +659,209 @@ write_part(struct kbx_build *b, const struct totals *t, const uint32_t *df,
 				c++;
 			}
 			k++;
-			if (v < lo || v >= hi)
+			if (v >= b->next_id)
 				continue;
-			x = &tf[(v - lo) * KBX_COLS];
+			x = &tf[v * KBX_COLS];
 			if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
-				touched[nt++] = (uint32_t)(v - lo);
+				touched[nt++] = (uint32_t)v;
 			if (x[c] < UINT16_MAX)
 				x[c]++;
 		}
 		for (k = 0; k < nt; k++) {
 			uint32_t ti = touched[k];
-			size_t at = off[ti] + fill[ti];
+			uint8_t w = impact(&tf[(size_t)ti * KBX_COLS], norm);
 
-			if (at < off[ti + 1]) {
-				sec[at] = id;
-				imp[at] = impact(&tf[ti * KBX_COLS], norm);
-				fill[ti]++;
-			}
-			memset(&tf[ti * KBX_COLS], 0,
+			memset(&tf[(size_t)ti * KBX_COLS], 0,
 			       KBX_COLS * sizeof(*tf));
+			if (s == NULL) {
+				size_t at = off[ti] + fill[ti];
+
+				if (at < off[ti + 1]) {
+					sec[at] = id;
+					imp[at] = w;
+					fill[ti]++;
+				}
+			} else {
+				uint32_t p = s->part_of[ti];
+
+				s->buf[p][s->nbuf[p]++] =
+					SPILL_REC(ti - s->part_lo[p], w, id);
+				if (s->nbuf[p] == s->bufcap)
+					spill_flush(s, p);
+			}
 		}
 	}
-	if (step != SQLITE_DONE) {
+	sqlite3_finalize(st);
+	free(tf);
+	free(touched);
+	if (step != SQLITE_DONE)
+		return build_fail(b, err, "postings");
+	return KB_OK;
+}
+
+/* Part [lo, hi)'s postings back from the spill file into memory. */
+static int
+unspill(struct spill *s, uint32_t p, const size_t *off, size_t *fill,
+	uint32_t *sec, uint8_t *imp, struct kb_error *err)
+{
+	enum { CHUNK = 8192 };
+	uint64_t *rec = kb_xmalloc(CHUNK * sizeof(*rec));
+	uint64_t at = s->base[p], end = s->base[p] + s->done[p];
+	uint32_t width = s->part_lo[p + 1] - s->part_lo[p];
+
+	while (at < end) {
+		size_t want = end - at < CHUNK ? (size_t)(end - at) : CHUNK, i;
+		ssize_t got = pread(s->fd, rec, want * sizeof(*rec),
+				    (off_t)(at * sizeof(*rec)));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || got % (ssize_t)sizeof(*rec) != 0) {
+			free(rec);
+			return kb_error_set(err, KB_ERR_IO, 0,
+					    "writing postings: reading back "
+					    "the scratch file: %s",
+					    got < 0 ? strerror(errno)
+						    : "short read");
+		}
+		want = (size_t)got / sizeof(*rec);
+		for (i = 0; i < want; i++) {
+			uint32_t ti = (uint32_t)(rec[i] >> 40);
+			size_t pos;
+
+			if (ti >= width)
+				continue;
+			pos = off[ti] + fill[ti];
+			if (pos < off[ti + 1]) {
+				sec[pos] = (uint32_t)rec[i];
+				imp[pos] = (uint8_t)(rec[i] >> 32);
+				fill[ti]++;
+			}
+		}
+		at += want;
+	}
+	free(rec);
+	return KB_OK;
+}
+
+static int
+write_postings(struct kbx_build *b, const struct totals *t,
+	       const uint32_t *df, struct kb_error *err)
+{
+	struct spill s = { .fd = -1 };
+	size_t maxpart = 0, sum, i;
+	size_t *off = NULL, *fill = NULL;
+	uint32_t *sec = NULL, *order = NULL, p, lo;
+	uint8_t *imp = NULL;
+	sqlite3_stmt *put = NULL;
+	struct kb_buf out;
+	int rc = KB_OK;
+
+	/* The parts. */
+	s.part_lo = kb_xmalloc(sizeof(*s.part_lo));
+	s.part_lo[0] = 1;
+	for (lo = 1; lo < b->next_id;) {
+		uint32_t hi = lo;
+
+		sum = 0;
+		while (hi < b->next_id &&
+		       (hi == lo ||
+			(sum + df[hi] <= kbx_part && hi - lo < SPILL_WIDTH)))
+			sum += df[hi++];
+		if (sum > maxpart)
+			maxpart = sum;
+		s.part_lo = kb_xrealloc(s.part_lo, (s.nparts + 2) *
+							   sizeof(*s.part_lo));
+		s.part_lo[++s.nparts] = hi;
+		lo = hi;
+	}
+	kb_buf_init(&out);
+	if (sqlite3_prepare_v2(b->sql,
+			       "INSERT INTO postings(id, data) VALUES (?, ?)",
+			       -1, &put, NULL) != SQLITE_OK) {
 		rc = build_fail(b, err, "postings");
 		goto out;
 	}
-	for (i = 0; i < width && rc == KB_OK; i++) {
-		if (fill[i] == 0)
-			continue;
-		encode_postings(sec + off[i], imp + off[i], fill[i], &out,
-				&data);
-		sqlite3_bind_int64(put, 1, (sqlite3_int64)(lo + i));
-		sqlite3_bind_blob(put, 2, out.data, (int)out.len,
-				  SQLITE_STATIC);
-		if (sqlite3_step(put) != SQLITE_DONE)
-			rc = build_fail(b, err, "postings");
-		sqlite3_reset(put);
+	off = kb_xcalloc((size_t)b->next_id + 1, sizeof(*off));
+	fill = kb_xcalloc((size_t)b->next_id + 1, sizeof(*fill));
+	sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
+	order = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*order));
+	imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
+	if (s.nparts <= 1) {
+		/* One part: term ids index OFF and FILL directly. */
+		for (sum = 0, i = 0; i < b->next_id; i++) {
+			off[i] = sum;
+			sum += df[i];
+		}
+		off[b->next_id] = sum;
+		rc = impact_pass(b, t, NULL, off, fill, sec, imp, err);
+		for (i = 1; i < b->next_id && rc == KB_OK; i++) {
+			if (fill[i] == 0)
+				continue;
+			encode_postings(sec + off[i], imp + off[i], fill[i],
+					order, &out);
+			rc = put_postings(b, put, (uint32_t)i, &out, err);
+		}
+		goto out;
+	}
+	rc = spill_open(b, &s, err);
+	if (rc != KB_OK)
+		goto out;
+	s.part_of = kb_xmalloc((size_t)b->next_id * sizeof(*s.part_of));
+	s.base = kb_xcalloc(s.nparts, sizeof(*s.base));
+	s.done = kb_xcalloc(s.nparts, sizeof(*s.done));
+	s.nbuf = kb_xcalloc(s.nparts, sizeof(*s.nbuf));
+	s.buf = kb_xcalloc(s.nparts, sizeof(*s.buf));
+	/* 4 MiB of write buffers in all, 512 to 8192 records a part. */
+	s.bufcap = (4u << 20) / sizeof(uint64_t) / s.nparts;
+	s.bufcap = s.bufcap < 512 ? 512 : s.bufcap > 8192 ? 8192 : s.bufcap;
+	s.part_of[0] = 0;
+	for (p = 0, sum = 0; p < s.nparts; p++) {
+		uint32_t term;
+
+		s.base[p] = sum;
+		for (term = s.part_lo[p]; term < s.part_lo[p + 1]; term++) {
+			s.part_of[term] = p;
+			sum += df[term];
+		}
+		s.buf[p] = kb_xmalloc(s.bufcap * sizeof(uint64_t));
+	}
+	rc = impact_pass(b, t, &s, NULL, NULL, NULL, NULL, err);
+	for (p = 0; p < s.nparts && rc == KB_OK; p++)
+		if (s.nbuf[p] > 0)
+			spill_flush(&s, p);
+	if (rc == KB_OK && s.err != 0)
+		rc = kb_error_set(err, KB_ERR_IO, 0,
+				  "writing postings: scratch file beside the "
+				  "index: %s",
+				  strerror(s.err));
+	for (p = 0; p < s.nparts && rc == KB_OK; p++) {
+		uint32_t first = s.part_lo[p], width = s.part_lo[p + 1] - first;
+
+		for (sum = 0, i = 0; i < width; i++) {
+			off[i] = sum;
+			fill[i] = 0;
+			sum += df[first + i];
+		}
+		off[width] = sum;
+		rc = unspill(&s, p, off, fill, sec, imp, err);
+		for (i = 0; i < width && rc == KB_OK; i++) {
+			if (fill[i] == 0)
+				continue;
+			encode_postings(sec + off[i], imp + off[i], fill[i],
+					order, &out);
+			rc = put_postings(b, put, first + (uint32_t)i, &out,
+					  err);
+		}
 	}
 out:
-	sqlite3_finalize(st);
 	sqlite3_finalize(put);
 	kb_buf_free(&out);
-	kb_buf_free(&data);
+	spill_free(&s);
 	free(off);
 	free(fill);
-	free(tf);
-	free(touched);
 	free(sec);
+	free(order);
 	free(imp);
 	return rc;
 }
@@ -583,7 +870,7 @@ int
 kbx_build_finish(struct kbx_build *b, struct kb_error *err)
 {
 	struct totals t;
-	uint32_t *df, *last, lo;
+	uint32_t *df, *last;
 	char meta[160];
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -598,15 +885,8 @@ kbx_build_finish(struct kbx_build *b, struct kb_error *err)
 	    sqlite3_exec(b->sql, "DELETE FROM postings", NULL, NULL, NULL) !=
 		    SQLITE_OK)
 		rc = build_fail(b, err, "postings");
-	for (lo = 1; rc == KB_OK && lo < b->next_id;) {
-		uint32_t hi = lo;
-		size_t sum = 0;
-
-		while (hi < b->next_id && (hi == lo || sum + df[hi] <= KBX_PART))
-			sum += df[hi++];
-		rc = write_part(b, &t, df, lo, hi, err);
-		lo = hi;
-	}
+	if (rc == KB_OK)
+		rc = write_postings(b, &t, df, err);
 	free(df);
 	if (rc != KB_OK)
 		return rc;

@@ -59,6 +59,11 @@ int kbx_build_delete_article(struct kbx_build *b, int64_t article,
 int kbx_build_finish(struct kbx_build *b, struct kb_error *err);
 void kbx_build_free(struct kbx_build *b);
 /*
+ * Postings a rebuild holds in memory at once (0: the default, 1,000,000);
+ * more than that are spilled to a scratch file beside the index.  For tests.
+ */
+void kbx_set_part_postings(size_t n);
+/*
  * Check an index through and through, as FTS5's integrity-check would:
  * every section has its term list and no other does; each list holds
  * exactly the terms of its section's title, heading and body; the

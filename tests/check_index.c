@@ -1,5 +1,6 @@
 /* check_index.c - incremental, atomic index builds: counts, failures, locking. */
 #include <check.h>
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,111 @@ START_TEST(the_search_index_agrees_with_the_text_after_builds_and_updates)
 }
 END_TEST
 
+/* Every (id, data) row of the postings, in id order, as one string. */
+static char *
+postings_dump(void)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct kb_buf b;
+	int rc;
+
+	kb_buf_init(&b);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT id, hex(data) FROM postings"
+					    " ORDER BY id",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "%lld ", sqlite3_column_int64(st, 0));
+		kb_buf_add(&b, id, strlen(id));
+		kb_buf_add(&b, (const char *)sqlite3_column_text(st, 1),
+			   (size_t)sqlite3_column_bytes(st, 1));
+		kb_buf_addc(&b, '\n');
+	}
+	ck_assert_int_eq(rc, SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return kb_buf_steal(&b);
+}
+
+/* Entries of folder d whose names start with prefix. */
+static int
+files_named(const char *d, const char *prefix)
+{
+	DIR *dp = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dp);
+	while ((e = readdir(dp)) != NULL)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(dp);
+	return n;
+}
+
+START_TEST(postings_rebuilt_in_parts_equal_those_built_at_once)
+{
+	struct kb_test_doc docs[CORPUS_N];
+	char *whole, *parts, *first, *saved, msg[512];
+	size_t nl = 0, len;
+	struct kb_error err;
+	const char *p;
+	FILE *f;
+
+	memcpy(docs, corpus, sizeof(docs));
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, true, NULL),
+			 KB_OK);
+	whole = postings_dump();
+	for (p = whole; *p; p++)
+		nl += *p == '\n';
+	ck_assert_uint_gt(nl, 50);
+	ck_assert_int_eq(kb_read_file(dbpath, SIZE_MAX, &saved, &len, &err),
+			 KB_OK);
+	/* a few postings a part: dozens of parts through the scratch file */
+	kbx_set_part_postings(_i == 0 ? 7 : 1);
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
+				       kb_test_taxonomy, true, NULL),
+			 KB_OK);
+	parts = postings_dump();
+	ck_assert_str_eq(parts, whole);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	free(parts);
+	first = whole;
+	/* an update rebuilds in parts too: the same as in one part */
+	docs[0].text = "---\ntitle: Batteries\n---\n## Zebra section\n\nZebra "
+		       "stripes only.\n";
+	ck_assert_ptr_nonnull(f = fopen(dbpath, "wb"));
+	ck_assert_uint_eq(fwrite(saved, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	parts = postings_dump();
+	kbx_set_part_postings(0);
+	ck_assert_ptr_nonnull(f = fopen(dbpath, "wb"));
+	ck_assert_uint_eq(fwrite(saved, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	whole = postings_dump();
+	ck_assert_str_eq(parts, whole);
+	ck_assert_str_ne(whole, first);
+	free(parts);
+	free(whole);
+	free(first);
+	free(saved);
+	/* no scratch file is left beside the index */
+	ck_assert_int_eq(files_named(dir, "kbx-spill"), 0);
+}
+END_TEST
+
 /* Each way of damaging the index, and what the check must say of it. */
 static const struct {
 	const char *sql;
@@ -498,6 +604,9 @@ index_suite(void)
 	tcase_add_test(tc, led_facts_are_stored_with_their_model_and_section);
 	tcase_add_test(
 		tc, the_search_index_agrees_with_the_text_after_builds_and_updates);
+	tcase_add_loop_test(tc,
+			    postings_rebuilt_in_parts_equal_those_built_at_once,
+			    0, 2);
 	tcase_add_loop_test(tc, a_damaged_search_index_is_reported, 0,
 			    (int)(sizeof(damage) / sizeof(damage[0])));
 	tcase_add_test(tc, section_text_is_packed_and_reads_back_whole);
