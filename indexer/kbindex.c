@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,18 +312,181 @@ progress(size_t done, size_t total)
 	fflush(stderr);
 }
 
-static int
-index_one(struct kb_index *ix, const struct file *f)
+/*
+ * Files are read and checked against the index on the main thread, which
+ * also stores them (SQLite, packing); parsing threads parse and prepare
+ * them (tags, LED facts, terms: kb_index_prepare) up to AHEAD files
+ * ahead.  Files are stored, and their problems reported, in the order
+ * found, so the index is the same whatever the threads do.
+ */
+#define AHEAD 32
+#define MAX_PARSERS 4
+
+struct job {
+	const struct file *f;
+	char *data;
+	size_t len;
+	char hash[17];
+	struct kb_article *a;
+	struct kb_prepared *p;
+	struct kb_error err;
+	int rc;
+	bool done;
+};
+
+struct pipeline {
+	pthread_t thread[MAX_PARSERS];
+	int nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	const struct kb_taxonomy *tax;
+	struct job ring[AHEAD];
+	size_t head; /* the next job to store */
+	size_t take; /* the next job to parse */
+	size_t tail; /* jobs before this are queued */
+	bool stop;
+};
+
+static void
+parse_job(const struct kb_taxonomy *tax, struct job *j)
 {
-	struct kb_article *a = NULL;
+	kb_error_clear(&j->err);
+	j->rc = kb_article_parse(kb_article_format_of(j->f->path), j->f->path,
+				 j->data, j->len, &j->a, &j->err);
+	if (j->rc == KB_OK)
+		j->p = kb_index_prepare(tax, j->a);
+}
+
+static void *
+parse_thread(void *arg)
+{
+	struct pipeline *pl = arg;
+
+	/*
+	 * The storing thread is the one the run waits for: parsers take
+	 * what CPU it leaves (a thread's nice value is its own on Linux).
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		struct job *j;
+
+		while (pl->take == pl->tail && !pl->stop)
+			pthread_cond_wait(&pl->work, &pl->mu);
+		if (pl->stop)
+			break;
+		j = &pl->ring[pl->take++ % AHEAD];
+		pthread_mutex_unlock(&pl->mu);
+		parse_job(pl->tax, j);
+		pthread_mutex_lock(&pl->mu);
+		j->done = true;
+		pthread_cond_signal(&pl->done);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+static void
+job_clear(struct job *j)
+{
+	kb_prepared_free(j->p);
+	kb_article_free(j->a);
+	free(j->data);
+	memset(j, 0, sizeof(*j));
+}
+
+/* One parsing thread per core, while the main thread stores. */
+static void
+pipeline_start(struct pipeline *pl, const struct kb_taxonomy *tax)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	sigset_t all, old;
+	int want, i;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->tax = tax;
+	kb_article_init();
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->work, NULL);
+	pthread_cond_init(&pl->done, NULL);
+	want = cores < 1 ? 1 : cores > MAX_PARSERS ? MAX_PARSERS : (int)cores;
+	/* Signals stay with this thread, which checks for them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < want; i++)
+		if (pthread_create(&pl->thread[pl->nthreads], NULL,
+				   parse_thread, pl) == 0)
+			pl->nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* With no thread at all, every job is parsed on this one. */
+}
+
+/* Stop the parsing threads and drop every job not stored. */
+static void
+pipeline_stop(struct pipeline *pl)
+{
+	size_t i;
+	int t;
+
+	pthread_mutex_lock(&pl->mu);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
+	for (t = 0; t < pl->nthreads; t++)
+		pthread_join(pl->thread[t], NULL);
+	for (i = pl->head; i < pl->tail; i++)
+		job_clear(&pl->ring[i % AHEAD]);
+	pthread_mutex_destroy(&pl->mu);
+	pthread_cond_destroy(&pl->work);
+	pthread_cond_destroy(&pl->done);
+}
+
+/* Store the oldest job; -1 when the index cannot be written. */
+static int
+store_oldest(struct kb_index *ix, struct pipeline *pl)
+{
+	struct job *j = &pl->ring[pl->head % AHEAD];
+	struct kb_error err;
+	int rc;
+
+	if (pl->nthreads == 0) {
+		parse_job(pl->tax, j);
+	} else {
+		pthread_mutex_lock(&pl->mu);
+		while (!j->done)
+			pthread_cond_wait(&pl->done, &pl->mu);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	if (j->rc != KB_OK) {
+		/* The old version stays: kb_index_unchanged marked it seen. */
+		warnx_lib(j->f->path, &j->err);
+		rc = 0;
+	} else {
+		kb_error_clear(&err);
+		rc = kb_index_put_prepared(ix, j->f->rel, j->hash, j->p, &err);
+		if (rc != KB_OK) {
+			fprintf(stderr, "kbindex: %s\n", err.msg);
+			failures++;
+			rc = -1;
+		}
+	}
+	job_clear(j);
+	pl->head++;
+	return rc;
+}
+
+/* Read f, and queue it for parsing unless the index has it already. */
+static int
+queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
+{
 	struct kb_error err;
 	char *data = NULL, hash[17];
 	size_t len;
-	int rc;
+	struct job *j;
 
 	kb_error_clear(&err);
-	rc = kb_read_file(f->path, MAX_FILE_BYTES, &data, &len, &err);
-	if (rc != KB_OK) {
+	if (kb_read_file(f->path, MAX_FILE_BYTES, &data, &len, &err) !=
+	    KB_OK) {
 		/* kb_read_file names the file itself. */
 		fprintf(stderr, "kbindex: %s\n", err.msg);
 		failures++;
@@ -329,25 +494,23 @@ index_one(struct kb_index *ix, const struct file *f)
 		return 0;
 	}
 	kb_hash_hex(data, len, hash);
-	if (kb_index_unchanged(ix, f->rel, hash))
-		goto out;
-	rc = kb_article_parse(kb_article_format_of(f->path), f->path, data,
-			      len, &a, &err);
-	if (rc != KB_OK) {
-		warnx_lib(f->path, &err);
-		goto out;
-	}
-	rc = kb_index_put(ix, f->rel, hash, a, &err);
-	if (rc != KB_OK) {
-		fprintf(stderr, "kbindex: %s\n", err.msg);
-		failures++;
+	if (kb_index_unchanged(ix, f->rel, hash)) {
 		free(data);
-		kb_article_free(a);
+		return 0;
+	}
+	if (pl->tail - pl->head == AHEAD && store_oldest(ix, pl) != 0) {
+		free(data);
 		return -1;
 	}
-out:
-	free(data);
-	kb_article_free(a);
+	j = &pl->ring[pl->tail % AHEAD];
+	j->f = f;
+	j->data = data;
+	j->len = len;
+	memcpy(j->hash, hash, sizeof(hash));
+	pthread_mutex_lock(&pl->mu);
+	pl->tail++;
+	pthread_cond_signal(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
 	return 0;
 }
 
@@ -367,6 +530,7 @@ main(int argc, char **argv)
 	struct kb_taxonomy *tax = NULL;
 	struct kb_index *ix = NULL;
 	struct kb_index_stats st;
+	struct pipeline pl;
 	struct kb_error err;
 	struct sigaction sa;
 	const char *db = getenv("KBSEARCH_DB");
@@ -436,6 +600,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	bar = !quiet && isatty(STDERR_FILENO);
+	pipeline_start(&pl, kb_index_taxonomy(ix));
 	for (i = 0; i < fs.n && !interrupted; i++) {
 		switch (fs.v[i].action) {
 		case F_SKIP:
@@ -447,6 +612,7 @@ main(int argc, char **argv)
 			if (kb_index_keep_folder(ix, fs.v[i].rel, &err) == KB_OK)
 				continue;
 			fprintf(stderr, "kbindex: %s\n", err.msg);
+			pipeline_stop(&pl);
 			kb_index_abort(ix);
 			ix = NULL;
 			status = 1;
@@ -454,7 +620,8 @@ main(int argc, char **argv)
 		case F_INDEX:
 			break;
 		}
-		if (index_one(ix, &fs.v[i]) != 0) {
+		if (queue_one(ix, &pl, &fs.v[i]) != 0) {
+			pipeline_stop(&pl);
 			kb_index_abort(ix);
 			ix = NULL;
 			status = 1;
@@ -463,6 +630,16 @@ main(int argc, char **argv)
 		if (bar && (i % 16 == 0 || i + 1 == fs.n))
 			progress(i + 1, fs.n);
 	}
+	while (pl.head < pl.tail && !interrupted) {
+		if (store_oldest(ix, &pl) != 0) {
+			pipeline_stop(&pl);
+			kb_index_abort(ix);
+			ix = NULL;
+			status = 1;
+			goto out;
+		}
+	}
+	pipeline_stop(&pl);
 	if (interrupted) {
 		fprintf(stderr,
 			"kbindex: interrupted; %s is unchanged\n", db);

@@ -16,6 +16,12 @@
 #include "error.h"
 #include "util.h"
 
+void
+kb_article_init(void)
+{
+	xmlInitParser();
+}
+
 /*
  * Bounds that keep hostile input from costing more than it is worth.  No
  * real article has thousands of sections or a heading longer than a line;

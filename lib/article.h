@@ -52,6 +52,13 @@ struct kb_article {
 enum kb_format kb_article_format_of(const char *path);
 
 /*
+ * Call once before parsing on several threads at a time: it sets up the
+ * HTML parser's shared tables, which would otherwise be set up by whichever
+ * thread parses HTML first.
+ */
+void kb_article_init(void);
+
+/*
  * Parse data[0..len) as format.  name is used in error messages and as the
  * title of last resort.  Input is cleaned with kb_text_clean first, so any
  * text is accepted; KB_ERR_PARSE is returned for input that cannot be

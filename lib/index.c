@@ -704,23 +704,106 @@ article_tag_list(const struct kb_strv *symptoms,
 	return kb_buf_steal(&b);
 }
 
+struct kb_prepared_section {
+	char *tags;  /* the tags column's text */
+	char *stags; /* the tags as kbx_feat keeps them */
+	struct kbx_terms terms;
+};
+
+struct kb_prepared {
+	struct kb_article *a;
+	struct kb_strv models, symptoms, title_sym, words;
+	struct kb_led_facts leds;
+	char *atags;
+	struct kb_prepared_section *sec; /* a->nsections */
+};
+
+struct kb_prepared *
+kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
+{
+	struct kb_prepared *p = kb_xcalloc(1, sizeof(*p));
+	const char **texts = kb_xcalloc(2 * a->nsections + 1, sizeof(*texts));
+	size_t i, k = 0;
+
+	p->a = a;
+	kb_strv_init(&p->models);
+	kb_strv_init(&p->symptoms);
+	kb_strv_init(&p->title_sym);
+	kb_strv_init(&p->words);
+	kb_tag_article(tax, a, &p->models, &p->symptoms);
+	kb_tag_title(tax, a->title, &p->title_sym);
+	texts[k++] = a->title;
+	for (i = 0; i < a->nsections; i++) {
+		texts[k++] = a->sections[i].heading;
+		texts[k++] = a->sections[i].body;
+	}
+	kb_vocab_words(texts, k, &p->words);
+	free(texts);
+	kb_extract_leds(tax, a, &p->models, &p->leds);
+	p->atags = article_tag_list(&p->symptoms, &p->title_sym);
+	p->sec = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*p->sec));
+	for (i = 0; i < a->nsections; i++) {
+		struct kb_section *s = &a->sections[i];
+		struct kb_prepared_section *ps = &p->sec[i];
+		const char *cols[KBX_COLS];
+
+		ps->tags = tags_text(tax, a, s);
+		ps->stags = tag_list(&s->models, &s->symptoms);
+		cols[0] = a->title;
+		cols[1] = s->heading;
+		cols[2] = s->body;
+		cols[3] = ps->tags;
+		kbx_terms_make(&ps->terms, cols);
+	}
+	return p;
+}
+
+void
+kb_prepared_free(struct kb_prepared *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->a->nsections; i++) {
+		free(p->sec[i].tags);
+		free(p->sec[i].stags);
+		kbx_terms_free(&p->sec[i].terms);
+	}
+	free(p->sec);
+	free(p->atags);
+	kb_strv_free(&p->models);
+	kb_strv_free(&p->symptoms);
+	kb_strv_free(&p->title_sym);
+	kb_strv_free(&p->words);
+	kb_led_facts_free(&p->leds);
+	free(p);
+}
+
 int
 kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	     struct kb_article *a, struct kb_error *err)
 {
-	struct kb_strv models, symptoms, title_sym;
-	struct kb_led_facts leds = { 0 };
+	struct kb_prepared *p = kb_index_prepare(ix->tax, a);
+	int rc = kb_index_put_prepared(ix, relpath, hash, p, err);
+
+	kb_prepared_free(p);
+	return rc;
+}
+
+int
+kb_index_put_prepared(struct kb_index *ix, const char *relpath,
+		      const char *hash, const struct kb_prepared *p,
+		      struct kb_error *err)
+{
+	const struct kb_article *a = p->a;
 	sqlite3_stmt *st;
 	sqlite3_int64 aid, *sids = NULL;
 	size_t headed;
-	char *mj = NULL, *sj = NULL, *atags = NULL;
+	char *mj = NULL, *sj = NULL;
 	double prior;
 	int rc = KB_OK;
 	size_t i;
-
-	kb_strv_init(&models);
-	kb_strv_init(&symptoms);
-	kb_strv_init(&title_sym);
 
 	st = ix->st[ST_FIND];
 	bind_text(st, 1, relpath);
@@ -737,26 +820,10 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 	}
 	bind_text(ix->st[ST_SEEN], 1, relpath);
 	run(ix, ST_SEEN, NULL);
+	kb_vocab_delta_words(ix->vocab, &p->words, 1);
 
-	kb_tag_article(ix->tax, a, &models, &symptoms);
-	kb_tag_title(ix->tax, a->title, &title_sym);
-	{
-		const char **texts = kb_xcalloc(2 * a->nsections + 1,
-						sizeof(*texts));
-		size_t k = 0;
-
-		texts[k++] = a->title;
-		for (i = 0; i < a->nsections; i++) {
-			texts[k++] = a->sections[i].heading;
-			texts[k++] = a->sections[i].body;
-		}
-		kb_vocab_delta_article(ix->vocab, texts, k, 1);
-		free(texts);
-	}
-	kb_extract_leds(ix->tax, a, &models, &leds);
-
-	mj = kb_strv_to_json(&models);
-	sj = kb_strv_to_json(&symptoms);
+	mj = kb_strv_to_json(&p->models);
+	sj = kb_strv_to_json(&p->symptoms);
 	st = ix->st[ST_INS_ARTICLE];
 	bind_text(st, 1, relpath);
 	bind_text(st, 2, hash);
@@ -788,8 +855,8 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		goto out;
 
 	/* What the whole article is about, for ranking its sections. */
-	for (i = 0; rc == KB_OK && i < symptoms.n + title_sym.n; i++) {
-		bool art = i < symptoms.n;
+	for (i = 0; rc == KB_OK && i < p->symptoms.n + p->title_sym.n; i++) {
+		bool art = i < p->symptoms.n;
 
 		st = ix->st[ST_INS_ATAG];
 		sqlite3_bind_int64(st, 1, aid);
@@ -797,18 +864,17 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 				 art ? KB_TAG_ARTICLE_SYMPTOM
 				     : KB_TAG_TITLE_SYMPTOM);
 		bind_text(st, 3,
-			  art ? symptoms.v[i] : title_sym.v[i - symptoms.n]);
+			  art ? p->symptoms.v[i]
+			      : p->title_sym.v[i - p->symptoms.n]);
 		rc = run(ix, ST_INS_ATAG, err);
 	}
 	if (rc != KB_OK)
 		goto out;
 
-	atags = article_tag_list(&symptoms, &title_sym);
-	sids = kb_xcalloc(a->nsections, sizeof(*sids));
+	sids = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*sids));
 	headed = 0;
 	for (i = 0; i < a->nsections; i++) {
-		struct kb_section *s = &a->sections[i];
-		char *tags = tags_text(ix->tax, a, s);
+		const struct kb_section *s = &a->sections[i];
 		size_t plen = 0;
 		void *packed;
 
@@ -831,35 +897,29 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		rc = run(ix, ST_INS_SECTION, err);
 		sids[i] = sqlite3_last_insert_rowid(ix->sql);
 		if (rc == KB_OK) {
-			const char *cols[KBX_COLS] = { a->title, s->heading,
-						       s->body, tags };
 			struct kbx_feat feat;
-			char *stags = tag_list(&s->models, &s->symptoms);
 
 			feat.article = aid;
 			feat.prior = prior;
-			feat.tags = stags;
-			feat.article_tags = atags;
-
-			rc = kbx_add_section(ix->kbx, sids[i], cols, &feat,
-					     err);
-			free(stags);
+			feat.tags = p->sec[i].stags;
+			feat.article_tags = p->atags;
+			rc = kbx_add_terms(ix->kbx, sids[i], &p->sec[i].terms,
+					   &feat, err);
 		}
 		if (rc == KB_OK && packed == NULL)
 			rc = sample(ix, sids[i], s->body, false, err);
-		free(tags);
 		if (rc != KB_OK)
 			goto out;
 		ix->stats.sections++;
 	}
-	for (i = 0; i < leds.n; i++) {
-		const struct kb_led_fact *f = &leds.v[i];
+	for (i = 0; i < p->leds.n; i++) {
+		const struct kb_led_fact *f = &p->leds.v[i];
 		size_t k, same = 0;
 
 		if (f->section >= a->nsections)
 			continue;
-		for (k = 0; k < leds.n; k++)
-			same += leds.v[k].section == f->section;
+		for (k = 0; k < p->leds.n; k++)
+			same += p->leds.v[k].section == f->section;
 		st = ix->st[ST_INS_LED];
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)same);
 		sqlite3_bind_int64(st, 1, aid);
@@ -873,14 +933,9 @@ kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 			goto out;
 	}
 out:
-	free(atags);
 	free(sids);
 	free(mj);
 	free(sj);
-	kb_strv_free(&models);
-	kb_strv_free(&symptoms);
-	kb_strv_free(&title_sym);
-	kb_led_facts_free(&leds);
 	return rc;
 }
 
@@ -924,6 +979,60 @@ count(struct kb_index *ix, const char *sql, size_t *out)
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Per model and LED state, the fact from the fullest section: the first of
+ * each group in leds_model's order (so nothing is sorted).  The winners'
+ * ids are read first and marked one by one: one UPDATE over the whole
+ * table kept a copy of every page it changed (~28 MB at 100k articles).
+ */
+static int
+mark_best_leds(struct kb_index *ix, struct kb_error *err)
+{
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	sqlite3_int64 *ids = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc = KB_OK, step;
+
+	errno = 0;
+	rc = exec(ix, "UPDATE leds SET best = 0 WHERE best = 1", err);
+	if (rc != KB_OK)
+		return rc;
+	if (sqlite3_prepare_v2(ix->sql,
+			       "SELECT id FROM (SELECT id, row_number() OVER"
+			       " (PARTITION BY model COLLATE NOCASE, color,"
+			       " pattern ORDER BY nsec DESC, id) AS n"
+			       " FROM leds INDEXED BY leds_model WHERE best = 0)"
+			       " WHERE n = 1",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->sql, "UPDATE leds SET best = 1 WHERE id = ?",
+			       -1, &upd, NULL) != SQLITE_OK) {
+		rc = sql_fail(ix, err, "choosing LED facts");
+		goto out;
+	}
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = kb_xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = sqlite3_column_int64(sel, 0);
+	}
+	if (step != SQLITE_DONE) {
+		rc = sql_fail(ix, err, "choosing LED facts");
+		goto out;
+	}
+	for (i = 0; i < n && rc == KB_OK; i++) {
+		sqlite3_bind_int64(upd, 1, ids[i]);
+		if (sqlite3_step(upd) != SQLITE_DONE)
+			rc = sql_fail(ix, err, "choosing LED facts");
+		sqlite3_reset(upd);
+	}
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	free(ids);
 	return rc;
 }
 
@@ -1054,20 +1163,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	ix->vocab = NULL;
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
-	/*
-	 * Per model and LED state, the fact from the fullest section, read
-	 * in leds_model's order (so nothing is sorted in memory).
-	 */
 	if (rc == KB_OK)
-		rc = exec(ix,
-			  "UPDATE leds SET best = 0 WHERE best = 1;"
-			  "UPDATE leds SET best = 1 WHERE id IN (SELECT id FROM"
-			  " (SELECT id, row_number() OVER (PARTITION BY"
-			  " model COLLATE NOCASE, color, pattern"
-			  " ORDER BY nsec DESC, id) AS n"
-			  " FROM leds INDEXED BY leds_model WHERE best = 0)"
-			  " WHERE n = 1);",
-			  err);
+		rc = mark_best_leds(ix, err);
 	if (rc == KB_OK)
 		rc = sample(ix, 0, NULL, true, err);
 	/* Nothing is packed from here on: its contexts' memory goes. */

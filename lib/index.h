@@ -60,6 +60,22 @@ int kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
 int kb_index_put(struct kb_index *ix, const char *relpath, const char *hash,
 		 struct kb_article *a, struct kb_error *err);
 
+/*
+ * kb_index_put in two steps, so a caller can parse and prepare the next
+ * articles on another thread while this one is stored.  kb_index_prepare
+ * does all that needs no index (tagging, LED facts, the vocabulary words,
+ * each section's tags and terms); it only reads the taxonomy
+ * (kb_index_taxonomy), so any number may run at once.  The article must
+ * outlive the result, which kb_index_put_prepared stores.
+ */
+struct kb_prepared;
+struct kb_prepared *kb_index_prepare(const struct kb_taxonomy *tax,
+				     struct kb_article *a);
+int kb_index_put_prepared(struct kb_index *ix, const char *relpath,
+			  const char *hash, const struct kb_prepared *p,
+			  struct kb_error *err);
+void kb_prepared_free(struct kb_prepared *p);
+
 /* Remove articles not seen this run, optimise, rename into place. */
 int kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		    struct kb_error *err);

@@ -258,28 +258,42 @@ term_id(struct kbx_build *b, const char *term, size_t len)
 }
 
 /* A section's terms, column by column, as the "kb" tokenizer makes them. */
-static void
-tokenize_cols(struct kbx_build *b, const char *const cols[KBX_COLS])
+void
+kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS])
 {
 	char buf[256];
 	int c;
 
-	b->toks.n = 0;
+	t->len = 0;
 	for (c = 0; c < KBX_COLS; c++) {
 		struct kb_token *tok = NULL;
 		size_t n = 0, i;
 
-		b->colstart[c] = b->toks.n;
+		t->n[c] = 0;
 		if (cols[c] != NULL)
 			kb_tokenize(cols[c], &tok, &n);
 		for (i = 0; i < n; i++) {
 			size_t k = kb_fts_term_of(tok[i].norm, 1, buf,
 						  sizeof(buf));
 
-			u32v_push(&b->toks, term_id(b, buf, k));
+			if (t->len + k + 1 > t->cap) {
+				t->cap = (t->len + k + 1) * 2;
+				t->text = kb_xrealloc(t->text, t->cap);
+			}
+			memcpy(t->text + t->len, buf, k);
+			t->text[t->len + k] = 0;
+			t->len += k + 1;
+			t->n[c]++;
 		}
 		kb_tokens_free(tok);
 	}
+}
+
+void
+kbx_terms_free(struct kbx_terms *t)
+{
+	free(t->text);
+	memset(t, 0, sizeof(*t));
 }
 
 static void
@@ -296,11 +310,34 @@ kbx_add_section(struct kbx_build *b, int64_t section,
 		const char *const cols[KBX_COLS], const struct kbx_feat *feat,
 		struct kb_error *err)
 {
+	struct kbx_terms t = { 0 };
+	int rc;
+
+	kbx_terms_make(&t, cols);
+	rc = kbx_add_terms(b, section, &t, feat, err);
+	kbx_terms_free(&t);
+	return rc;
+}
+
+int
+kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
+	      const struct kbx_feat *feat, struct kb_error *err)
+{
 	struct kb_buf row;
+	const char *p = t->text;
 	size_t i;
 	int c, rc = KB_OK;
 
-	tokenize_cols(b, cols);
+	b->toks.n = 0;
+	for (c = 0; c < KBX_COLS; c++) {
+		b->colstart[c] = b->toks.n;
+		for (i = 0; i < t->n[c]; i++) {
+			size_t k = strlen(p);
+
+			u32v_push(&b->toks, term_id(b, p, k));
+			p += k + 1;
+		}
+	}
 	b->colstart[KBX_COLS] = b->toks.n;
 	for (i = 0; i < b->fresh.n; i++) {
 		sqlite3_bind_int64(b->put_term, 1,
@@ -749,7 +786,7 @@ write_postings(struct kbx_build *b, const struct totals *t,
 	       const uint32_t *df, struct kb_error *err)
 {
 	struct spill s = { .fd = -1 };
-	size_t maxpart = 0, sum, i;
+	size_t maxpart = 0, maxdf = 0, sum, i;
 	size_t *off = NULL, *fill = NULL;
 	uint32_t *sec = NULL, *order = NULL, p, lo;
 	uint8_t *imp = NULL;
@@ -782,12 +819,15 @@ write_postings(struct kbx_build *b, const struct totals *t,
 		rc = build_fail(b, err, "postings");
 		goto out;
 	}
+	for (i = 1; i < b->next_id; i++)
+		if (df[i] > maxdf)
+			maxdf = df[i];
 	off = kb_xcalloc((size_t)b->next_id + 1, sizeof(*off));
 	fill = kb_xcalloc((size_t)b->next_id + 1, sizeof(*fill));
-	sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
-	order = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*order));
-	imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
+	order = kb_xcalloc(maxdf ? maxdf : 1, sizeof(*order));
 	if (s.nparts <= 1) {
+		sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
+		imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
 		/* One part: term ids index OFF and FILL directly. */
 		for (sum = 0, i = 0; i < b->next_id; i++) {
 			off[i] = sum;
@@ -835,6 +875,12 @@ write_postings(struct kbx_build *b, const struct totals *t,
 				  "writing postings: scratch file beside the "
 				  "index: %s",
 				  strerror(s.err));
+	for (p = 0; p < s.nparts; p++) {
+		free(s.buf[p]);
+		s.buf[p] = NULL;
+	}
+	sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
+	imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
 	for (p = 0; p < s.nparts && rc == KB_OK; p++) {
 		uint32_t first = s.part_lo[p], width = s.part_lo[p + 1] - first;
 

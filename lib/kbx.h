@@ -52,6 +52,21 @@ struct kbx_feat {
 int kbx_add_section(struct kbx_build *b, int64_t section,
 		    const char *const cols[KBX_COLS],
 		    const struct kbx_feat *feat, struct kb_error *err);
+/*
+ * kbx_add_section in two steps, so tokenizing can run on another thread:
+ * kbx_terms_make needs no build and is thread-safe; kbx_add_terms numbers
+ * the terms and stores the section.
+ */
+struct kbx_terms {
+	char *text;	       /* the terms, each NUL-terminated */
+	size_t len, cap;
+	uint32_t n[KBX_COLS]; /* terms in each column */
+};
+void kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS]);
+void kbx_terms_free(struct kbx_terms *t);
+int kbx_add_terms(struct kbx_build *b, int64_t section,
+		  const struct kbx_terms *t, const struct kbx_feat *feat,
+		  struct kb_error *err);
 /* Forget the sections of an article about to be deleted. */
 int kbx_build_delete_article(struct kbx_build *b, int64_t article,
 			     struct kb_error *err);

@@ -10,14 +10,12 @@ struct entry {
 	char *word; /* NULL: empty slot */
 	uint64_t hash;
 	int64_t delta;
-	uint64_t gen; /* last article that counted it */
 };
 
 struct kb_vocab_delta {
 	struct entry *slots;
 	size_t cap; /* power of two */
 	size_t used;
-	uint64_t gen;
 };
 
 static uint64_t
@@ -89,43 +87,73 @@ worth_keeping(const char *w)
 	return false;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
-kb_vocab_delta_article(struct kb_vocab_delta *d, const char *const *texts,
-		       size_t n, int sign)
+kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
 {
 	struct kb_token *tok = NULL;
-	size_t ntok, i, k;
+	size_t ntok, i, k, kept;
 
-	d->gen++;
 	for (k = 0; k < n; k++) {
 		if (texts[k] == NULL)
 			continue;
 		ntok = 0;
 		kb_tokenize(texts[k], &tok, &ntok);
-		for (i = 0; i < ntok; i++) {
-			const char *w = tok[i].norm;
-			uint64_t h;
-			struct entry *e;
-
-			if (!worth_keeping(w))
-				continue;
-			h = hash_str(w);
-			e = find_slot(d->slots, d->cap, w, h);
-			if (e->word == NULL) {
-				e->word = kb_xstrdup(w);
-				e->hash = h;
-				d->used++;
-			}
-			if (e->gen != d->gen) {
-				e->gen = d->gen;
-				e->delta += sign;
-			}
-			if (d->used * 2 > d->cap)
-				grow(d);
-		}
+		for (i = 0; i < ntok; i++)
+			if (worth_keeping(tok[i].norm))
+				kb_strv_push(out, tok[i].norm);
 		kb_tokens_free(tok);
 		tok = NULL;
 	}
+	if (out->n < 2)
+		return;
+	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	for (i = 1, kept = 1; i < out->n; i++) {
+		if (strcmp(out->v[i], out->v[kept - 1]) == 0)
+			free(out->v[i]);
+		else
+			out->v[kept++] = out->v[i];
+	}
+	out->n = kept;
+}
+
+void
+kb_vocab_delta_words(struct kb_vocab_delta *d, const struct kb_strv *words,
+		     int sign)
+{
+	size_t i;
+
+	for (i = 0; i < words->n; i++) {
+		const char *w = words->v[i];
+		uint64_t h = hash_str(w);
+		struct entry *e = find_slot(d->slots, d->cap, w, h);
+
+		if (e->word == NULL) {
+			e->word = kb_xstrdup(w);
+			e->hash = h;
+			d->used++;
+		}
+		e->delta += sign;
+		if (d->used * 2 > d->cap)
+			grow(d);
+	}
+}
+
+void
+kb_vocab_delta_article(struct kb_vocab_delta *d, const char *const *texts,
+		       size_t n, int sign)
+{
+	struct kb_strv words;
+
+	kb_strv_init(&words);
+	kb_vocab_words(texts, n, &words);
+	kb_vocab_delta_words(d, &words, sign);
+	kb_strv_free(&words);
 }
 
 void

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 /*
  * Changes to the vocabulary during one indexer run: for every word, how
  * many articles gained (+) or lost (-) it.  Words are token norms (as
@@ -17,6 +19,14 @@ void kb_vocab_delta_free(struct kb_vocab_delta *d);
 /* Count each distinct word of texts[0..n) once, with sign +1 or -1. */
 void kb_vocab_delta_article(struct kb_vocab_delta *d,
 			    const char *const *texts, size_t n, int sign);
+/*
+ * The same in two steps, so the words can be found on another thread:
+ * the distinct words of texts[0..n) appended to out (sorted; thread-safe),
+ * then each counted with sign.
+ */
+void kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out);
+void kb_vocab_delta_words(struct kb_vocab_delta *d,
+			  const struct kb_strv *words, int sign);
 /* Visit every word whose count changed. */
 void kb_vocab_delta_each(const struct kb_vocab_delta *d,
 			 void (*fn)(void *ctx, const char *word, int64_t delta),

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <regex.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,85 @@ START_TEST(a_broken_file_is_named_and_the_rest_are_indexed)
 	j = search_json("companion firmware");
 	ck_assert_uint_ge(json_array_size(json_object_get(j, "hits")), 1);
 	json_decref(j);
+}
+END_TEST
+
+/*
+ * Files are parsed on other threads while earlier ones are stored: the
+ * index and the messages must still follow the files' order.
+ */
+START_TEST(many_files_are_stored_and_reported_in_order)
+{
+	enum { N = 240 };
+	struct kb_test_run r;
+	struct kb_buf want_err, want_paths, got_paths;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char name[64], *text;
+	int i;
+
+	kb_buf_init(&want_err);
+	kb_buf_init(&want_paths);
+	kb_buf_init(&got_paths);
+	for (i = 0; i < N; i++) {
+		bool broken = i % 17 == 5, html = i % 3 == 1;
+
+		snprintf(name, sizeof(name), "many/%03d.%s", i,
+			 broken ? "md" : html ? "html" : "txt");
+		if (broken) {
+			kb_test_write(docs, name, bad_md);
+			kb_buf_printf(&want_err, "%s|", name);
+			continue;
+		}
+		text = html ? kb_xasprintf("<html><head><title>Article %d"
+					   "</title></head><body><h2>Step %d"
+					   "</h2><p>Hold the power button "
+					   "for %d seconds.</p></body></html>",
+					   i, i, i)
+			    : kb_xasprintf("Article %d\n\nStep %d\n\nHold "
+					   "the power button for %d seconds.\n",
+					   i, i, i);
+		kb_test_write(docs, name, text);
+		free(text);
+		kb_buf_printf(&want_paths, "%s|", name);
+	}
+	kbindex(&r, "--quiet", docs);
+	ck_assert_int_eq(r.status, 1);
+	{
+		/* the broken files, one line each, in order */
+		struct kb_buf got_err;
+		const char *p = r.err;
+
+		kb_buf_init(&got_err);
+		while ((p = strstr(p, "many/")) != NULL) {
+			size_t n = strcspn(p, ":");
+
+			kb_buf_add(&got_err, p, n);
+			kb_buf_addc(&got_err, '|');
+			p += n;
+		}
+		kb_buf_addc(&got_err, 0);
+		kb_buf_addc(&want_err, 0);
+		ck_assert_str_eq(got_err.data, want_err.data);
+		kb_buf_free(&got_err);
+	}
+	kb_test_run_free(&r);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT path FROM articles WHERE"
+					    " path LIKE 'many/%' ORDER BY id",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		kb_buf_printf(&got_paths, "%s|", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	kb_buf_addc(&got_paths, 0);
+	kb_buf_addc(&want_paths, 0);
+	ck_assert_str_eq(got_paths.data, want_paths.data);
+	kb_buf_free(&want_err);
+	kb_buf_free(&want_paths);
+	kb_buf_free(&got_paths);
 }
 END_TEST
 
@@ -508,6 +588,7 @@ cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, indexing_prints_one_summary_line_with_counts);
 	tcase_add_test(tc, a_broken_file_is_named_and_the_rest_are_indexed);
+	tcase_add_test(tc, many_files_are_stored_and_reported_in_order);
 	tcase_add_test(
 		tc, plain_text_articles_get_titles_sections_tags_and_led_facts);
 	tcase_add_test(tc, html_articles_lose_script_style_and_navigation);
