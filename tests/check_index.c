@@ -342,6 +342,21 @@ files_named(const char *d, const char *prefix)
 	return n;
 }
 
+/* Put the index file back to saved[0..len), then update it with docs. */
+static void
+update_from(const char *saved, size_t len, const struct kb_test_doc *docs,
+	    size_t n)
+{
+	FILE *f = fopen(dbpath, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(saved, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(kb_test_index(dbpath, docs, n, kb_test_taxonomy, false,
+				       NULL),
+			 KB_OK);
+}
+
 START_TEST(postings_rebuilt_in_parts_equal_those_built_at_once)
 {
 	struct kb_test_doc docs[CORPUS_N];
@@ -349,7 +364,6 @@ START_TEST(postings_rebuilt_in_parts_equal_those_built_at_once)
 	size_t nl = 0, len;
 	struct kb_error err;
 	const char *p;
-	FILE *f;
 
 	memcpy(docs, corpus, sizeof(docs));
 	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N,
@@ -374,21 +388,11 @@ START_TEST(postings_rebuilt_in_parts_equal_those_built_at_once)
 	/* an update rebuilds in parts too: the same as in one part */
 	docs[0].text = "---\ntitle: Batteries\n---\n## Zebra section\n\nZebra "
 		       "stripes only.\n";
-	ck_assert_ptr_nonnull(f = fopen(dbpath, "wb"));
-	ck_assert_uint_eq(fwrite(saved, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
-				       kb_test_taxonomy, false, NULL),
-			 KB_OK);
+	update_from(saved, len, docs, CORPUS_N - 1);
 	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
 	parts = postings_dump();
 	kbx_set_part_postings(0);
-	ck_assert_ptr_nonnull(f = fopen(dbpath, "wb"));
-	ck_assert_uint_eq(fwrite(saved, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(kb_test_index(dbpath, docs, CORPUS_N - 1,
-				       kb_test_taxonomy, false, NULL),
-			 KB_OK);
+	update_from(saved, len, docs, CORPUS_N - 1);
 	whole = postings_dump();
 	ck_assert_str_eq(parts, whole);
 	ck_assert_str_ne(whole, first);
