@@ -781,6 +781,41 @@ unspill(struct spill *s, uint32_t p, const size_t *off, size_t *fill,
 	return KB_OK;
 }
 
+/* Where each of terms [first, first + width) starts in a part's arrays. */
+static void
+part_offsets(const uint32_t *df, uint32_t first, size_t width, size_t *off,
+	     size_t *fill)
+{
+	size_t sum = 0, i;
+
+	for (i = 0; i < width; i++) {
+		off[i] = sum;
+		fill[i] = 0;
+		sum += df[first + i];
+	}
+	off[width] = sum;
+}
+
+/* Encode and store the postings of a part's terms. */
+static int
+put_part(struct kbx_build *b, sqlite3_stmt *put, uint32_t first,
+	 size_t width, const size_t *off, const size_t *fill,
+	 const uint32_t *sec, const uint8_t *imp, uint32_t *order,
+	 struct kb_buf *out, struct kb_error *err)
+{
+	size_t i;
+	int rc = KB_OK;
+
+	for (i = 0; i < width && rc == KB_OK; i++) {
+		if (fill[i] == 0)
+			continue;
+		encode_postings(sec + off[i], imp + off[i], fill[i], order,
+				out);
+		rc = put_postings(b, put, first + (uint32_t)i, out, err);
+	}
+	return rc;
+}
+
 static int
 write_postings(struct kbx_build *b, const struct totals *t,
 	       const uint32_t *df, struct kb_error *err)
@@ -829,19 +864,11 @@ write_postings(struct kbx_build *b, const struct totals *t,
 		sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
 		imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
 		/* One part: term ids index OFF and FILL directly. */
-		for (sum = 0, i = 0; i < b->next_id; i++) {
-			off[i] = sum;
-			sum += df[i];
-		}
-		off[b->next_id] = sum;
+		part_offsets(df, 0, b->next_id, off, fill);
 		rc = impact_pass(b, t, NULL, off, fill, sec, imp, err);
-		for (i = 1; i < b->next_id && rc == KB_OK; i++) {
-			if (fill[i] == 0)
-				continue;
-			encode_postings(sec + off[i], imp + off[i], fill[i],
-					order, &out);
-			rc = put_postings(b, put, (uint32_t)i, &out, err);
-		}
+		if (rc == KB_OK)
+			rc = put_part(b, put, 0, b->next_id, off, fill, sec,
+				      imp, order, &out, err);
 		goto out;
 	}
 	rc = spill_open(b, &s, err);
@@ -884,21 +911,11 @@ write_postings(struct kbx_build *b, const struct totals *t,
 	for (p = 0; p < s.nparts && rc == KB_OK; p++) {
 		uint32_t first = s.part_lo[p], width = s.part_lo[p + 1] - first;
 
-		for (sum = 0, i = 0; i < width; i++) {
-			off[i] = sum;
-			fill[i] = 0;
-			sum += df[first + i];
-		}
-		off[width] = sum;
+		part_offsets(df, first, width, off, fill);
 		rc = unspill(&s, p, off, fill, sec, imp, err);
-		for (i = 0; i < width && rc == KB_OK; i++) {
-			if (fill[i] == 0)
-				continue;
-			encode_postings(sec + off[i], imp + off[i], fill[i],
-					order, &out);
-			rc = put_postings(b, put, first + (uint32_t)i, &out,
-					  err);
-		}
+		if (rc == KB_OK)
+			rc = put_part(b, put, first, width, off, fill, sec,
+				      imp, order, &out, err);
 	}
 out:
 	sqlite3_finalize(put);
