@@ -1,6 +1,7 @@
 /* db.c - the index file: schema, opening it read-only, reading articles back. */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,25 +157,45 @@ meta_get(sqlite3 *sql, const char *key)
 	return v;
 }
 
+/*
+ * The packed taxonomy, read straight into the buffer it is unpacked in:
+ * it is the biggest thing a search reads on start.
+ */
 static bool
 unpack_taxonomy(struct kb_db *db)
 {
 	sqlite3_stmt *st = NULL;
+	sqlite3_blob *blob = NULL;
 	struct kb_error err;
-	bool ok = false;
+	sqlite3_int64 row = 0, len = 0;
+	char *buf;
 
 	if (sqlite3_prepare_v2(db->sql,
-			       "SELECT value FROM meta"
-			       " WHERE key = 'taxonomy_packed'",
+			       "SELECT rowid, length(value) FROM meta"
+			       " WHERE key = 'taxonomy_packed'"
+			       " AND typeof(value) = 'blob'",
 			       -1, &st, NULL) != SQLITE_OK)
 		return false;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) == SQLITE_BLOB)
-		ok = kb_taxonomy_unpack(sqlite3_column_blob(st, 0),
-					(size_t)sqlite3_column_bytes(st, 0),
-					&db->tax, &err) == KB_OK;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		row = sqlite3_column_int64(st, 0);
+		len = sqlite3_column_int64(st, 1);
+	}
 	sqlite3_finalize(st);
-	return ok;
+	if (len <= 0 || len >= INT_MAX ||
+	    sqlite3_blob_open(db->sql, "main", "meta", "value", row, 0,
+			      &blob) != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		return false;
+	}
+	buf = kb_xmalloc((size_t)len + 1);
+	if (sqlite3_blob_bytes(blob) != len ||
+	    sqlite3_blob_read(blob, buf, (int)len, 0) != SQLITE_OK) {
+		sqlite3_blob_close(blob);
+		free(buf);
+		return false;
+	}
+	sqlite3_blob_close(blob);
+	return kb_taxonomy_adopt(buf, (size_t)len, &db->tax, &err) == KB_OK;
 }
 
 int

@@ -18,17 +18,25 @@
  * article, so lookups must not allocate.
  */
 struct strmap_slot {
-	char *key; /* NULL: empty slot */
-	size_t len;
-	uint64_t hash;
+	uint32_t key; /* 1 + the key's offset in keys; 0: empty slot */
+	uint32_t len;
+	uint32_t hash; /* the key's hash, low 32 bits */
 	uint32_t val;
 };
+_Static_assert(sizeof(struct strmap_slot) == 16, "slots are packed as is");
 
+/*
+ * The keys live in one buffer, each followed by a NUL, so that slots and
+ * keys can be packed as they are and an unpacked map used in place.
+ */
 struct strmap {
 	struct strmap_slot *slots;
+	char *keys;
 	size_t cap; /* a power of two, or 0 */
 	size_t n;
-	bool borrowed; /* keys live in an unpacked taxonomy's arena */
+	size_t keylen, keycap;
+	bool keys_borrowed;  /* keys live in an unpacked taxonomy's arena */
+	bool slots_borrowed; /* and so do the slots */
 };
 
 static uint64_t
@@ -46,27 +54,26 @@ hash_more(uint64_t h, const char *s, size_t n)
 static void
 strmap_free(struct strmap *m)
 {
-	size_t i;
-
-	for (i = 0; i < m->cap && !m->borrowed; i++)
-		free(m->slots[i].key);
-	free(m->slots);
-	m->slots = NULL;
-	m->cap = m->n = 0;
+	if (!m->keys_borrowed)
+		free(m->keys);
+	if (!m->slots_borrowed)
+		free(m->slots);
+	memset(m, 0, sizeof(*m));
 }
 
 /* The slot holding key, or the empty slot where it would go. */
 static struct strmap_slot *
 strmap_slot(const struct strmap *m, uint64_t h, const char *key, size_t len)
 {
-	size_t i = (size_t)h & (m->cap - 1);
+	uint32_t h32 = (uint32_t)h;
+	size_t i = (size_t)h32 & (m->cap - 1);
 	struct strmap_slot *s;
 
 	for (;;) {
 		s = &m->slots[i];
-		if (s->key == NULL ||
-		    (s->hash == h && s->len == len &&
-		     memcmp(s->key, key, len) == 0))
+		if (s->key == 0 ||
+		    (s->hash == h32 && s->len == len &&
+		     memcmp(m->keys + s->key - 1, key, len) == 0))
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -81,7 +88,7 @@ strmap_get_h(const struct strmap *m, uint64_t h, const char *key, size_t len)
 	if (m->cap == 0)
 		return NULL;
 	s = strmap_slot(m, h, key, len);
-	return s->key != NULL ? &s->val : NULL;
+	return s->key != 0 ? &s->val : NULL;
 }
 
 static const uint32_t *
@@ -100,9 +107,10 @@ strmap_grow(struct strmap *m)
 	m->cap = old.cap ? old.cap * 2 : 64;
 	m->slots = kb_xcalloc(m->cap, sizeof(*m->slots));
 	for (i = 0; i < old.cap; i++) {
-		if (old.slots[i].key == NULL)
+		if (old.slots[i].key == 0)
 			continue;
-		s = strmap_slot(m, old.slots[i].hash, old.slots[i].key,
+		s = strmap_slot(m, old.slots[i].hash,
+				m->keys + old.slots[i].key - 1,
 				old.slots[i].len);
 		*s = old.slots[i];
 	}
@@ -111,7 +119,8 @@ strmap_grow(struct strmap *m)
 
 /*
  * The value slot for key, added with val when the key is new (*added
- * tells which, when not NULL).
+ * tells which, when not NULL).  Only maps being built grow: an unpacked
+ * map is never added to.
  */
 static uint32_t *
 strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val,
@@ -124,12 +133,24 @@ strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val,
 		strmap_grow(m);
 	s = strmap_slot(m, h, key, len);
 	if (added != NULL)
-		*added = s->key == NULL;
-	if (s->key == NULL) {
-		s->key = kb_xstrndup(key, len);
-		s->len = len;
-		s->hash = h;
+		*added = s->key == 0;
+	if (s->key == 0) {
+		if (len >= UINT32_MAX / 2 ||
+		    m->keylen + len + 1 >= UINT32_MAX)
+			kb_die_nomem();
+		if (m->keylen + len + 1 > m->keycap) {
+			m->keycap = m->keycap ? m->keycap : 256;
+			while (m->keylen + len + 1 > m->keycap)
+				m->keycap *= 2;
+			m->keys = kb_xrealloc(m->keys, m->keycap);
+		}
+		memcpy(m->keys + m->keylen, key, len);
+		m->keys[m->keylen + len] = '\0';
+		s->key = (uint32_t)m->keylen + 1;
+		s->len = (uint32_t)len;
+		s->hash = (uint32_t)h;
 		s->val = val;
+		m->keylen += len + 1;
 		m->n++;
 	}
 	return &s->val;
@@ -1121,13 +1142,16 @@ kb_taxonomy_free(struct kb_taxonomy *t)
  *          3 x phrase set (n, n x (nkeys keys... entry), in sorted order)
  *          4 x name map
  *          per model: aliases, name and brand squashed (aliases.n + 2)
- *   map: cap n, n x (key value) in slot order
+ *   map: cap n keylen, the keys (keylen bytes, each ending in a NUL),
+ *        zeros to a multiple of 4 bytes from the start, then the cap
+ *        slots as they are in memory (key len hash val), so an unpacked
+ *        map is used where it lies
  *
  * The tables hold stems, so a blob made by another build (whose stemmer
  * may differ) is refused for the JSON to be parsed instead.
  */
 #define PACK_MAGIC "KBTX"
-#define PACK_FORMAT 2u
+#define PACK_FORMAT 3u
 #define PACK_NULL 0xFFFFFFFFu
 
 static void
@@ -1169,6 +1193,7 @@ put_strv(struct kb_buf *b, const struct kb_strv *sv)
 		put_str(b, sv->v[i]);
 }
 
+/* Slots as they are, after the keys and padding to a multiple of 4. */
 static void
 put_map(struct kb_buf *b, const struct strmap *m)
 {
@@ -1176,10 +1201,14 @@ put_map(struct kb_buf *b, const struct strmap *m)
 
 	put_u32(b, m->cap);
 	put_u32(b, m->n);
+	put_u32(b, m->keylen);
+	kb_buf_add(b, m->keys, m->keylen);
+	while (b->len % 4 != 0)
+		kb_buf_addc(b, '\0');
 	for (i = 0; i < m->cap; i++) {
-		if (m->slots[i].key == NULL)
-			continue;
-		put_bytes(b, m->slots[i].key, m->slots[i].len);
+		put_u32(b, m->slots[i].key);
+		put_u32(b, m->slots[i].len);
+		put_u32(b, m->slots[i].hash);
 		put_u32(b, m->slots[i].val);
 	}
 }
@@ -1257,7 +1286,7 @@ kb_taxonomy_pack(const struct kb_taxonomy *t, struct kb_buf *out)
 
 /* A reader over the arena; any fault sets bad and reads stop mattering. */
 struct rd {
-	char *p, *end;
+	char *start, *p, *end;
 	bool bad;
 };
 
@@ -1327,43 +1356,65 @@ get_strv(struct rd *r, struct kb_strv *sv)
 		sv->v[sv->n++] = get_str(r, false);
 }
 
-/* A map whose values must be at most maxval; keys stay in the arena. */
+/*
+ * A map whose values must be at most maxval, used where it lies in the
+ * arena: no key is hashed and nothing is allocated (on a big-endian host
+ * the slots are decoded into a copy).  Every slot is checked to point
+ * inside the keys and the map to have empty slots, so a damaged blob can
+ * make lookups miss but not read outside it.
+ */
 static void
 get_map(struct rd *r, struct strmap *m, uint32_t maxval)
 {
-	size_t cap = get_u32(r), n = get_count(r, 9), i, len;
+	size_t cap = get_u32(r), n = get_u32(r), keylen = get_u32(r), i;
+	size_t used = 0;
 	struct strmap_slot *s;
-	uint32_t val;
-	uint64_t h;
-	char *key;
 
-	m->borrowed = true;
+	m->keys_borrowed = m->slots_borrowed = true;
 	if (r->bad || (cap & (cap - 1)) != 0 || n * 2 > cap ||
-	    cap > (n <= 32 ? 64 : 4 * n)) {
+	    cap > (n <= 32 ? 64 : 4 * n) ||
+	    keylen > (size_t)(r->end - r->p) ||
+	    (keylen > 0 && r->p[keylen - 1] != '\0')) {
 		r->bad = true;
 		return;
 	}
-	m->cap = cap;
-	m->slots = cap ? kb_xcalloc(cap, sizeof(*m->slots)) : NULL;
-	for (i = 0; i < n && !r->bad; i++) {
-		key = get_bytes(r, false, &len);
-		val = get_u32(r);
-		if (r->bad || val > maxval) {
+	m->keys = r->p;
+	m->keylen = keylen;
+	r->p += keylen;
+	while (!r->bad && (size_t)(r->p - r->start) % 4 != 0)
+		if (r->p++ == r->end)
 			r->bad = true;
-			return;
-		}
-		h = hash_more(HASH_INIT, key, len);
-		s = strmap_slot(m, h, key, len);
-		if (s->key != NULL) { /* the same key twice */
-			r->bad = true;
-			return;
-		}
-		s->key = key;
-		s->len = len;
-		s->hash = h;
-		s->val = val;
-		m->n++;
+	if (r->bad || cap > (size_t)(r->end - r->p) / sizeof(*s)) {
+		r->bad = true;
+		return;
 	}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	m->slots = (struct strmap_slot *)(void *)r->p;
+	r->p += cap * sizeof(*s);
+#else
+	m->slots_borrowed = false;
+	m->slots = cap ? kb_xcalloc(cap, sizeof(*m->slots)) : NULL;
+	for (i = 0; i < cap; i++) {
+		m->slots[i].key = get_u32(r);
+		m->slots[i].len = get_u32(r);
+		m->slots[i].hash = get_u32(r);
+		m->slots[i].val = get_u32(r);
+	}
+#endif
+	m->cap = cap;
+	m->n = n;
+	for (i = 0; i < cap; i++) {
+		s = &m->slots[i];
+		if (s->key == 0)
+			continue;
+		used++;
+		if ((size_t)s->key - 1 >= keylen ||
+		    s->len >= keylen - ((size_t)s->key - 1) ||
+		    m->keys[s->key - 1 + s->len] != '\0' || s->val > maxval)
+			r->bad = true;
+	}
+	if (used != n)
+		r->bad = true;
 }
 
 static void
@@ -1431,7 +1482,7 @@ get_index(struct rd *r, const struct kb_taxonomy *t)
 			r->bad = true;
 	}
 	for (i = 0; i < x->dict.cap && !r->bad; i++)
-		if (x->dict.slots[i].key != NULL &&
+		if (x->dict.slots[i].key != 0 &&
 		    (x->dict.slots[i].val == 0 ||
 		     x->dict.slots[i].val > x->nkeys))
 			r->bad = true;
@@ -1462,14 +1513,23 @@ int
 kb_taxonomy_unpack(const void *blob, size_t len, struct kb_taxonomy **out,
 		   struct kb_error *err)
 {
+	char *arena = kb_xmalloc(len + 1);
+
+	memcpy(arena, blob, len);
+	return kb_taxonomy_adopt(arena, len, out, err);
+}
+
+int
+kb_taxonomy_adopt(char *arena, size_t len, struct kb_taxonomy **out,
+		  struct kb_error *err)
+{
 	struct kb_taxonomy *t = kb_xcalloc(1, sizeof(*t));
 	struct rd r;
 	size_t i;
 
 	*out = NULL;
-	t->arena = kb_xmalloc(len + 1);
-	memcpy(t->arena, blob, len);
-	r.p = t->arena;
+	t->arena = arena;
+	r.start = r.p = t->arena;
 	r.end = t->arena + len;
 	r.bad = len < 4 || memcmp(r.p, PACK_MAGIC, 4) != 0;
 	if (!r.bad)

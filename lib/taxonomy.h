@@ -91,6 +91,14 @@ int kb_taxonomy_parse(const char *name, const char *json, size_t len,
 void kb_taxonomy_pack(const struct kb_taxonomy *t, struct kb_buf *out);
 int kb_taxonomy_unpack(const void *blob, size_t len, struct kb_taxonomy **out,
 		       struct kb_error *err);
+/*
+ * The same, unpacking in place a blob in memory from malloc (at least
+ * len + 1 bytes), which the taxonomy then owns and frees, also when it is
+ * refused: a reader that reads the blob straight into such a buffer
+ * copies it once.
+ */
+int kb_taxonomy_adopt(char *blob, size_t len, struct kb_taxonomy **out,
+		      struct kb_error *err);
 /* An empty taxonomy: tagging finds nothing, everything else works. */
 struct kb_taxonomy *kb_taxonomy_new_empty(void);
 void kb_taxonomy_free(struct kb_taxonomy *t);

@@ -375,6 +375,18 @@ index_aliases(struct kb_understand_cache *c)
 	c->aliases = v;
 }
 
+static size_t
+form_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
 /* The alias and brand forms of the cache's taxonomy, built once. */
 static const struct kb_understand_cache *
 model_forms(const struct kb_understand_cache *cache)
@@ -387,29 +399,36 @@ model_forms(const struct kb_understand_cache *cache)
 		return c;
 	pthread_mutex_lock(&c->lock);
 	if (!atomic_load_explicit(&c->models_ready, memory_order_relaxed)) {
+		/* Brands seen so far, by hash: index + 1, 0 for none. */
+		size_t cap = 16, *seen;
+
+		while (cap < 2 * t->nmodels)
+			cap *= 2;
+		seen = kb_xcalloc(cap, sizeof(*seen));
 		c->naliases = alias_forms(t, &c->aliases);
 		index_aliases(c);
+		c->brands = kb_xcalloc(t->nmodels + 1, sizeof(*c->brands));
 		for (s = 0; s < t->nmodels; s++) {
 			char *own;
 			const char *sq = model_form(
 				t, s, t->models[s].aliases.n + 1,
 				t->models[s].brand, &own);
 
-			for (k = 0; *sq && k < c->nbrands; k++)
-				if (strcmp(c->brands[k].sq, sq) == 0)
-					break;
-			if (*sq == '\0' || k < c->nbrands) {
+			k = *sq ? form_hash(sq) & (cap - 1) : 0;
+			while (*sq && seen[k] != 0 &&
+			       strcmp(c->brands[seen[k] - 1].sq, sq) != 0)
+				k = (k + 1) & (cap - 1);
+			if (*sq == '\0' || seen[k] != 0) {
 				free(own);
 				continue;
 			}
-			c->brands = kb_xrealloc(c->brands,
-						(c->nbrands + 1) *
-						sizeof(*c->brands));
+			seen[k] = c->nbrands + 1;
 			c->brands[c->nbrands].sq = sq;
 			c->brands[c->nbrands].own = own;
 			c->brands[c->nbrands].brand = t->models[s].brand;
 			c->nbrands++;
 		}
+		free(seen);
 		atomic_store_explicit(&c->models_ready, true,
 				      memory_order_release);
 	}
