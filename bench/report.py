@@ -17,7 +17,8 @@ import time
 
 SYSTEMS = [("kbsearch", "**kbsearch**"), ("raw-every", "raw FTS5 every-word"),
            ("raw-any", "raw FTS5 any-word"), ("xapian-and", "Xapian AND"),
-           ("xapian-or", "Xapian OR")]
+           ("xapian-or", "Xapian OR"),
+           ("xapian-spell", "Xapian OR, spelling corrected")]
 
 
 def sig(x, digits=3):
@@ -306,6 +307,16 @@ def targets_section(big, kb):
                 ": above in %d of %d (worst: %s %s, %s vs %s ms)"
                 % (len(bad), 2 * (len(classes_of(big)) - 1), worst[1],
                    worst[2], sig(worst[3]), sig(worst[4]))))
+    sp = lat.get("xapian-spell", {}).get("typo")
+    if sp:
+        k = lat["kbsearch"]["typo"]
+        out.append("- (for comparison, not a target) typo class against "
+                   "Xapian OR after Xapian's own spelling correction: "
+                   "kbsearch p50 %s / p95 %s ms vs %s / %s ms, %d/%d vs "
+                   "%d/%d queries without a result"
+                   % (sig(k["p50"]), sig(k["p95"]), sig(sp["p50"]),
+                      sig(sp["p95"]), k["empty"], k["queries"], sp["empty"],
+                      sp["queries"]))
     line(o["kbsearch"]["median"] <= o["quest"]["median"],
          "one-shot kbsearch %s ms vs quest %s ms"
          % (sig(o["kbsearch"]["median"]), sig(o["quest"]["median"])))
