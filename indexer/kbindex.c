@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "article.h"
@@ -314,9 +315,9 @@ progress(size_t done, size_t total)
 
 /*
  * Files are read and checked against the index on the main thread, which
- * also stores them (SQLite, packing); parsing threads parse and prepare
- * them (tags, LED facts, terms: kb_index_prepare) up to AHEAD files
- * ahead.  Files are stored, and their problems reported, in the order
+ * also stores them (SQLite); parsing threads parse and prepare them (tags,
+ * LED facts, terms: kb_index_prepare; packing once the index has its
+ * dictionary) up to AHEAD files ahead.  Files are stored, and their problems reported, in the order
  * found, so the index is the same whatever the threads do.
  */
 #define AHEAD 32
@@ -327,6 +328,7 @@ struct job {
 	char *data;
 	size_t len;
 	char hash[17];
+	const struct kb_packer *packer; /* pack with this (may be NULL) */
 	struct kb_article *a;
 	struct kb_prepared *p;
 	struct kb_error err;
@@ -345,22 +347,40 @@ struct pipeline {
 	size_t take; /* the next job to parse */
 	size_t tail; /* jobs before this are queued */
 	bool stop;
+	double parse_cpu; /* seconds, summed over the parsing threads */
 };
 
+/* CPU seconds the calling thread has used. */
+static double
+thread_cpu(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parse and prepare; ctx (NULL on the storing thread) packs too. */
 static void
-parse_job(const struct kb_taxonomy *tax, struct job *j)
+parse_job(const struct kb_taxonomy *tax, struct job *j,
+	  struct kb_pack_ctx *ctx)
 {
 	kb_error_clear(&j->err);
 	j->rc = kb_article_parse(kb_article_format_of(j->f->path), j->f->path,
 				 j->data, j->len, &j->a, &j->err);
-	if (j->rc == KB_OK)
-		j->p = kb_index_prepare(tax, j->a);
+	if (j->rc != KB_OK)
+		return;
+	j->p = kb_index_prepare(tax, j->a);
+	if (ctx != NULL)
+		kb_prepared_pack(j->p, j->packer, ctx);
 }
 
 static void *
 parse_thread(void *arg)
 {
 	struct pipeline *pl = arg;
+	struct kb_pack_ctx *ctx = kb_pack_ctx_new();
 
 	/*
 	 * The storing thread is the one the run waits for: parsers take
@@ -377,12 +397,14 @@ parse_thread(void *arg)
 			break;
 		j = &pl->ring[pl->take++ % AHEAD];
 		pthread_mutex_unlock(&pl->mu);
-		parse_job(pl->tax, j);
+		parse_job(pl->tax, j, ctx);
 		pthread_mutex_lock(&pl->mu);
 		j->done = true;
 		pthread_cond_signal(&pl->done);
 	}
+	pl->parse_cpu += thread_cpu();
 	pthread_mutex_unlock(&pl->mu);
+	kb_pack_ctx_free(ctx);
 	return NULL;
 }
 
@@ -450,7 +472,7 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 	int rc;
 
 	if (pl->nthreads == 0) {
-		parse_job(pl->tax, j);
+		parse_job(pl->tax, j, NULL);
 	} else {
 		pthread_mutex_lock(&pl->mu);
 		while (!j->done)
@@ -506,6 +528,7 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 	j->f = f;
 	j->data = data;
 	j->len = len;
+	j->packer = kb_index_packing(ix);
 	memcpy(j->hash, hash, sizeof(hash));
 	pthread_mutex_lock(&pl->mu);
 	pl->tail++;
@@ -536,7 +559,7 @@ main(int argc, char **argv)
 	const char *db = getenv("KBSEARCH_DB");
 	char *taxpath = NULL;
 	bool full = false, bar;
-	double t0 = kb_now();
+	double t0 = kb_now(), stored_at, stored_cpu;
 	int c, status = 0;
 	size_t i;
 
@@ -648,6 +671,8 @@ main(int argc, char **argv)
 		status = 130;
 		goto out;
 	}
+	stored_cpu = thread_cpu();
+	stored_at = kb_now();
 	if (kb_index_finish(ix, &st, &err) != KB_OK) {
 		ix = NULL;
 		fprintf(stderr, "kbindex: %s\n", err.msg);
@@ -655,6 +680,15 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ix = NULL;
+	/* KBSEARCH_DEBUG=1: where the run spent its time, on stderr. */
+	if (getenv("KBSEARCH_DEBUG") != NULL)
+		fprintf(stderr,
+			"kbindex: %.2f s in all; storing %.2f s (CPU %.2f s),"
+			" finishing %.2f s (CPU %.2f s); parsing threads: CPU"
+			" %.2f s\n",
+			kb_now() - t0, stored_at - t0, stored_cpu,
+			kb_now() - stored_at, thread_cpu() - stored_cpu,
+			pl.parse_cpu);
 	if (!quiet)
 		printf("indexed %zu article%s (%zu new, %zu changed, %zu "
 		       "removed), %zu sections, %zu LED fact%s in %.2f s\n",

@@ -61,18 +61,6 @@ const char kb_db_schema_sql[] =
 	" nsec INTEGER NOT NULL DEFAULT 1,"
 	/* 1 for the fact answer cards show for its model and state */
 	" best INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX leds_article ON leds(article_id);"
-	"CREATE INDEX leds_section ON leds(section_id, color, pattern);"
-	/* an answer card reads its few facts straight off these */
-	"CREATE INDEX leds_state ON leds(best, color, pattern, nsec DESC, id);"
-	"CREATE INDEX leds_color ON leds(best, color, nsec DESC, id);"
-	"CREATE INDEX leds_pattern ON leds(best, pattern, nsec DESC, id);"
-	"CREATE INDEX leds_model ON leds(best, model COLLATE NOCASE, color,"
-	" pattern, nsec DESC, id);"
-	"CREATE INDEX leds_model_color ON leds(best, model COLLATE NOCASE,"
-	" color, nsec DESC, id);"
-	"CREATE INDEX leds_model_pattern ON leds(best, model COLLATE NOCASE,"
-	" pattern, nsec DESC, id);"
 	/* Article titles for as-you-type suggestions (suggest.c). */
 	"CREATE VIRTUAL TABLE titles USING fts5("
 	" title, tokenize = 'kb', content = 'articles', content_rowid = 'id');"
@@ -82,6 +70,29 @@ const char kb_db_schema_sql[] =
 	"CREATE TABLE fwd(id INTEGER PRIMARY KEY, toks BLOB NOT NULL);"
 	"CREATE TABLE vocab(word TEXT PRIMARY KEY, df INTEGER NOT NULL)"
 	" WITHOUT ROWID;";
+
+/*
+ * The indexes on leds, made after the table is filled in a new index (one
+ * sort each instead of a B-tree insert per fact) and kept up to date when
+ * an index is updated in place.
+ */
+const char kb_db_led_indexes_sql[] =
+	"CREATE INDEX IF NOT EXISTS leds_article ON leds(article_id);"
+	"CREATE INDEX IF NOT EXISTS leds_section"
+	" ON leds(section_id, color, pattern);"
+	/* an answer card reads its few facts straight off these */
+	"CREATE INDEX IF NOT EXISTS leds_state"
+	" ON leds(best, color, pattern, nsec DESC, id);"
+	"CREATE INDEX IF NOT EXISTS leds_color"
+	" ON leds(best, color, nsec DESC, id);"
+	"CREATE INDEX IF NOT EXISTS leds_pattern"
+	" ON leds(best, pattern, nsec DESC, id);"
+	"CREATE INDEX IF NOT EXISTS leds_model"
+	" ON leds(best, model COLLATE NOCASE, color, pattern, nsec DESC, id);"
+	"CREATE INDEX IF NOT EXISTS leds_model_color"
+	" ON leds(best, model COLLATE NOCASE, color, nsec DESC, id);"
+	"CREATE INDEX IF NOT EXISTS leds_model_pattern"
+	" ON leds(best, model COLLATE NOCASE, pattern, nsec DESC, id);";
 
 #define STMT_CACHE 64
 

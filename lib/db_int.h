@@ -9,6 +9,7 @@
 #include "util.h"
 
 extern const char kb_db_schema_sql[];
+extern const char kb_db_led_indexes_sql[];
 
 /* Phrases kbx_stats() reports on; later ones are not counted. */
 #define KB_STATS_MAX_PHRASES 63
@@ -81,6 +82,19 @@ int kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
  * plain. */
 void *kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
 		     size_t *outlen);
+/*
+ * Packing on other threads.  kb_packer_shared gives the trained dictionary
+ * (NULL before there is one), which any number of threads may then use
+ * at once, each with a context of its own, until the packer is freed.
+ * kb_pack_ctx_pack packs exactly as kb_packer_pack does; the _doc form
+ * gives NULL where kb_packer_pack_doc would fall back to zlib.
+ */
+const struct kb_packer *kb_packer_shared(struct kb_packer *p);
+struct kb_pack_ctx; /* kb_pack_ctx_new: index.h */
+void *kb_pack_ctx_pack(struct kb_pack_ctx *c, const struct kb_packer *p,
+		       const char *text, size_t n, size_t *outlen);
+void *kb_pack_ctx_pack_doc(struct kb_pack_ctx *c, const struct kb_packer *p,
+			   const char *text, size_t *outlen);
 /* Column col of st as text: plain as is, packed unpacked; NULL when
  * damaged.  p may be NULL when no packed text is expected. */
 char *kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col);

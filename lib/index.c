@@ -708,6 +708,8 @@ struct kb_prepared_section {
 	char *tags;  /* the tags column's text */
 	char *stags; /* the tags as kbx_feat keeps them */
 	struct kbx_terms terms;
+	void *packed; /* the body packed by kb_prepared_pack, or NULL */
+	size_t packed_len;
 };
 
 struct kb_prepared {
@@ -716,6 +718,8 @@ struct kb_prepared {
 	struct kb_led_facts leds;
 	char *atags;
 	struct kb_prepared_section *sec; /* a->nsections */
+	void *packed_doc; /* a->markdown packed by kb_prepared_pack, or NULL */
+	size_t packed_doc_len;
 };
 
 struct kb_prepared *
@@ -758,6 +762,33 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	return p;
 }
 
+const struct kb_packer *
+kb_index_packing(struct kb_index *ix)
+{
+	return kb_packer_shared(ix->packer);
+}
+
+void
+kb_prepared_pack(struct kb_prepared *p, const struct kb_packer *packer,
+		 struct kb_pack_ctx *ctx)
+{
+	const struct kb_article *a = p->a;
+	size_t i;
+
+	if (packer == NULL)
+		return;
+	if (a->markdown != NULL)
+		p->packed_doc = kb_pack_ctx_pack_doc(ctx, packer, a->markdown,
+						     &p->packed_doc_len);
+	for (i = 0; i < a->nsections; i++) {
+		const char *body = a->sections[i].body;
+
+		p->sec[i].packed = kb_pack_ctx_pack(ctx, packer, body,
+						    strlen(body),
+						    &p->sec[i].packed_len);
+	}
+}
+
 void
 kb_prepared_free(struct kb_prepared *p)
 {
@@ -768,9 +799,11 @@ kb_prepared_free(struct kb_prepared *p)
 	for (i = 0; i < p->a->nsections; i++) {
 		free(p->sec[i].tags);
 		free(p->sec[i].stags);
+		free(p->sec[i].packed);
 		kbx_terms_free(&p->sec[i].terms);
 	}
 	free(p->sec);
+	free(p->packed_doc);
 	free(p->atags);
 	kb_strv_free(&p->models);
 	kb_strv_free(&p->symptoms);
@@ -832,7 +865,10 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 	bind_text(st, 5, a->summary);
 	bind_text(st, 6, mj);
 	bind_text(st, 7, sj);
-	if (a->markdown != NULL) {
+	if (p->packed_doc != NULL) {
+		sqlite3_bind_blob(st, 8, p->packed_doc, (int)p->packed_doc_len,
+				  SQLITE_STATIC);
+	} else if (a->markdown != NULL) {
 		size_t plen = 0;
 		void *packed = kb_packer_pack_doc(ix->packer, a->markdown,
 						  &plen);
@@ -884,9 +920,14 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 		bind_text(st, 3, s->heading);
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
-		packed = kb_packer_pack(ix->packer, s->body, strlen(s->body),
-					&plen);
+		packed = p->sec[i].packed;
 		if (packed != NULL)
+			sqlite3_bind_blob(st, 6, packed,
+					  (int)p->sec[i].packed_len,
+					  SQLITE_STATIC);
+		else if ((packed = kb_packer_pack(ix->packer, s->body,
+						  strlen(s->body), &plen)) !=
+			 NULL)
 			sqlite3_bind_blob(st, 6, packed, (int)plen, free);
 		else
 			bind_text(st, 6, s->body);
@@ -1163,6 +1204,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	ix->vocab = NULL;
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
+	if (rc == KB_OK)
+		rc = exec(ix, kb_db_led_indexes_sql, err);
 	if (rc == KB_OK)
 		rc = mark_best_leds(ix, err);
 	if (rc == KB_OK)

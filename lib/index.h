@@ -76,6 +76,22 @@ int kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 			  struct kb_error *err);
 void kb_prepared_free(struct kb_prepared *p);
 
+/*
+ * Packing on the parsing threads too.  Once the index has trained its
+ * packing dictionary, kb_index_packing returns it (before, NULL); it stays
+ * valid until kb_index_finish or kb_index_abort.  kb_prepared_pack packs
+ * a prepared article's text with it, using ctx, which is the calling
+ * thread's own, so kb_index_put_prepared stores that text as it is.  The
+ * index is the same either way.
+ */
+struct kb_packer;
+struct kb_pack_ctx;
+const struct kb_packer *kb_index_packing(struct kb_index *ix);
+struct kb_pack_ctx *kb_pack_ctx_new(void);
+void kb_pack_ctx_free(struct kb_pack_ctx *ctx);
+void kb_prepared_pack(struct kb_prepared *p, const struct kb_packer *packer,
+		      struct kb_pack_ctx *ctx);
+
 /* Remove articles not seen this run, optimise, rename into place. */
 int kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		    struct kb_error *err);

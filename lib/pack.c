@@ -5,6 +5,7 @@
 #include <zstd.h>
 
 #include "db_int.h"
+#include "index.h"
 
 /*
  * Sections are a few hundred bytes each: compressed alone, they barely
@@ -109,30 +110,41 @@ kb_packer_train(struct kb_packer *p, sqlite3 *sql, const void *samples,
 	return rc;
 }
 
-void *
-kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
-	       size_t *outlen)
+/* The compression side of the dictionary, made on first use. */
+static bool
+have_cdict(struct kb_packer *p)
 {
-	size_t cap, got;
-	unsigned char *out;
-
-	*outlen = 0;
 	if (p->ddict == NULL)
-		return NULL;
-	if (p->cdict == NULL) {
+		return false;
+	if (p->cdict == NULL)
 		p->cdict = ZSTD_createCDict(p->dict, p->dictlen, PACK_LEVEL);
-		p->cctx = ZSTD_createCCtx();
-		if (p->cdict == NULL || p->cctx == NULL)
-			return NULL;
-		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_dictIDFlag, 0);
-		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_checksumFlag, 0);
-		ZSTD_CCtx_setParameter(p->cctx, ZSTD_c_contentSizeFlag, 1);
-	}
-	cap = ZSTD_compressBound(n);
-	out = kb_xmalloc(cap);
-	ZSTD_CCtx_reset(p->cctx, ZSTD_reset_session_only);
-	ZSTD_CCtx_refCDict(p->cctx, p->cdict);
-	got = ZSTD_compress2(p->cctx, out, cap, text, n);
+	return p->cdict != NULL;
+}
+
+static ZSTD_CCtx *
+new_cctx(void)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	if (c == NULL)
+		return NULL;
+	ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1);
+	return c;
+}
+
+/* One frame against cdict, its magic number dropped; NULL on failure. */
+static void *
+pack_with(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const char *text,
+	  size_t n, size_t *outlen)
+{
+	size_t cap = ZSTD_compressBound(n), got;
+	unsigned char *out = kb_xmalloc(cap);
+
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_refCDict(cctx, cdict);
+	got = ZSTD_compress2(cctx, out, cap, text, n);
 	if (ZSTD_isError(got) || got <= sizeof(zmagic) ||
 	    memcmp(out, zmagic, sizeof(zmagic)) != 0) {
 		free(out);
@@ -141,6 +153,55 @@ kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
 	memmove(out, out + sizeof(zmagic), got - sizeof(zmagic));
 	*outlen = got - sizeof(zmagic);
 	return out;
+}
+
+void *
+kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
+	       size_t *outlen)
+{
+	*outlen = 0;
+	if (!have_cdict(p))
+		return NULL;
+	if (p->cctx == NULL && (p->cctx = new_cctx()) == NULL)
+		return NULL;
+	return pack_with(p->cctx, p->cdict, text, n, outlen);
+}
+
+const struct kb_packer *
+kb_packer_shared(struct kb_packer *p)
+{
+	return p != NULL && have_cdict(p) ? p : NULL;
+}
+
+struct kb_pack_ctx {
+	ZSTD_CCtx *cctx;
+};
+
+struct kb_pack_ctx *
+kb_pack_ctx_new(void)
+{
+	return kb_xcalloc(1, sizeof(struct kb_pack_ctx));
+}
+
+void
+kb_pack_ctx_free(struct kb_pack_ctx *c)
+{
+	if (c == NULL)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	free(c);
+}
+
+void *
+kb_pack_ctx_pack(struct kb_pack_ctx *c, const struct kb_packer *p,
+		 const char *text, size_t n, size_t *outlen)
+{
+	*outlen = 0;
+	if (p == NULL || p->cdict == NULL)
+		return NULL;
+	if (c->cctx == NULL && (c->cctx = new_cctx()) == NULL)
+		return NULL;
+	return pack_with(c->cctx, p->cdict, text, n, outlen);
 }
 
 char *
@@ -186,20 +247,39 @@ kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col)
  * there is a dictionary, else kb_pack_text's zlib form (which starts with
  * the length's high byte, never 'Z' for the lengths allowed).
  */
-void *
-kb_packer_pack_doc(struct kb_packer *p, const char *text, size_t *outlen)
+/* 'Z' and the frame z[0..n) (which is freed), as a new blob. */
+static void *
+doc_blob(unsigned char *z, size_t n, size_t *outlen)
 {
-	size_t n = 0;
-	unsigned char *z = kb_packer_pack(p, text, strlen(text), &n), *out;
+	unsigned char *out = kb_xmalloc(n + 1);
 
-	if (z == NULL)
-		return kb_pack_text(text, outlen);
-	out = kb_xmalloc(n + 1);
 	out[0] = 'Z';
 	memcpy(out + 1, z, n);
 	free(z);
 	*outlen = n + 1;
 	return out;
+}
+
+void *
+kb_packer_pack_doc(struct kb_packer *p, const char *text, size_t *outlen)
+{
+	size_t n = 0;
+	unsigned char *z = kb_packer_pack(p, text, strlen(text), &n);
+
+	if (z == NULL)
+		return kb_pack_text(text, outlen);
+	return doc_blob(z, n, outlen);
+}
+
+void *
+kb_pack_ctx_pack_doc(struct kb_pack_ctx *c, const struct kb_packer *p,
+		     const char *text, size_t *outlen)
+{
+	size_t n = 0;
+	unsigned char *z = kb_pack_ctx_pack(c, p, text, strlen(text), &n);
+
+	*outlen = 0;
+	return z == NULL ? NULL : doc_blob(z, n, outlen);
 }
 
 char *
