@@ -317,7 +317,8 @@ progress(size_t done, size_t total)
  * Files are read and checked against the index on the main thread, which
  * also stores them (SQLite); parsing threads parse and prepare them (tags,
  * LED facts, terms: kb_index_prepare; packing once the index has its
- * dictionary) up to AHEAD files ahead.  Files are stored, and their problems reported, in the order
+ * dictionary) up to AHEAD files ahead, and read them too when the index
+ * is new.  Files are stored, and their problems reported, in the order
  * found, so the index is the same whatever the threads do.
  */
 #define AHEAD 32
@@ -325,6 +326,8 @@ progress(size_t done, size_t total)
 
 struct job {
 	const struct file *f;
+	bool unread;	  /* the parsing thread reads the file */
+	bool read_failed; /* ... and could not: err says why */
 	char *data;
 	size_t len;
 	char hash[17];
@@ -367,6 +370,15 @@ parse_job(const struct kb_taxonomy *tax, struct job *j,
 	  struct kb_pack_ctx *ctx)
 {
 	kb_error_clear(&j->err);
+	if (j->unread) {
+		j->rc = kb_read_file(j->f->path, MAX_FILE_BYTES, &j->data,
+				     &j->len, &j->err);
+		if (j->rc != KB_OK) {
+			j->read_failed = true;
+			return;
+		}
+		kb_hash_hex(j->data, j->len, j->hash);
+	}
 	j->rc = kb_article_parse(kb_article_format_of(j->f->path), j->f->path,
 				 j->data, j->len, &j->a, &j->err);
 	if (j->rc != KB_OK)
@@ -479,7 +491,16 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 			pthread_cond_wait(&pl->done, &pl->mu);
 		pthread_mutex_unlock(&pl->mu);
 	}
-	if (j->rc != KB_OK) {
+	/* A new index has nothing to keep: this only marks the file seen. */
+	if (j->unread)
+		kb_index_unchanged(ix, j->f->rel,
+				   j->read_failed ? NULL : j->hash);
+	if (j->read_failed) {
+		/* kb_read_file names the file itself. */
+		fprintf(stderr, "kbindex: %s\n", j->err.msg);
+		failures++;
+		rc = 0;
+	} else if (j->rc != KB_OK) {
 		/* The old version stays: kb_index_unchanged marked it seen. */
 		warnx_lib(j->f->path, &j->err);
 		rc = 0;
@@ -497,28 +518,34 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 	return rc;
 }
 
-/* Read f, and queue it for parsing unless the index has it already. */
+/*
+ * Read f, and queue it for parsing unless the index has it already; a new
+ * index has nothing already, so there the parsing thread reads it.
+ */
 static int
 queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 {
 	struct kb_error err;
-	char *data = NULL, hash[17];
-	size_t len;
+	char *data = NULL, hash[17] = "";
+	size_t len = 0;
+	bool unread = kb_index_fresh(ix);
 	struct job *j;
 
 	kb_error_clear(&err);
-	if (kb_read_file(f->path, MAX_FILE_BYTES, &data, &len, &err) !=
-	    KB_OK) {
+	if (!unread && kb_read_file(f->path, MAX_FILE_BYTES, &data, &len,
+				    &err) != KB_OK) {
 		/* kb_read_file names the file itself. */
 		fprintf(stderr, "kbindex: %s\n", err.msg);
 		failures++;
 		kb_index_unchanged(ix, f->rel, NULL);
 		return 0;
 	}
-	kb_hash_hex(data, len, hash);
-	if (kb_index_unchanged(ix, f->rel, hash)) {
-		free(data);
-		return 0;
+	if (!unread) {
+		kb_hash_hex(data, len, hash);
+		if (kb_index_unchanged(ix, f->rel, hash)) {
+			free(data);
+			return 0;
+		}
 	}
 	if (pl->tail - pl->head == AHEAD && store_oldest(ix, pl) != 0) {
 		free(data);
@@ -526,6 +553,7 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 	}
 	j = &pl->ring[pl->tail % AHEAD];
 	j->f = f;
+	j->unread = unread;
 	j->data = data;
 	j->len = len;
 	j->packer = kb_index_packing(ix);

@@ -70,6 +70,7 @@ struct kb_index {
 	struct kb_taxonomy *own_tax;
 	const struct kb_taxonomy *tax;
 	struct kb_index_stats stats;
+	bool fresh; /* a new, empty index, not a copy of the live one */
 	struct kb_vocab_delta *vocab;
 	struct kbx_build *kbx;
 	/* Section text packing, and the sections kept plain until it can. */
@@ -272,7 +273,6 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	struct kb_error terr;
 	char *oldhash = NULL, *oldjson = NULL, newhash[17];
 	int live, rc = KB_OK, i;
-	bool fresh;
 
 	*out = NULL;
 	ix->lockfd = -1;
@@ -310,9 +310,9 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	ix->tax = tax;
 	kb_hash_hex(tax->json ? tax->json : "", tax->json ? strlen(tax->json) : 0,
 		    newhash);
-	fresh = full || live != 1 || oldhash == NULL ||
+	ix->fresh = full || live != 1 || oldhash == NULL ||
 		strcmp(oldhash, newhash) != 0;
-	if (!fresh) {
+	if (!ix->fresh) {
 		rc = copy_file(path, ix->tmp, err);
 		if (rc != KB_OK)
 			goto out;
@@ -336,7 +336,7 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 	if (rc != KB_OK)
 		goto out;
 	rc = exec(ix, "BEGIN", err);
-	if (rc == KB_OK && fresh)
+	if (rc == KB_OK && ix->fresh)
 		rc = exec(ix, kb_db_schema_sql, err);
 	if (rc == KB_OK)
 		rc = exec(ix, "CREATE TEMP TABLE seen(path TEXT PRIMARY KEY)",
@@ -363,6 +363,12 @@ out:
 	free(oldjson);
 	kb_index_abort(ix);
 	return rc;
+}
+
+bool
+kb_index_fresh(const struct kb_index *ix)
+{
+	return ix->fresh;
 }
 
 const struct kb_taxonomy *
@@ -402,6 +408,9 @@ kb_index_unchanged(struct kb_index *ix, const char *relpath, const char *hash)
 	sqlite3_stmt *st = ix->st[ST_FIND];
 	bool same = false;
 
+	/* A new index holds nothing, and keeps everything put in it. */
+	if (ix->fresh)
+		return false;
 	bind_text(ix->st[ST_SEEN], 1, relpath);
 	run(ix, ST_SEEN, NULL);
 	bind_text(st, 1, relpath);
@@ -851,8 +860,10 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 		sqlite3_reset(st);
 		ix->stats.added++;
 	}
-	bind_text(ix->st[ST_SEEN], 1, relpath);
-	run(ix, ST_SEEN, NULL);
+	if (!ix->fresh) {
+		bind_text(ix->st[ST_SEEN], 1, relpath);
+		run(ix, ST_SEEN, NULL);
+	}
 	kb_vocab_delta_words(ix->vocab, &p->words, 1);
 
 	mj = kb_strv_to_json(&p->models);
@@ -1025,9 +1036,12 @@ count(struct kb_index *ix, const char *sql, size_t *out)
 
 /*
  * Per model and LED state, the fact from the fullest section: the first of
- * each group in leds_model's order (so nothing is sorted).  The winners'
- * ids are read first and marked one by one: one UPDATE over the whole
- * table kept a copy of every page it changed (~28 MB at 100k articles).
+ * each group in leds_model's order.  In an index updated in place that
+ * index is read, so nothing is sorted; a new index gets its LED indexes
+ * only afterwards (kb_db_led_indexes_sql), so the facts are sorted once
+ * and each winner's row is the only thing marked.  The winners' ids are
+ * read first and marked one by one: one UPDATE over the whole table kept
+ * a copy of every page it changed (~28 MB at 100k articles).
  */
 static int
 mark_best_leds(struct kb_index *ix, struct kb_error *err)
@@ -1042,11 +1056,16 @@ mark_best_leds(struct kb_index *ix, struct kb_error *err)
 	if (rc != KB_OK)
 		return rc;
 	if (sqlite3_prepare_v2(ix->sql,
-			       "SELECT id FROM (SELECT id, row_number() OVER"
-			       " (PARTITION BY model COLLATE NOCASE, color,"
-			       " pattern ORDER BY nsec DESC, id) AS n"
-			       " FROM leds INDEXED BY leds_model WHERE best = 0)"
-			       " WHERE n = 1",
+			       ix->fresh
+				       ? "SELECT id FROM (SELECT id, row_number()"
+					 " OVER (PARTITION BY model COLLATE"
+					 " NOCASE, color, pattern ORDER BY nsec"
+					 " DESC, id) AS n FROM leds) WHERE n = 1"
+				       : "SELECT id FROM (SELECT id, row_number()"
+					 " OVER (PARTITION BY model COLLATE"
+					 " NOCASE, color, pattern ORDER BY nsec"
+					 " DESC, id) AS n FROM leds INDEXED BY"
+					 " leds_model WHERE best = 0) WHERE n = 1",
 			       -1, &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ix->sql, "UPDATE leds SET best = 1 WHERE id = ?",
 			       -1, &upd, NULL) != SQLITE_OK) {
@@ -1197,7 +1216,7 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	char *dir = NULL, *slash;
 	int rc, i;
 
-	rc = remove_unseen(ix, err);
+	rc = ix->fresh ? KB_OK : remove_unseen(ix, err);
 	if (rc == KB_OK)
 		rc = write_vocab(ix, err);
 	kb_vocab_delta_free(ix->vocab);
@@ -1205,9 +1224,9 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
 	if (rc == KB_OK)
-		rc = exec(ix, kb_db_led_indexes_sql, err);
-	if (rc == KB_OK)
 		rc = mark_best_leds(ix, err);
+	if (rc == KB_OK)
+		rc = exec(ix, kb_db_led_indexes_sql, err);
 	if (rc == KB_OK)
 		rc = sample(ix, 0, NULL, true, err);
 	/* Nothing is packed from here on: its contexts' memory goes. */

@@ -37,6 +37,13 @@ struct kb_index_stats {
 int kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 		   struct kb_index **out, struct kb_error *err);
 
+/*
+ * Is this run building a new index from nothing (--full, a changed
+ * taxonomy, no index yet)?  Then no file is unchanged, and a caller need
+ * not read a file before it is parsed to ask kb_index_unchanged.
+ */
+bool kb_index_fresh(const struct kb_index *ix);
+
 /* The taxonomy in effect for this run (borrowed). */
 const struct kb_taxonomy *kb_index_taxonomy(const struct kb_index *ix);
 
