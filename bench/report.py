@@ -150,7 +150,8 @@ def oneshot_section(c):
              sig(o["kbsearch-inproc"]["median"]),
              sig(o["kbsearch-inproc"]["min"]),
              sig(o["kbsearch-inproc"]["max"])]]
-    return ("Query `%s`, median of %d runs after one warm-up (ms):\n\n"
+    return ("Query `%s`, median of %d runs after one warm-up, kbsearch and"
+            " quest in turns (ms):\n\n"
             % (o["query"], o["runs"])
             + table(["", "median", "min", "max"], rows))
 
