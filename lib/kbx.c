@@ -72,9 +72,13 @@ get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 
 /* ---- the term dictionary of a build ---- */
 
+struct termslot {
+	char *key; /* NULL: empty */
+	uint32_t len, hash, id;
+};
+
 struct termmap {
-	char **key;
-	uint32_t *id;
+	struct termslot *slot;
 	size_t cap, n;
 };
 
@@ -87,28 +91,29 @@ termmap_grow(struct termmap *m)
 	size_t i;
 
 	m->cap = old.cap ? old.cap * 2 : 1024;
-	m->key = kb_xcalloc(m->cap, sizeof(*m->key));
-	m->id = kb_xcalloc(m->cap, sizeof(*m->id));
+	m->slot = kb_xcalloc(m->cap, sizeof(*m->slot));
 	m->n = 0;
 	for (i = 0; i < old.cap; i++)
-		if (old.key[i] != NULL)
-			termmap_put(m, old.key[i], old.id[i]);
-	free(old.key);
-	free(old.id);
+		if (old.slot[i].key != NULL)
+			termmap_put(m, old.slot[i].key, old.slot[i].id);
+	free(old.slot);
 }
 
 static void
 termmap_put(struct termmap *m, char *key, uint32_t id)
 {
-	size_t i;
+	size_t len = strlen(key), i;
+	uint32_t h = (uint32_t)kb_fnv1a(key, len);
 
 	if ((m->n + 1) * 2 > m->cap)
 		termmap_grow(m);
-	i = kb_fnv1a(key, strlen(key)) & (m->cap - 1);
-	while (m->key[i] != NULL)
+	i = h & (m->cap - 1);
+	while (m->slot[i].key != NULL)
 		i = (i + 1) & (m->cap - 1);
-	m->key[i] = key;
-	m->id[i] = id;
+	m->slot[i].key = key;
+	m->slot[i].len = (uint32_t)len;
+	m->slot[i].hash = h;
+	m->slot[i].id = id;
 	m->n++;
 }
 
@@ -116,14 +121,19 @@ termmap_put(struct termmap *m, char *key, uint32_t id)
 static uint32_t
 termmap_get(const struct termmap *m, const char *term, size_t len)
 {
+	uint32_t h;
 	size_t i;
 
 	if (m->cap == 0)
 		return 0;
-	i = kb_fnv1a(term, len) & (m->cap - 1);
-	while (m->key[i] != NULL) {
-		if (strncmp(m->key[i], term, len) == 0 && m->key[i][len] == 0)
-			return m->id[i];
+	h = (uint32_t)kb_fnv1a(term, len);
+	i = h & (m->cap - 1);
+	while (m->slot[i].key != NULL) {
+		const struct termslot *t = &m->slot[i];
+
+		if (t->hash == h && t->len == len &&
+		    memcmp(t->key, term, len) == 0)
+			return t->id;
 		i = (i + 1) & (m->cap - 1);
 	}
 	return 0;
@@ -135,9 +145,8 @@ termmap_free(struct termmap *m)
 	size_t i;
 
 	for (i = 0; i < m->cap; i++)
-		free(m->key[i]);
-	free(m->key);
-	free(m->id);
+		free(m->slot[i].key);
+	free(m->slot);
 }
 
 /* ---- building ---- */
