@@ -1035,13 +1035,12 @@ count(struct kb_index *ix, const char *sql, size_t *out)
 }
 
 /*
- * Per model and LED state, the fact from the fullest section: the first of
- * each group in leds_model's order.  In an index updated in place that
- * index is read, so nothing is sorted; a new index gets its LED indexes
- * only afterwards (kb_db_led_indexes_sql), so the facts are sorted once
- * and each winner's row is the only thing marked.  The winners' ids are
- * read first and marked one by one: one UPDATE over the whole table kept
- * a copy of every page it changed (~28 MB at 100k articles).
+ * Per model and LED state, the fact from the fullest section.  The facts
+ * are sorted once, before a new index has its LED indexes (which hold
+ * only the facts marked best: kb_db_led_indexes_sql), and each winner's
+ * row is then marked.  The winners' ids are read first and marked one by
+ * one: one UPDATE over the whole table kept a copy of every page it
+ * changed (~28 MB at 100k articles).
  */
 static int
 mark_best_leds(struct kb_index *ix, struct kb_error *err)
@@ -1056,16 +1055,10 @@ mark_best_leds(struct kb_index *ix, struct kb_error *err)
 	if (rc != KB_OK)
 		return rc;
 	if (sqlite3_prepare_v2(ix->sql,
-			       ix->fresh
-				       ? "SELECT id FROM (SELECT id, row_number()"
-					 " OVER (PARTITION BY model COLLATE"
-					 " NOCASE, color, pattern ORDER BY nsec"
-					 " DESC, id) AS n FROM leds) WHERE n = 1"
-				       : "SELECT id FROM (SELECT id, row_number()"
-					 " OVER (PARTITION BY model COLLATE"
-					 " NOCASE, color, pattern ORDER BY nsec"
-					 " DESC, id) AS n FROM leds INDEXED BY"
-					 " leds_model WHERE best = 0) WHERE n = 1",
+			       "SELECT id FROM (SELECT id, row_number() OVER"
+			       " (PARTITION BY model COLLATE NOCASE, color,"
+			       " pattern ORDER BY nsec DESC, id) AS n"
+			       " FROM leds) WHERE n = 1",
 			       -1, &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ix->sql, "UPDATE leds SET best = 1 WHERE id = ?",
 			       -1, &upd, NULL) != SQLITE_OK) {
