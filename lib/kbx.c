@@ -166,6 +166,12 @@ u32v_push(struct u32v *a, uint32_t x)
 	a->v[a->n++] = x;
 }
 
+/* Sections and each column's terms over the whole index. */
+struct totals {
+	uint64_t rows;
+	uint64_t tok[KBX_COLS];
+};
+
 struct kbx_build {
 	sqlite3 *sql;
 	sqlite3_stmt *put_term, *put_fwd, *del_fwd;
@@ -177,6 +183,16 @@ struct kbx_build {
 	struct u32v toks;
 	size_t colstart[KBX_COLS + 1];
 	bool dirty;
+	/*
+	 * While fwd only grows from empty (a new index), the totals and each
+	 * term's section count are kept as sections are added, so finishing
+	 * need not read fwd to count them.
+	 */
+	bool counting;
+	int64_t last_section;
+	struct totals tot;
+	uint32_t *df, *df_last; /* by term id; dfcap of each */
+	size_t dfcap;
 };
 
 static int
@@ -214,6 +230,14 @@ kbx_build_begin(sqlite3 *sql, struct kbx_build **out, struct kb_error *err)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	b->fresh_first = b->next_id;
+	if (sqlite3_prepare_v2(sql, "SELECT 1 FROM fwd LIMIT 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		goto fail;
+	b->counting = rc == SQLITE_DONE;
 	if (sqlite3_prepare_v3(sql,
 			       "INSERT INTO terms(id, term) VALUES (?, ?)", -1,
 			       SQLITE_PREPARE_PERSISTENT, &b->put_term,
@@ -248,6 +272,8 @@ kbx_build_free(struct kbx_build *b)
 	termmap_free(&b->terms);
 	kb_strv_free(&b->fresh);
 	free(b->toks.v);
+	free(b->df);
+	free(b->df_last);
 	free(b);
 }
 
@@ -328,6 +354,42 @@ kbx_add_section(struct kbx_build *b, int64_t section,
 	return rc;
 }
 
+/* Count the section in b->toks into the totals (b->counting). */
+static void
+count_section(struct kbx_build *b, int64_t section)
+{
+	uint32_t sec = (uint32_t)section;
+	size_t i;
+	int c;
+
+	if (section <= b->last_section || section > UINT32_MAX) {
+		b->counting = false; /* replaced, or out of order: count later */
+		return;
+	}
+	b->last_section = section;
+	if (b->dfcap < b->next_id) {
+		size_t cap = b->next_id * 2;
+
+		b->df = kb_xrealloc(b->df, cap * sizeof(*b->df));
+		b->df_last = kb_xrealloc(b->df_last, cap * sizeof(*b->df_last));
+		memset(b->df + b->dfcap, 0, (cap - b->dfcap) * sizeof(*b->df));
+		memset(b->df_last + b->dfcap, 0,
+		       (cap - b->dfcap) * sizeof(*b->df_last));
+		b->dfcap = cap;
+	}
+	b->tot.rows++;
+	for (c = 0; c < KBX_COLS; c++)
+		b->tot.tok[c] += b->colstart[c + 1] - b->colstart[c];
+	for (i = 0; i < b->toks.n; i++) {
+		uint32_t v = b->toks.v[i];
+
+		if (b->df_last[v] != sec) {
+			b->df_last[v] = sec;
+			b->df[v]++;
+		}
+	}
+}
+
 int
 kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	      const struct kbx_feat *feat, struct kb_error *err)
@@ -348,6 +410,8 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 		}
 	}
 	b->colstart[KBX_COLS] = b->toks.n;
+	if (b->counting)
+		count_section(b, section);
 	for (i = 0; i < b->fresh.n; i++) {
 		sqlite3_bind_int64(b->put_term, 1,
 				   (sqlite3_int64)(b->fresh_first + i));
@@ -389,6 +453,7 @@ kbx_build_delete_article(struct kbx_build *b, int64_t article,
 {
 	int rc = KB_OK;
 
+	b->counting = false;
 	sqlite3_bind_int64(b->del_fwd, 1, article);
 	if (sqlite3_step(b->del_fwd) != SQLITE_DONE)
 		rc = build_fail(b, err, "section tokens");
@@ -431,11 +496,6 @@ fwd_open(struct fwd_row *r, const void *blob, int bytes)
 	r->ntok = (uint64_t)r->len[0] + r->len[1] + r->len[2] + r->len[3];
 	return true;
 }
-
-struct totals {
-	uint64_t rows;
-	uint64_t tok[KBX_COLS];
-};
 
 /* Column lengths over all sections, and each term's section count. */
 static int
@@ -950,9 +1010,17 @@ kbx_build_finish(struct kbx_build *b, struct kb_error *err)
 	if (!b->dirty)
 		return KB_OK;
 	df = kb_xcalloc(b->next_id, sizeof(*df));
-	last = kb_xcalloc(b->next_id, sizeof(*last));
-	rc = count_pass(b, &t, df, last, err);
-	free(last);
+	if (b->counting) {
+		t = b->tot;
+		memcpy(df, b->df,
+		       (b->dfcap < b->next_id ? b->dfcap : b->next_id) *
+			       sizeof(*df));
+		rc = KB_OK;
+	} else {
+		last = kb_xcalloc(b->next_id, sizeof(*last));
+		rc = count_pass(b, &t, df, last, err);
+		free(last);
+	}
 	if (rc == KB_OK &&
 	    sqlite3_exec(b->sql, "DELETE FROM postings", NULL, NULL, NULL) !=
 		    SQLITE_OK)
