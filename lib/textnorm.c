@@ -286,7 +286,7 @@ kb_normalize(const char *text)
 	return kb_buf_steal(&b);
 }
 
-/* Sorted (strcmp order): searched with bsearch. */
+/* In alphabetical order, for the reader: lookups go through word_set. */
 static const char *const stopwords[] = {
 	"a",	    "about",	  "again",	"all",	     "also",
 	"am",	    "an",	  "and",	"any",	     "are",
@@ -327,47 +327,89 @@ static const char *const negations[] = {
 };
 
 /*
- * Binary search in a sorted word list.  Every token of every section goes
- * through here, so the first byte is compared before calling strcmp.
+ * Every token of every section is looked up in both lists, so each is
+ * also held in a small open-addressing hash set, built on first use.
  */
-static bool
-in_sorted(const char *const *list, size_t n, const char *w)
-{
-	size_t lo = 0, hi = n, mid;
-	int c;
+#define WORD_SET_SLOTS 512 /* a power of two, over twice either list */
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = (unsigned char)w[0] - (unsigned char)list[mid][0];
-		if (c == 0)
-			c = strcmp(w, list[mid]);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+struct word_set {
+	const char *slot[WORD_SET_SLOTS]; /* NULL: empty */
+	unsigned char len[WORD_SET_SLOTS];
+	size_t maxlen;
+};
+
+static struct word_set stopword_set, negation_set;
+static pthread_once_t word_sets_once = PTHREAD_ONCE_INIT;
+
+/* FNV-1a of w[0..n), the hash the sets are built and probed with. */
+static uint32_t
+word_hash(const char *w, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
+
+static void
+word_set_fill(struct word_set *s, const char *const *list, size_t n)
+{
+	size_t i, k, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(list[i]);
+		k = word_hash(list[i], len) & (WORD_SET_SLOTS - 1);
+		while (s->slot[k] != NULL)
+			k = (k + 1) & (WORD_SET_SLOTS - 1);
+		s->slot[k] = list[i];
+		s->len[k] = (unsigned char)len;
+		if (len > s->maxlen)
+			s->maxlen = len;
 	}
+}
+
+static void
+word_sets_build(void)
+{
+	word_set_fill(&stopword_set, stopwords,
+		      sizeof(stopwords) / sizeof(*stopwords));
+	word_set_fill(&negation_set, negations,
+		      sizeof(negations) / sizeof(*negations));
+}
+
+static bool
+word_set_has(const struct word_set *s, const char *w)
+{
+	uint32_t h = 2166136261u;
+	size_t n, k;
+
+	/* Hash while measuring, giving up past the longest word. */
+	for (n = 0; w[n] != '\0'; n++) {
+		if (n >= s->maxlen)
+			return false;
+		h = (h ^ (unsigned char)w[n]) * 16777619u;
+	}
+	for (k = h & (WORD_SET_SLOTS - 1); s->slot[k] != NULL;
+	     k = (k + 1) & (WORD_SET_SLOTS - 1))
+		if (s->len[k] == n && memcmp(s->slot[k], w, n) == 0)
+			return true;
 	return false;
 }
 
 bool
 kb_is_stopword(const char *norm)
 {
-	return in_sorted(stopwords, sizeof(stopwords) / sizeof(*stopwords),
-			 norm);
+	pthread_once(&word_sets_once, word_sets_build);
+	return word_set_has(&stopword_set, norm);
 }
 
 bool
 kb_is_negation(const char *norm)
 {
-	size_t n = strlen(norm);
-
-	/* Every negation ends in 't'. */
-	if (n < 3 || norm[n - 1] != 't')
-		return false;
-	return in_sorted(negations, sizeof(negations) / sizeof(*negations),
-			 norm);
+	pthread_once(&word_sets_once, word_sets_build);
+	return word_set_has(&negation_set, norm);
 }
 
 /*
