@@ -908,6 +908,7 @@ struct colour_filter {
 	bool single[256];	 /* one-byte words, lowercased */
 	unsigned char pair[8192]; /* bit (a << 8 | b): a word starts "ab" */
 	const char **words;	 /* the words of two bytes or more */
+	unsigned int *starts;	 /* and their first two bytes, as a bit */
 	size_t nwords;
 };
 
@@ -927,6 +928,7 @@ colour_filter_init(struct colour_filter *f, const struct kb_taxonomy *t)
 	for (i = 0; i < t->ncolors; i++)
 		n += t->colors[i].synonyms.n + 1;
 	f->words = kb_xcalloc(n, sizeof(*f->words));
+	f->starts = kb_xcalloc(n, sizeof(*f->starts));
 	for (i = 0; i < t->ncolors; i++) {
 		const struct kb_led_term *c = &t->colors[i];
 
@@ -949,6 +951,7 @@ colour_filter_init(struct colour_filter *f, const struct kb_taxonomy *t)
 				      << 8 |
 			      lower_ascii((unsigned char)w[1]);
 			f->pair[bit >> 3] |= (unsigned char)(1u << (bit & 7));
+			f->starts[f->nwords] = bit;
 			f->words[f->nwords++] = w;
 		}
 	}
@@ -958,6 +961,7 @@ static void
 colour_filter_free(struct colour_filter *f)
 {
 	free(f->words);
+	free(f->starts);
 }
 
 static bool
@@ -979,8 +983,9 @@ may_name_colour(const struct colour_filter *f, const char *text)
 		if (b == '\0' || !(f->pair[bit >> 3] & (1u << (bit & 7))))
 			continue;
 		for (k = 0; k < f->nwords; k++)
-			if (strncasecmp((const char *)p, f->words[k],
-					strlen(f->words[k])) == 0)
+			if (f->starts[k] == bit &&
+			    strncasecmp((const char *)p + 2, f->words[k] + 2,
+					strlen(f->words[k] + 2)) == 0)
 				return true;
 	}
 	return false;
@@ -991,7 +996,7 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		const struct kb_strv *article_models, struct kb_led_facts *out)
 {
 	struct extractor x = {0};
-	struct colour_filter *filter;
+	struct colour_filter filter;
 	const struct kb_led_term *solid;
 	const struct kb_section *s;
 	size_t i;
@@ -1006,13 +1011,12 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		article_models = &a->fm_models;
 	if (article_models->n == 1)
 		x.article_model = article_models->v[0];
-	filter = kb_xmalloc(sizeof(*filter));
-	colour_filter_init(filter, t);
+	colour_filter_init(&filter, t);
 	for (i = 0; i < a->nsections; i++) {
 		s = &a->sections[i];
 		/* Most sections name no colour at all: skip them cheaply. */
-		if (!may_name_colour(filter, s->heading) &&
-		    !may_name_colour(filter, s->body))
+		if (!may_name_colour(&filter, s->heading) &&
+		    !may_name_colour(&filter, s->body))
 			continue;
 		x.section = i;
 		x.section_model = s->models.n == 1 ? s->models.v[0] : NULL;
@@ -1021,8 +1025,7 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		if (s->body != NULL)
 			extract_text(&x, s->body);
 	}
-	colour_filter_free(filter);
-	free(filter);
+	colour_filter_free(&filter);
 }
 
 void
