@@ -62,10 +62,17 @@ kb_tag_title(const struct kb_taxonomy *t, const char *title,
 	find_in(t, title, NULL, symptoms);
 }
 
+/* "heading\nbody": a section is tagged by what either names. */
 static char *
 section_text(const struct kb_section *s)
 {
-	return kb_xasprintf("%s\n%s", s->heading, s->body);
+	size_t hl = strlen(s->heading), bl = strlen(s->body);
+	char *text = kb_xmalloc(hl + bl + 2);
+
+	memcpy(text, s->heading, hl);
+	text[hl] = '\n';
+	memcpy(text + hl + 1, s->body, bl + 1);
+	return text;
 }
 
 void
