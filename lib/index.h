@@ -9,6 +9,7 @@
 #include "error.h"
 #include "extract.h"
 #include "taxonomy.h"
+#include "textnorm.h"
 
 /*
  * A run of the indexer.  kb_index_begin takes an exclusive lock next to the
@@ -88,6 +89,24 @@ void kb_index_abort(struct kb_index *ix);
  */
 void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 		    struct kb_strv *models, struct kb_strv *symptoms);
+
+/*
+ * A section's text as tagging reads it, "heading\nbody", tokenised once
+ * so that tagging, the vocabulary and the index terms can share its
+ * words: tok[0..nhead) are the heading's, tok[nhead..ntok) the body's.
+ */
+struct kb_section_words {
+	char *text;
+	struct kb_token *tok;
+	size_t ntok, nhead;
+};
+void kb_section_words_make(const struct kb_section *s,
+			   struct kb_section_words *w);
+void kb_section_words_free(struct kb_section_words *w);
+/* kb_tag_article given words[i], made as above, for each section i. */
+void kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
+			  const struct kb_section_words *words,
+			  struct kb_strv *models, struct kb_strv *symptoms);
 
 /* The symptoms an article's title names: what the article is for. */
 void kb_tag_title(const struct kb_taxonomy *t, const char *title,

@@ -1791,14 +1791,14 @@ number_of_units(const char *text, const struct kb_token *tok, size_t ntok,
 }
 
 void
-kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
-			struct kb_match **out, size_t *n)
+kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
+			    const struct kb_token *tok, size_t ntok,
+			    struct kb_match **out, size_t *n)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
 	struct candidates c = {0};
-	struct kb_token *tok = NULL;
-	size_t ntok, i, j, len, tl;
+	size_t i, j, len, tl;
 	const uint32_t *v;
 	char *buf = NULL;
 	uint64_t h;
@@ -1806,9 +1806,8 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 	if (t == NULL || text == NULL)
 		return;
 	x = index_of(t, &tmp);
-	if (x->squash.n == 0)
+	if (x->squash.n == 0 || ntok == 0)
 		goto out;
-	kb_tokenize(text, &tok, &ntok);
 	buf = kb_xmalloc(x->squash_max + 1);
 	/*
 	 * Join consecutive words without their spaces while the result is
@@ -1839,22 +1838,35 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 out:
 	free(buf);
 	free(c.v);
-	kb_tokens_free(tok);
 	index_free(tmp);
 }
 
-/* Find the phrases of one set in text. */
+void
+kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
+			struct kb_match **out, size_t *n)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok = 0;
+
+	if (t == NULL || text == NULL)
+		return;
+	kb_tokenize(text, &tok, &ntok);
+	kb_taxonomy_find_models_tok(t, text, tok, ntok, out, n);
+	kb_tokens_free(tok);
+}
+
+/* Find the phrases of one set in text, whose tokens are tok[0..ntok). */
 static void
-find_phrases(const struct kb_taxonomy *t, int which, const char *text,
-	     struct kb_match **out, size_t *n)
+find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
+		 const struct kb_token *tok, size_t ntok,
+		 struct kb_match **out, size_t *n)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
 	const struct phrase_set *set;
 	const struct phrase *ph;
 	struct candidates c = {0};
-	struct kb_token *tok = NULL;
-	size_t ntok, i, nk = 0, p, f, j;
+	size_t i, nk = 0, p, f, j;
 	uint32_t *key = NULL, *seg = NULL, s = 0;
 	size_t *pos = NULL;
 
@@ -1862,10 +1874,7 @@ find_phrases(const struct kb_taxonomy *t, int which, const char *text,
 		return;
 	x = index_of(t, &tmp);
 	set = &x->sets[which];
-	if (set->n == 0)
-		goto out;
-	kb_tokenize(text, &tok, &ntok);
-	if (ntok == 0)
+	if (set->n == 0 || ntok == 0)
 		goto out;
 	/* The words that count: stop words dropped, each as its key. */
 	key = kb_xmalloc(ntok * sizeof(*key));
@@ -1903,8 +1912,21 @@ out:
 	free(seg);
 	free(pos);
 	free(c.v);
-	kb_tokens_free(tok);
 	index_free(tmp);
+}
+
+static void
+find_phrases(const struct kb_taxonomy *t, int which, const char *text,
+	     struct kb_match **out, size_t *n)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok = 0;
+
+	if (t == NULL || text == NULL)
+		return;
+	kb_tokenize(text, &tok, &ntok);
+	find_phrases_tok(t, which, text, tok, ntok, out, n);
+	kb_tokens_free(tok);
 }
 
 void
@@ -1912,6 +1934,14 @@ kb_taxonomy_find_symptoms(const struct kb_taxonomy *t, const char *text,
 			  struct kb_match **out, size_t *n)
 {
 	find_phrases(t, SET_SYMPTOMS, text, out, n);
+}
+
+void
+kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t, const char *text,
+			      const struct kb_token *tok, size_t ntok,
+			      struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, out, n);
 }
 
 void

@@ -52,6 +52,7 @@ struct kb_led_term {
 };
 
 struct kb_taxonomy_index; /* private to taxonomy.c */
+struct kb_token;
 
 struct kb_taxonomy {
 	struct kb_model *models;
@@ -139,6 +140,14 @@ void kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_symptoms(const struct kb_taxonomy *t, const char *text,
 			       struct kb_match **out, size_t *n);
+/* The same, given text's tokens (kb_tokenize of text) instead of anew. */
+void kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
+				 const struct kb_token *tok, size_t ntok,
+				 struct kb_match **out, size_t *n);
+void kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t,
+				   const char *text,
+				   const struct kb_token *tok, size_t ntok,
+				   struct kb_match **out, size_t *n);
 void kb_taxonomy_find_colors(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_patterns(const struct kb_taxonomy *t, const char *text,

@@ -170,50 +170,87 @@ seen_put(struct seen *s, size_t at, uint32_t h, size_t index)
 		seen_grow(s);
 }
 
-void
-kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
+/* Start from the words already in out, dropping any repeats among them. */
+static void
+seen_start(struct seen *seen, struct kb_strv *out)
 {
-	struct kb_token *tok = NULL;
-	struct seen seen;
-	size_t ntok, i, k, kept, len, at;
+	size_t i, kept, len, at;
 	uint32_t h;
 
-	seen_init(&seen);
-	/* Words already in out are deduplicated along with the new ones. */
+	seen_init(seen);
 	for (i = 0, kept = 0; i < out->n; i++) {
 		len = strlen(out->v[i]);
 		h = (uint32_t)kb_fnv1a(out->v[i], len);
-		if (seen_find(&seen, out, out->v[i], len, h, &at)) {
+		if (seen_find(seen, out, out->v[i], len, h, &at)) {
 			free(out->v[i]);
 			continue;
 		}
 		out->v[kept] = out->v[i];
-		seen_put(&seen, at, h, kept++);
+		seen_put(seen, at, h, kept++);
 	}
 	out->n = kept;
 	if (out->v != NULL)
 		out->v[kept] = NULL;
+}
+
+static void
+seen_add_tokens(struct seen *seen, struct kb_strv *out,
+		const struct kb_token *tok, size_t ntok)
+{
+	size_t i, len, at;
+	uint32_t h;
+
+	for (i = 0; i < ntok; i++) {
+		len = strlen(tok[i].norm);
+		if (!worth_keeping(tok[i].norm, len))
+			continue;
+		h = (uint32_t)kb_fnv1a(tok[i].norm, len);
+		if (seen_find(seen, out, tok[i].norm, len, h, &at))
+			continue;
+		kb_strv_push_own(out, kb_xstrndup(tok[i].norm, len));
+		seen_put(seen, at, h, out->n - 1);
+	}
+}
+
+static void
+seen_finish(struct seen *seen, struct kb_strv *out)
+{
+	seen_free(seen);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+}
+
+void
+kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
+{
+	struct kb_token *tok;
+	struct seen seen;
+	size_t ntok, k;
+
+	seen_start(&seen, out);
 	for (k = 0; k < n; k++) {
 		if (texts[k] == NULL)
 			continue;
+		tok = NULL;
 		ntok = 0;
 		kb_tokenize(texts[k], &tok, &ntok);
-		for (i = 0; i < ntok; i++) {
-			len = strlen(tok[i].norm);
-			if (!worth_keeping(tok[i].norm, len))
-				continue;
-			h = (uint32_t)kb_fnv1a(tok[i].norm, len);
-			if (seen_find(&seen, out, tok[i].norm, len, h, &at))
-				continue;
-			kb_strv_push_own(out, kb_xstrndup(tok[i].norm, len));
-			seen_put(&seen, at, h, out->n - 1);
-		}
+		seen_add_tokens(&seen, out, tok, ntok);
 		kb_tokens_free(tok);
-		tok = NULL;
 	}
-	seen_free(&seen);
-	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	seen_finish(&seen, out);
+}
+
+void
+kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
+		   size_t n, struct kb_strv *out)
+{
+	struct seen seen;
+	size_t k;
+
+	seen_start(&seen, out);
+	for (k = 0; k < n; k++)
+		seen_add_tokens(&seen, out, toks[k], ntoks[k]);
+	seen_finish(&seen, out);
 }
 
 void
