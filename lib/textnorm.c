@@ -139,6 +139,21 @@ fold_cp(char *dst, uint32_t cp)
 	return 4;
 }
 
+/* ASCII letters and digits: the word characters below U+0080. */
+static const bool ascii_word[128] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+	['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
 struct raw_token {
 	size_t start, end; /* in the text */
 	size_t off;	   /* of the norm in the norm buffer */
@@ -202,8 +217,13 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	 */
 	norms = kb_xmalloc(2 * len + 1);
 	while (i < len) {
-		c = class_at(text, len, i, &cp, &k);
-		if (c != CP_WORD) {
+		/* Most text is ASCII: its bytes are classed by a table. */
+		if ((unsigned char)text[i] < 0x80) {
+			if (!ascii_word[(unsigned char)text[i]]) {
+				i++;
+				continue;
+			}
+		} else if (class_at(text, len, i, &cp, &k) != CP_WORD) {
 			i += k;
 			continue;
 		}
@@ -215,6 +235,15 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 		raw[nraw].start = i;
 		raw[nraw].off = used;
 		while (i < len) {
+			unsigned char ch = (unsigned char)text[i];
+
+			if (ch < 0x80 && ascii_word[ch]) {
+				norms[used++] = (char)(ch >= 'A' && ch <= 'Z'
+							       ? ch - 'A' + 'a'
+							       : ch);
+				i++;
+				continue;
+			}
 			c = class_at(text, len, i, &cp, &k);
 			if (c == CP_WORD) {
 				used += fold_cp(norms + used, cp);
