@@ -69,22 +69,24 @@ kb_xstrndup(const char *s, size_t n)
 char *
 kb_xasprintf(const char *fmt, ...)
 {
-	struct kb_buf b;
+	char small[256];
 	va_list ap;
+	char *p;
 	int n;
 
-	kb_buf_init(&b);
+	/* Most results are short: format once, into the stack, and copy. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		kb_die_nomem();
-	b.cap = (size_t)n + 1;
-	b.data = kb_xmalloc(b.cap);
+	if ((size_t)n < sizeof(small))
+		return kb_xstrndup(small, (size_t)n);
+	p = kb_xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
-	vsnprintf(b.data, b.cap, fmt, ap);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	return b.data;
+	return p;
 }
 
 void
@@ -157,9 +159,25 @@ kb_buf_addc(struct kb_buf *b, char c)
 void
 kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
 {
+	size_t room = b->cap - b->len;
 	va_list ap;
 	int n;
 
+	/* Format straight into the buffer; only when it is short, again. */
+	if (b->data != NULL) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->data[b->len] = '\0';
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->data[b->len] = '\0';
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
