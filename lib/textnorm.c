@@ -700,6 +700,8 @@ struct stem_slot {
 
 static pthread_key_t stem_key;
 static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+/* The thread's table, kept at hand: the key is only for freeing it. */
+static _Thread_local struct stem_slot *stem_cache;
 
 static void
 make_stem_key(void)
@@ -714,24 +716,24 @@ size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
 	size_t len = strlen(norm), h = 5381, i;
-	struct stem_slot *slot, *stem_cache;
+	struct stem_slot *slot;
 
 	if (len < 3 || len >= STEM_WORD)
 		return porter(norm, len, out, outsz);
-	pthread_once(&stem_once, make_stem_key);
-	stem_cache = pthread_getspecific(stem_key);
 	if (stem_cache == NULL) {
+		pthread_once(&stem_once, make_stem_key);
 		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
 		if (stem_cache == NULL ||
 		    pthread_setspecific(stem_key, stem_cache) != 0) {
 			free(stem_cache);
+			stem_cache = NULL;
 			return porter(norm, len, out, outsz);
 		}
 	}
 	for (i = 0; i < len; i++)
 		h = h * 33 + (unsigned char)norm[i];
 	slot = &stem_cache[h % STEM_CACHE];
-	if (strcmp(slot->word, norm) != 0) {
+	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
 		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
 
 		if (n >= sizeof(slot->stem))
