@@ -1,4 +1,5 @@
 /* textnorm.c - word tokens, ASCII folding, stop words, the Porter stemmer. */
+#include <assert.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -356,74 +357,88 @@ static const char *const negations[] = {
 };
 
 /*
- * Every token of every section is looked up in both lists, so each is
- * also held in a small open-addressing hash set, built on first use.
+ * Every token of every section is looked up in both lists, so each list
+ * is also kept grouped by length and first letter (all its words are
+ * lowercase ASCII): a lookup measures the norm, up to the longest word,
+ * and compares it only with the few words of its group.
  */
-#define WORD_SET_SLOTS 512 /* a power of two, over twice either list */
+#define WORD_SET_LEN 12 /* longer than any word in either list */
 
 struct word_set {
-	const char *slot[WORD_SET_SLOTS]; /* NULL: empty */
-	unsigned char len[WORD_SET_SLOTS];
+	const char *const *list;
+	size_t n;
+	const char *word[256];		/* the list, grouped */
+	unsigned char at[(WORD_SET_LEN + 1) * 26 + 1]; /* group starts */
 	size_t maxlen;
 };
 
-static struct word_set stopword_set, negation_set;
+static struct word_set stopword_set = {
+	stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0
+};
+static struct word_set negation_set = {
+	negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0
+};
 static pthread_once_t word_sets_once = PTHREAD_ONCE_INIT;
 
-/* FNV-1a of w[0..n), the hash the sets are built and probed with. */
-static uint32_t
-word_hash(const char *w, size_t n)
+static size_t
+group_of(const char *w, size_t len)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)w[i]) * 16777619u;
-	return h;
+	return len * 26 + (size_t)(w[0] - 'a');
 }
 
 static void
-word_set_fill(struct word_set *s, const char *const *list, size_t n)
+word_set_fill(struct word_set *s)
 {
-	size_t i, k, len;
+	size_t count[(WORD_SET_LEN + 1) * 26 + 1] = {0}, i, g, len;
 
-	for (i = 0; i < n; i++) {
-		len = strlen(list[i]);
-		k = word_hash(list[i], len) & (WORD_SET_SLOTS - 1);
-		while (s->slot[k] != NULL)
-			k = (k + 1) & (WORD_SET_SLOTS - 1);
-		s->slot[k] = list[i];
-		s->len[k] = (unsigned char)len;
+	assert(s->n <= sizeof(s->word) / sizeof(*s->word));
+	for (i = 0; i < s->n; i++) {
+		len = strlen(s->list[i]);
+		assert(len > 0 && len <= WORD_SET_LEN);
+		assert(s->list[i][0] >= 'a' && s->list[i][0] <= 'z');
+		count[group_of(s->list[i], len)]++;
 		if (len > s->maxlen)
 			s->maxlen = len;
+	}
+	for (g = 1; g < sizeof(s->at); g++)
+		s->at[g] = (unsigned char)(s->at[g - 1] + count[g - 1]);
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < s->n; i++) {
+		g = group_of(s->list[i], strlen(s->list[i]));
+		s->word[s->at[g] + count[g]++] = s->list[i];
 	}
 }
 
 static void
 word_sets_build(void)
 {
-	word_set_fill(&stopword_set, stopwords,
-		      sizeof(stopwords) / sizeof(*stopwords));
-	word_set_fill(&negation_set, negations,
-		      sizeof(negations) / sizeof(*negations));
+	word_set_fill(&stopword_set);
+	word_set_fill(&negation_set);
 }
 
 static bool
 word_set_has(const struct word_set *s, const char *w)
 {
-	uint32_t h = 2166136261u;
-	size_t n, k;
+	size_t n, g, i;
 
-	/* Hash while measuring, giving up past the longest word. */
-	for (n = 0; w[n] != '\0'; n++) {
+	for (n = 0; w[n] != '\0'; n++)
 		if (n >= s->maxlen)
 			return false;
-		h = (h ^ (unsigned char)w[n]) * 16777619u;
-	}
-	for (k = h & (WORD_SET_SLOTS - 1); s->slot[k] != NULL;
-	     k = (k + 1) & (WORD_SET_SLOTS - 1))
-		if (s->len[k] == n && memcmp(s->slot[k], w, n) == 0)
+	if (w[0] < 'a' || w[0] > 'z')
+		return false;
+	g = group_of(w, n);
+	for (i = s->at[g]; i < s->at[g + 1]; i++) {
+		const char *v = s->word[i];
+		size_t k;
+
+		/* The last letter first: it tells most of a group apart. */
+		if (v[n - 1] != w[n - 1])
+			continue;
+		for (k = 1; k + 1 < n && v[k] == w[k]; k++)
+			;
+		if (k + 1 >= n)
 			return true;
+	}
 	return false;
 }
 
