@@ -763,9 +763,11 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 		ps->tags = tags_text(tax, a, s);
 		ps->stags = tag_list(&s->models, &s->symptoms);
 		kbx_terms_copy(&ps->terms, &title_terms);
-		kbx_terms_add(&ps->terms, 1, w[i].tok, w[i].nhead);
-		kbx_terms_add(&ps->terms, 2, w[i].tok + w[i].nhead,
-			      w[i].ntok - w[i].nhead);
+		kbx_terms_add_made(&ps->terms, 1, w[i].terms, w[i].head_len,
+				   w[i].nhead);
+		kbx_terms_add_made(&ps->terms, 2, w[i].terms + w[i].head_len,
+				   w[i].terms_len - w[i].head_len,
+				   w[i].ntok - w[i].nhead);
 		tags = NULL;
 		ntags = 0;
 		kb_tokenize(ps->tags, &tags, &ntags);

@@ -94,11 +94,19 @@ void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
  * A section's text as tagging reads it, "heading\nbody", tokenised once
  * so that tagging, the vocabulary and the index terms can share its
  * words: tok[0..nhead) are the heading's, tok[nhead..ntok) the body's.
+ * terms[0..terms_len) holds each token's index term (kb_fts_term_of,
+ * stemmed), NUL-terminated, in token order, the heading's in the first
+ * head_len bytes; token i's is at terms + term_at[i], and neg[i] tells
+ * whether the token was a negation.
  */
 struct kb_section_words {
 	char *text;
 	struct kb_token *tok;
 	size_t ntok, nhead;
+	char *terms;
+	size_t terms_len, head_len;
+	uint32_t *term_at;
+	unsigned char *neg;
 };
 void kb_section_words_make(const struct kb_section *s,
 			   struct kb_section_words *w);

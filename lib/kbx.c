@@ -278,6 +278,20 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 }
 
 void
+kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
+		   size_t len, size_t n)
+{
+	if (t->len + len > t->cap) {
+		t->cap = (t->len + len) * 2;
+		t->text = kb_xrealloc(t->text, t->cap);
+	}
+	if (len > 0)
+		memcpy(t->text + t->len, terms, len);
+	t->len += len;
+	t->n[col] += (uint32_t)n;
+}
+
+void
 kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src)
 {
 	int c;

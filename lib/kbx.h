@@ -72,6 +72,12 @@ void kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS]);
  */
 void kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		   size_t n);
+/*
+ * The same for terms made beforehand with kb_fts_term_of(norm, 1, ...):
+ * n of them, each NUL-terminated, one after another in terms[0..len).
+ */
+void kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
+			size_t len, size_t n);
 /* Make dst the same terms as src. */
 void kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src);
 void kbx_terms_free(struct kbx_terms *t);

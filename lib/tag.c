@@ -32,10 +32,14 @@ add_symptom(const struct kb_taxonomy *t, struct kb_strv *sv, const char *name)
 	free(slug);
 }
 
-/* Add the models and symptoms text names; tok[0..ntok) are its tokens. */
+/*
+ * Add the models and symptoms text names; tok[0..ntok) are its tokens,
+ * and terms (or NULL) their index terms.
+ */
 static void
 find_in_tok(const struct kb_taxonomy *t, const char *text,
-	    const struct kb_token *tok, size_t ntok, struct kb_strv *models,
+	    const struct kb_token *tok, size_t ntok,
+	    const struct kb_token_terms *terms, struct kb_strv *models,
 	    struct kb_strv *symptoms)
 {
 	struct kb_match *m = NULL;
@@ -50,7 +54,12 @@ find_in_tok(const struct kb_taxonomy *t, const char *text,
 		n = 0;
 	}
 	if (symptoms != NULL) {
-		kb_taxonomy_find_symptoms_tok(t, text, tok, ntok, &m, &n);
+		if (terms != NULL)
+			kb_taxonomy_find_symptoms_terms(t, text, tok, ntok,
+							terms, &m, &n);
+		else
+			kb_taxonomy_find_symptoms_tok(t, text, tok, ntok, &m,
+						      &n);
 		for (i = 0; i < n; i++)
 			kb_strv_add_unique(symptoms,
 					   t->symptoms[m[i].index].id);
@@ -68,7 +77,7 @@ find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
 	if (text == NULL)
 		return;
 	kb_tokenize(text, &tok, &ntok);
-	find_in_tok(t, text, tok, ntok, models, symptoms);
+	find_in_tok(t, text, tok, ntok, NULL, models, symptoms);
 	kb_tokens_free(tok);
 }
 
@@ -82,7 +91,8 @@ kb_tag_title(const struct kb_taxonomy *t, const char *title,
 void
 kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 {
-	size_t hl = strlen(s->heading), bl = strlen(s->body), i;
+	size_t hl = strlen(s->heading), bl = strlen(s->body), i, k, cap;
+	char buf[256];
 
 	/* "heading\nbody": a section is tagged by what either names. */
 	w->text = kb_xmalloc(hl + bl + 2);
@@ -97,6 +107,31 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 	for (i = 0; i < w->ntok && w->tok[i].start < hl; i++)
 		;
 	w->nhead = i;
+	/* Stems serve both symptom matching and the index terms. */
+	cap = hl + bl + 2 + 8 * w->ntok;
+	w->terms = kb_xmalloc(cap);
+	w->terms_len = 0;
+	w->head_len = 0;
+	w->term_at = kb_xmalloc((w->ntok ? w->ntok : 1) * sizeof(*w->term_at));
+	w->neg = kb_xmalloc(w->ntok ? w->ntok : 1);
+	for (i = 0; i < w->ntok; i++) {
+		if (i == w->nhead)
+			w->head_len = w->terms_len;
+		k = kb_fts_term_of(w->tok[i].norm, 1, buf, sizeof(buf));
+		/* A negation's term is "not"; few other words stem to it. */
+		w->neg[i] = k == 3 && memcmp(buf, "not", 3) == 0 &&
+			    kb_is_negation(w->tok[i].norm);
+		if (w->terms_len + k + 1 > cap) {
+			cap = (w->terms_len + k + 1) * 2;
+			w->terms = kb_xrealloc(w->terms, cap);
+		}
+		w->term_at[i] = (uint32_t)w->terms_len;
+		memcpy(w->terms + w->terms_len, buf, k);
+		w->terms[w->terms_len + k] = '\0';
+		w->terms_len += k + 1;
+	}
+	if (w->nhead == w->ntok)
+		w->head_len = w->terms_len;
 }
 
 void
@@ -106,6 +141,9 @@ kb_section_words_free(struct kb_section_words *w)
 		return;
 	free(w->text);
 	kb_tokens_free(w->tok);
+	free(w->terms);
+	free(w->term_at);
+	free(w->neg);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -135,6 +173,7 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 		struct kb_section *s = &a->sections[i];
 		struct kb_section_words own;
 		const struct kb_section_words *w = &own;
+		struct kb_token_terms terms;
 
 		if (words != NULL)
 			w = &words[i];
@@ -142,7 +181,10 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 			kb_section_words_make(s, &own);
 		kb_strv_free(&s->models);
 		kb_strv_free(&s->symptoms);
-		find_in_tok(t, w->text, w->tok, w->ntok,
+		terms.text = w->terms;
+		terms.at = w->term_at;
+		terms.neg = w->neg;
+		find_in_tok(t, w->text, w->tok, w->ntok, &terms,
 			    fm_models ? NULL : &s->models, &s->symptoms);
 		if (words == NULL)
 			kb_section_words_free(&own);

@@ -252,6 +252,23 @@ key_of_norm(const struct kb_taxonomy_index *x, const char *norm)
 	return v != NULL ? x->canon[*v] : 0;
 }
 
+/* Key of a term made beforehand (see struct kb_token_terms). */
+static uint32_t
+key_of_term(const struct kb_taxonomy_index *x, const char *term, bool neg)
+{
+	const uint32_t *v;
+	size_t len;
+
+	if (neg)
+		return x->not_key;
+	/* key_of_norm gives up on stems of 128 bytes or more; so here. */
+	len = strlen(term);
+	if (len >= 128)
+		return 0;
+	v = strmap_get(&x->dict, term, len);
+	return v != NULL ? x->canon[*v] : 0;
+}
+
 static uint32_t
 intern_norm(struct kb_taxonomy_index *x, const char *norm)
 {
@@ -1855,11 +1872,15 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 	kb_tokens_free(tok);
 }
 
-/* Find the phrases of one set in text, whose tokens are tok[0..ntok). */
+/*
+ * Find the phrases of one set in text, whose tokens are tok[0..ntok) and,
+ * when terms is not NULL, their stems terms.
+ */
 static void
 find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 		 const struct kb_token *tok, size_t ntok,
-		 struct kb_match **out, size_t *n)
+		 const struct kb_token_terms *terms, struct kb_match **out,
+		 size_t *n)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
@@ -1885,7 +1906,11 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 			s++;
 		if (kb_is_stopword(tok[i].norm))
 			continue;
-		key[nk] = key_of_norm(x, tok[i].norm);
+		if (terms != NULL)
+			key[nk] = key_of_term(x, terms->text + terms->at[i],
+					      terms->neg[i]);
+		else
+			key[nk] = key_of_norm(x, tok[i].norm);
 		seg[nk] = s;
 		pos[nk] = i;
 		nk++;
@@ -1925,7 +1950,7 @@ find_phrases(const struct kb_taxonomy *t, int which, const char *text,
 	if (t == NULL || text == NULL)
 		return;
 	kb_tokenize(text, &tok, &ntok);
-	find_phrases_tok(t, which, text, tok, ntok, out, n);
+	find_phrases_tok(t, which, text, tok, ntok, NULL, out, n);
 	kb_tokens_free(tok);
 }
 
@@ -1941,7 +1966,16 @@ kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t, const char *text,
 			      const struct kb_token *tok, size_t ntok,
 			      struct kb_match **out, size_t *n)
 {
-	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, out, n);
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, NULL, out, n);
+}
+
+void
+kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t, const char *text,
+				const struct kb_token *tok, size_t ntok,
+				const struct kb_token_terms *terms,
+				struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, terms, out, n);
 }
 
 void
