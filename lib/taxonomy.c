@@ -214,6 +214,33 @@ squash_text(const char *text)
 	return kb_buf_steal(&b);
 }
 
+/*
+ * squash_text for a name being looked up, as every section's tags are.
+ * In ASCII without apostrophes the words are the runs of letters and
+ * digits, so their norms joined are those bytes lowercased; anything
+ * else is tokenised.  (Building the index keeps to squash_text: the
+ * order of its allocations decides the order of equal phrases.)
+ */
+static char *
+squash_name(const char *text)
+{
+	const char *p;
+	char *sq, *q;
+
+	for (p = text; *p; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '\'')
+			return squash_text(text);
+	sq = q = kb_xmalloc((size_t)(p - text) + 1);
+	for (p = text; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*q++ = (char)(*p - 'A' + 'a');
+		else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			*q++ = *p;
+	}
+	*q = '\0';
+	return sq;
+}
+
 static uint32_t
 intern_stem(struct kb_taxonomy_index *x, const char *stem)
 {
@@ -1608,7 +1635,7 @@ lookup_name(const struct kb_taxonomy *t, int which, const char *name,
 	if (t == NULL || name == NULL)
 		return NULL;
 	x = index_of(t, tmp);
-	sq = squash_text(name);
+	sq = squash_name(name);
 	v = sq[0] != '\0' ? strmap_get(&x->names[which], sq, strlen(sq))
 			  : NULL;
 	free(sq);
