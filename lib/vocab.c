@@ -212,12 +212,79 @@ seen_add_tokens(struct seen *seen, struct kb_strv *out,
 	}
 }
 
+/* strcmp order, comparing the first bytes before calling strcmp. */
+static bool
+str_less(const char *a, const char *b)
+{
+	if (a[0] != b[0])
+		return (unsigned char)a[0] < (unsigned char)b[0];
+	return strcmp(a, b) < 0;
+}
+
+/*
+ * Sort distinct words into strcmp order: quicksort on the middle of
+ * three, insertion sort for short runs, and qsort past a depth that only
+ * a pathological order reaches.  An article has a few hundred words.
+ */
+static void
+sort_words(char **v, size_t n, int depth)
+{
+	size_t i, j, mid;
+	char *pivot, *t;
+
+	while (n > 16) {
+		if (depth-- == 0) {
+			qsort(v, n, sizeof(*v), cmp_str);
+			return;
+		}
+		mid = n / 2;
+		if (str_less(v[mid], v[0])) {
+			t = v[mid], v[mid] = v[0], v[0] = t;
+		}
+		if (str_less(v[n - 1], v[0])) {
+			t = v[n - 1], v[n - 1] = v[0], v[0] = t;
+		}
+		if (str_less(v[n - 1], v[mid])) {
+			t = v[n - 1], v[n - 1] = v[mid], v[mid] = t;
+		}
+		pivot = v[mid];
+		i = 0;
+		j = n - 1;
+		for (;;) {
+			while (str_less(v[i], pivot))
+				i++;
+			while (str_less(pivot, v[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = v[i], v[i] = v[j], v[j] = t;
+			i++;
+			j--;
+		}
+		/* v[0..j] <= pivot <= v[j+1..n): recurse on the smaller. */
+		if (j + 1 < n - j - 1) {
+			sort_words(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_words(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (i = 1; i < n; i++) {
+		t = v[i];
+		for (j = i; j > 0 && str_less(t, v[j - 1]); j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
 static void
 seen_finish(struct seen *seen, struct kb_strv *out)
 {
 	seen_free(seen);
 	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+		sort_words(out->v, out->n, 64);
 }
 
 void
