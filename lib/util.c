@@ -480,9 +480,10 @@ clean_utf16(const unsigned char *u, size_t n, bool big)
 }
 
 /*
- * kb_text_clean for valid UTF-8, s[0..n): every code point kept is copied
- * as it stands, since re-encoding a valid sequence gives the same bytes,
- * and nothing grows, so the result fits in n + 1 bytes.
+ * kb_text_clean for UTF-8, s[0..n), or NULL when it is not valid UTF-8
+ * (as kb_utf8_valid judges).  Every code point kept is copied as it
+ * stands, since re-encoding a valid sequence gives the same bytes, and
+ * nothing grows, so the result fits in n + 1 bytes.
  */
 static char *
 clean_utf8(const char *s, size_t n)
@@ -509,6 +510,10 @@ clean_utf8(const char *s, size_t n)
 			continue;
 		}
 		k = kb_utf8_decode(s + i, n - i, &cp);
+		if (cp == 0xFFFD && k == 1) {
+			free(out);
+			return NULL;
+		}
 		if (cp != 0xFEFF && !(cp >= 0x80 && cp < 0xA0)) {
 			memcpy(out + o, s + i, k);
 			o += k;
@@ -528,6 +533,7 @@ kb_text_clean(const char *s, size_t n)
 	bool last_cr = false;
 	size_t i = 0;
 	uint32_t cp;
+	char *out;
 
 	if (n >= 2 && u[0] == 0xFF && u[1] == 0xFE)
 		return clean_utf16(u, n, false);
@@ -536,8 +542,9 @@ kb_text_clean(const char *s, size_t n)
 	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 		i = 3;
 	/* Valid UTF-8 is taken as such; anything else is read as Latin-1. */
-	if (kb_utf8_valid(s + i, n - i))
-		return clean_utf8(s + i, n - i);
+	out = clean_utf8(s + i, n - i);
+	if (out != NULL)
+		return out;
 	kb_buf_init(&b);
 	kb_buf_add(&b, "", 0);
 	for (; i < n; i++) {
