@@ -215,22 +215,26 @@ squash_text(const char *text)
 }
 
 /*
- * squash_text for a name being looked up, as every section's tags are.
- * In ASCII without apostrophes the words are the runs of letters and
- * digits, so their norms joined are those bytes lowercased; anything
- * else is tokenised.  (Building the index keeps to squash_text: the
- * order of its allocations decides the order of equal phrases.)
+ * squash_text for a name being looked up, as every section's tags are,
+ * into buf[0..bufsz) when it fits, else allocated (*own says which).  In
+ * ASCII without apostrophes the words are the runs of letters and digits,
+ * so their norms joined are those bytes lowercased; anything else is
+ * tokenised.  (Building the index keeps to squash_text: the order of its
+ * allocations decides the order of equal phrases.)
  */
 static char *
-squash_name(const char *text)
+squash_name(const char *text, char *buf, size_t bufsz, bool *own)
 {
 	const char *p;
 	char *sq, *q;
 
 	for (p = text; *p; p++)
 		if ((unsigned char)*p >= 0x80 || *p == '\'')
-			return squash_text(text);
-	sq = q = kb_xmalloc((size_t)(p - text) + 1);
+			break;
+	*own = *p != '\0' || (size_t)(p - text) >= bufsz;
+	if (*p != '\0')
+		return squash_text(text);
+	sq = q = *own ? kb_xmalloc((size_t)(p - text) + 1) : buf;
 	for (p = text; *p; p++) {
 		if (*p >= 'A' && *p <= 'Z')
 			*q++ = (char)(*p - 'A' + 'a');
@@ -1628,17 +1632,19 @@ lookup_name(const struct kb_taxonomy *t, int which, const char *name,
 	    struct kb_taxonomy_index **tmp)
 {
 	const struct kb_taxonomy_index *x;
-	char *sq;
+	char buf[128], *sq;
 	const uint32_t *v;
+	bool own;
 
 	*tmp = NULL;
 	if (t == NULL || name == NULL)
 		return NULL;
 	x = index_of(t, tmp);
-	sq = squash_name(name);
+	sq = squash_name(name, buf, sizeof(buf), &own);
 	v = sq[0] != '\0' ? strmap_get(&x->names[which], sq, strlen(sq))
 			  : NULL;
-	free(sq);
+	if (own)
+		free(sq);
 	return v;
 }
 
@@ -1925,9 +1931,9 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 	if (set->n == 0 || ntok == 0)
 		goto out;
 	/* The words that count: stop words dropped, each as its key. */
-	key = kb_xmalloc(ntok * sizeof(*key));
-	seg = kb_xmalloc(ntok * sizeof(*seg));
-	pos = kb_xmalloc(ntok * sizeof(*pos));
+	pos = kb_xmalloc(ntok * (sizeof(*pos) + sizeof(*key) + sizeof(*seg)));
+	key = (uint32_t *)(pos + ntok);
+	seg = key + ntok;
 	for (i = 0; i < ntok; i++) {
 		if (i > 0 && gap_breaks(text, tok[i - 1].end, tok[i].start))
 			s++;
@@ -1960,9 +1966,7 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 	}
 	resolve_overlaps(&c, ntok, out, n);
 out:
-	free(key);
-	free(seg);
-	free(pos);
+	free(pos); /* and key and seg with it */
 	free(c.v);
 	index_free(tmp);
 }

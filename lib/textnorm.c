@@ -199,12 +199,58 @@ yes:
 	return true;
 }
 
+/*
+ * Working space of the tokeniser, kept by each thread from one call to
+ * the next: every section of every article is tokenised, and allocating
+ * these afresh each time cost more than filling them.
+ */
+struct tok_scratch {
+	struct raw_token *raw;
+	size_t capraw;
+	char *norms;
+	size_t capnorms;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct tok_scratch *scratch;
+
+static void
+scratch_free(void *p)
+{
+	struct tok_scratch *sc = p;
+
+	free(sc->raw);
+	free(sc->norms);
+	free(sc);
+}
+
+static void
+make_scratch_key(void)
+{
+	/* The space goes with its thread. */
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct tok_scratch *
+scratch_get(void)
+{
+	if (scratch == NULL) {
+		pthread_once(&scratch_once, make_scratch_key);
+		scratch = kb_xcalloc(1, sizeof(*scratch));
+		if (pthread_setspecific(scratch_key, scratch) != 0)
+			kb_die_nomem();
+	}
+	return scratch;
+}
+
 void
 kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	      size_t *n)
 {
-	struct raw_token *raw = NULL;
-	size_t nraw = 0, capraw = 0, i = 0, k, k2, after, t, used = 0;
+	struct tok_scratch *sc = scratch_get();
+	struct raw_token *raw = sc->raw;
+	size_t nraw = 0, capraw = sc->capraw, i = 0, k, k2, after, t, used = 0;
 	uint32_t cp, cp2;
 	enum cp_class c, c2;
 	struct kb_token *tok;
@@ -216,7 +262,12 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	 * A norm is never longer than the word it comes from, and words do
 	 * not overlap, so norms plus their NULs fit in 2 * len bytes.
 	 */
-	norms = kb_xmalloc(2 * len + 1);
+	if (sc->capnorms < 2 * len + 1) {
+		free(sc->norms);
+		sc->capnorms = 2 * len + 1 > 4096 ? 2 * len + 1 : 4096;
+		sc->norms = kb_xmalloc(sc->capnorms);
+	}
+	norms = sc->norms;
 	while (i < len) {
 		/* Most text is ASCII: its bytes are classed by a table. */
 		if ((unsigned char)text[i] < 0x80) {
@@ -230,8 +281,10 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 		}
 		/* A word starts here: collect it. */
 		if (nraw == capraw) {
-			capraw = capraw ? capraw * 2 : 32;
+			capraw = capraw ? capraw * 2 : 256;
 			raw = kb_xrealloc(raw, capraw * sizeof(*raw));
+			sc->raw = raw;
+			sc->capraw = capraw;
 		}
 		raw[nraw].start = i;
 		raw[nraw].off = used;
@@ -268,7 +321,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 		nraw++;
 	}
 	if (nraw == 0)
-		goto out;
+		return;
 	/* One block: the token array, then the norm strings it points at. */
 	tok = kb_xmalloc(nraw * sizeof(*tok) + used);
 	pool = (char *)(tok + nraw);
@@ -280,9 +333,6 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	}
 	*out = tok;
 	*n = nraw;
-out:
-	free(raw);
-	free(norms);
 }
 
 void
