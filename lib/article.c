@@ -714,11 +714,19 @@ split_front_matter(struct kb_article *a, const char *name, const char *text,
 static void
 add_literal(struct kb_buf *out, const char *lit)
 {
-	for (; *lit; lit++)
-		kb_buf_addc(out, (unsigned char)*lit < ' ' && *lit != '\t' &&
-					 *lit != '\n'
-				     ? ' '
-				     : *lit);
+	const char *run = lit;
+
+	/* Runs without control characters are copied whole. */
+	for (; *lit; lit++) {
+		if ((unsigned char)*lit >= ' ' || *lit == '\t' || *lit == '\n')
+			continue;
+		if (lit > run)
+			kb_buf_add(out, run, (size_t)(lit - run));
+		kb_buf_addc(out, ' ');
+		run = lit + 1;
+	}
+	if (lit > run)
+		kb_buf_add(out, run, (size_t)(lit - run));
 }
 
 /* Plain text of an inline container; soft and hard line breaks as given. */

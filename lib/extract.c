@@ -893,17 +893,42 @@ extract_text(struct extractor *x, const char *text)
 }
 
 /*
- * Could text mention a colour?  A byte search for every ASCII colour word,
- * case-insensitive; any non-ASCII synonym makes the answer "maybe", since
+ * Could text mention a colour?  The test is a case-insensitive byte
+ * search for every ASCII colour word (ASCII case only, as strcasestr does
+ * in the C locale); any non-ASCII word makes the answer "maybe", since
  * matching folds case and accents beyond what a byte search sees.
+ *
+ * Most sections name no colour, and every section is asked, so the words
+ * are looked for in one pass over the text: a bitmap of the words' first
+ * two bytes, lowercased, picks the few places where one of them may
+ * start, and only there are the words compared.
  */
-static bool
-may_name_colour(const struct kb_taxonomy *t, const char *text)
-{
-	size_t i, k;
+struct colour_filter {
+	bool always;		 /* a non-ASCII word: every text may match */
+	bool single[256];	 /* one-byte words, lowercased */
+	unsigned char pair[8192]; /* bit (a << 8 | b): a word starts "ab" */
+	const char **words;	 /* the words of two bytes or more */
+	unsigned int *starts;	 /* and their first two bytes, as a bit */
+	size_t nwords;
+};
 
-	if (text == NULL || *text == '\0')
-		return false;
+static unsigned char
+lower_ascii(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static void
+colour_filter_init(struct colour_filter *f, const struct kb_taxonomy *t)
+{
+	size_t i, k, n = 0;
+	unsigned int bit;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < t->ncolors; i++)
+		n += t->colors[i].synonyms.n + 1;
+	f->words = kb_xcalloc(n, sizeof(*f->words));
+	f->starts = kb_xcalloc(n, sizeof(*f->starts));
 	for (i = 0; i < t->ncolors; i++) {
 		const struct kb_led_term *c = &t->colors[i];
 
@@ -914,10 +939,54 @@ may_name_colour(const struct kb_taxonomy *t, const char *text)
 
 			for (p = (const unsigned char *)w; *p; p++)
 				if (*p >= 0x80)
-					return true;
-			if (*w && strcasestr(text, w) != NULL)
-				return true;
+					f->always = true;
+			if (w[0] == '\0')
+				continue;
+			if (w[1] == '\0') {
+				f->single[lower_ascii((unsigned char)w[0])] =
+					true;
+				continue;
+			}
+			bit = (unsigned int)lower_ascii((unsigned char)w[0])
+				      << 8 |
+			      lower_ascii((unsigned char)w[1]);
+			f->pair[bit >> 3] |= (unsigned char)(1u << (bit & 7));
+			f->starts[f->nwords] = bit;
+			f->words[f->nwords++] = w;
 		}
+	}
+}
+
+static void
+colour_filter_free(struct colour_filter *f)
+{
+	free(f->words);
+	free(f->starts);
+}
+
+static bool
+may_name_colour(const struct colour_filter *f, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	unsigned int a, b, bit;
+	size_t k;
+
+	if (text == NULL || *text == '\0')
+		return false;
+	if (f->always)
+		return true;
+	for (a = lower_ascii(*p); a != '\0'; a = b, p++) {
+		if (f->single[a])
+			return true;
+		b = lower_ascii(p[1]);
+		bit = a << 8 | b;
+		if (b == '\0' || !(f->pair[bit >> 3] & (1u << (bit & 7))))
+			continue;
+		for (k = 0; k < f->nwords; k++)
+			if (f->starts[k] == bit &&
+			    strncasecmp((const char *)p + 2, f->words[k] + 2,
+					strlen(f->words[k] + 2)) == 0)
+				return true;
 	}
 	return false;
 }
@@ -927,6 +996,7 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		const struct kb_strv *article_models, struct kb_led_facts *out)
 {
 	struct extractor x = {0};
+	struct colour_filter filter;
 	const struct kb_led_term *solid;
 	const struct kb_section *s;
 	size_t i;
@@ -941,11 +1011,12 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		article_models = &a->fm_models;
 	if (article_models->n == 1)
 		x.article_model = article_models->v[0];
+	colour_filter_init(&filter, t);
 	for (i = 0; i < a->nsections; i++) {
 		s = &a->sections[i];
 		/* Most sections name no colour at all: skip them cheaply. */
-		if (!may_name_colour(t, s->heading) &&
-		    !may_name_colour(t, s->body))
+		if (!may_name_colour(&filter, s->heading) &&
+		    !may_name_colour(&filter, s->body))
 			continue;
 		x.section = i;
 		x.section_model = s->models.n == 1 ? s->models.v[0] : NULL;
@@ -954,6 +1025,7 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		if (s->body != NULL)
 			extract_text(&x, s->body);
 	}
+	colour_filter_free(&filter);
 }
 
 void

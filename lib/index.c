@@ -735,39 +735,64 @@ struct kb_prepared *
 kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 {
 	struct kb_prepared *p = kb_xcalloc(1, sizeof(*p));
-	const char **texts = kb_xcalloc(2 * a->nsections + 1, sizeof(*texts));
-	size_t i, k = 0;
+	size_t nsec = a->nsections, ntexts = nsec + 1, i, ntitle = 0, ntags;
+	struct kb_section_words *w = kb_xcalloc(nsec + 1, sizeof(*w));
+	const struct kb_token **toks = kb_xcalloc(ntexts, sizeof(*toks));
+	size_t *ntoks = kb_xcalloc(ntexts, sizeof(*ntoks));
+	struct kb_token *title = NULL, *tags;
+	struct kbx_terms title_terms = {0};
 
 	p->a = a;
 	kb_strv_init(&p->models);
 	kb_strv_init(&p->symptoms);
 	kb_strv_init(&p->title_sym);
 	kb_strv_init(&p->words);
-	kb_tag_article(tax, a, &p->models, &p->symptoms);
+	/*
+	 * Each text is tokenised once, and its tokens serve tagging, the
+	 * vocabulary and the index terms alike.
+	 */
+	if (a->title != NULL)
+		kb_tokenize(a->title, &title, &ntitle);
+	for (i = 0; i < nsec; i++)
+		kb_section_words_make(&a->sections[i], &w[i]);
+	kb_tag_article_words(tax, a, w, &p->models, &p->symptoms);
 	kb_tag_title(tax, a->title, &p->title_sym);
-	texts[k++] = a->title;
-	for (i = 0; i < a->nsections; i++) {
-		texts[k++] = a->sections[i].heading;
-		texts[k++] = a->sections[i].body;
+	toks[0] = title;
+	ntoks[0] = ntitle;
+	for (i = 0; i < nsec; i++) {
+		toks[i + 1] = w[i].tok;
+		ntoks[i + 1] = w[i].ntok;
 	}
-	kb_vocab_words(texts, k, &p->words);
-	free(texts);
+	kb_vocab_words_tok(toks, ntoks, ntexts, &p->words);
 	kb_extract_leds(tax, a, &p->models, &p->leds);
 	p->atags = article_tag_list(&p->symptoms, &p->title_sym);
-	p->sec = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*p->sec));
-	for (i = 0; i < a->nsections; i++) {
+	p->sec = kb_xcalloc(nsec ? nsec : 1, sizeof(*p->sec));
+	/* Every section's terms start with the title's, made once. */
+	kbx_terms_add(&title_terms, 0, title, ntitle);
+	for (i = 0; i < nsec; i++) {
 		struct kb_section *s = &a->sections[i];
 		struct kb_prepared_section *ps = &p->sec[i];
-		const char *cols[KBX_COLS];
 
 		ps->tags = tags_text(tax, a, s);
 		ps->stags = tag_list(&s->models, &s->symptoms);
-		cols[0] = a->title;
-		cols[1] = s->heading;
-		cols[2] = s->body;
-		cols[3] = ps->tags;
-		kbx_terms_make(&ps->terms, cols);
+		kbx_terms_copy(&ps->terms, &title_terms);
+		kbx_terms_add_made(&ps->terms, 1, w[i].terms, w[i].head_len,
+				   w[i].nhead);
+		kbx_terms_add_made(&ps->terms, 2, w[i].terms + w[i].head_len,
+				   w[i].terms_len - w[i].head_len,
+				   w[i].ntok - w[i].nhead);
+		tags = NULL;
+		ntags = 0;
+		kb_tokenize(ps->tags, &tags, &ntags);
+		kbx_terms_add(&ps->terms, 3, tags, ntags);
+		kb_tokens_free(tags);
+		kb_section_words_free(&w[i]);
 	}
+	kbx_terms_free(&title_terms);
+	kb_tokens_free(title);
+	free(toks);
+	free(ntoks);
+	free(w);
 	return p;
 }
 

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "extract.h"
 #include "taxonomy.h"
+#include "textnorm.h"
 
 /*
  * A run of the indexer.  kb_index_begin takes an exclusive lock next to the
@@ -111,6 +112,32 @@ void kb_index_abort(struct kb_index *ix);
  */
 void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 		    struct kb_strv *models, struct kb_strv *symptoms);
+
+/*
+ * A section's text as tagging reads it, "heading\nbody", tokenised once
+ * so that tagging, the vocabulary and the index terms can share its
+ * words: tok[0..nhead) are the heading's, tok[nhead..ntok) the body's.
+ * terms[0..terms_len) holds each token's index term (kb_fts_term_of,
+ * stemmed), NUL-terminated, in token order, the heading's in the first
+ * head_len bytes; token i's is at terms + term_at[i], and neg[i] tells
+ * whether the token was a negation.
+ */
+struct kb_section_words {
+	char *text;
+	struct kb_token *tok;
+	size_t ntok, nhead;
+	char *terms;
+	size_t terms_len, head_len;
+	uint32_t *term_at;
+	unsigned char *neg;
+};
+void kb_section_words_make(const struct kb_section *s,
+			   struct kb_section_words *w);
+void kb_section_words_free(struct kb_section_words *w);
+/* kb_tag_article given words[i], made as above, for each section i. */
+void kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
+			  const struct kb_section_words *words,
+			  struct kb_strv *models, struct kb_strv *symptoms);
 
 /* The symptoms an article's title names: what the article is for. */
 void kb_tag_title(const struct kb_taxonomy *t, const char *title,

@@ -292,34 +292,71 @@ term_id(struct kbx_build *b, const char *term, size_t len)
 	return id;
 }
 
+void
+kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
+	      size_t n)
+{
+	char buf[256];
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		k = kb_fts_term_of(tok[i].norm, 1, buf, sizeof(buf));
+		if (t->len + k + 1 > t->cap) {
+			t->cap = (t->len + k + 1) * 2;
+			t->text = kb_xrealloc(t->text, t->cap);
+		}
+		memcpy(t->text + t->len, buf, k);
+		t->text[t->len + k] = 0;
+		t->len += k + 1;
+		t->n[col]++;
+	}
+}
+
+void
+kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
+		   size_t len, size_t n)
+{
+	if (t->len + len > t->cap) {
+		t->cap = (t->len + len) * 2;
+		t->text = kb_xrealloc(t->text, t->cap);
+	}
+	if (len > 0)
+		memcpy(t->text + t->len, terms, len);
+	t->len += len;
+	t->n[col] += (uint32_t)n;
+}
+
+void
+kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src)
+{
+	int c;
+
+	if (src->len > dst->cap) {
+		dst->cap = src->len * 2;
+		dst->text = kb_xrealloc(dst->text, dst->cap);
+	}
+	if (src->len > 0)
+		memcpy(dst->text, src->text, src->len);
+	dst->len = src->len;
+	for (c = 0; c < KBX_COLS; c++)
+		dst->n[c] = src->n[c];
+}
+
 /* A section's terms, column by column, as the "kb" tokenizer makes them. */
 void
 kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS])
 {
-	char buf[256];
 	int c;
 
 	t->len = 0;
 	for (c = 0; c < KBX_COLS; c++) {
 		struct kb_token *tok = NULL;
-		size_t n = 0, i;
+		size_t n = 0;
 
 		t->n[c] = 0;
 		if (cols[c] != NULL)
 			kb_tokenize(cols[c], &tok, &n);
-		for (i = 0; i < n; i++) {
-			size_t k = kb_fts_term_of(tok[i].norm, 1, buf,
-						  sizeof(buf));
-
-			if (t->len + k + 1 > t->cap) {
-				t->cap = (t->len + k + 1) * 2;
-				t->text = kb_xrealloc(t->text, t->cap);
-			}
-			memcpy(t->text + t->len, buf, k);
-			t->text[t->len + k] = 0;
-			t->len += k + 1;
-			t->n[c]++;
-		}
+		kbx_terms_add(t, c, tok, n);
 		kb_tokens_free(tok);
 	}
 }

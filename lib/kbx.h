@@ -9,6 +9,8 @@
 
 #include "error.h"
 
+struct kb_token;
+
 /*
  * The search index.  FTS5 answers "which sections match" by visiting
  * every matching row and scoring it before LIMIT applies; with a hundred
@@ -63,6 +65,21 @@ struct kbx_terms {
 	uint32_t n[KBX_COLS]; /* terms in each column */
 };
 void kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS]);
+/*
+ * The same a column at a time, for text already tokenised: append the
+ * terms of tok[0..n) as column col, after those of every column before
+ * it (t starts zeroed, or as a copy of terms made for those columns).
+ */
+void kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
+		   size_t n);
+/*
+ * The same for terms made beforehand with kb_fts_term_of(norm, 1, ...):
+ * n of them, each NUL-terminated, one after another in terms[0..len).
+ */
+void kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
+			size_t len, size_t n);
+/* Make dst the same terms as src. */
+void kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src);
 void kbx_terms_free(struct kbx_terms *t);
 int kbx_add_terms(struct kbx_build *b, int64_t section,
 		  const struct kbx_terms *t, const struct kbx_feat *feat,

@@ -5,6 +5,7 @@
 
 #include "db_int.h"
 #include "index.h"
+#include "textnorm.h"
 
 /* Canonical model name for a front-matter value; unknown ones kept as given. */
 static void
@@ -31,15 +32,21 @@ add_symptom(const struct kb_taxonomy *t, struct kb_strv *sv, const char *name)
 	free(slug);
 }
 
+/*
+ * Add the models and symptoms text names; tok[0..ntok) are its tokens,
+ * and terms (or NULL) their index terms.
+ */
 static void
-find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
-	struct kb_strv *symptoms)
+find_in_tok(const struct kb_taxonomy *t, const char *text,
+	    const struct kb_token *tok, size_t ntok,
+	    const struct kb_token_terms *terms, struct kb_strv *models,
+	    struct kb_strv *symptoms)
 {
 	struct kb_match *m = NULL;
 	size_t n = 0, i;
 
 	if (models != NULL) {
-		kb_taxonomy_find_models(t, text, &m, &n);
+		kb_taxonomy_find_models_tok(t, text, tok, ntok, &m, &n);
 		for (i = 0; i < n; i++)
 			kb_strv_add_unique(models, t->models[m[i].index].name);
 		free(m);
@@ -47,12 +54,31 @@ find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
 		n = 0;
 	}
 	if (symptoms != NULL) {
-		kb_taxonomy_find_symptoms(t, text, &m, &n);
+		if (terms != NULL)
+			kb_taxonomy_find_symptoms_terms(t, text, tok, ntok,
+							terms, &m, &n);
+		else
+			kb_taxonomy_find_symptoms_tok(t, text, tok, ntok, &m,
+						      &n);
 		for (i = 0; i < n; i++)
 			kb_strv_add_unique(symptoms,
 					   t->symptoms[m[i].index].id);
 		free(m);
 	}
+}
+
+static void
+find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
+	struct kb_strv *symptoms)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok = 0;
+
+	if (text == NULL)
+		return;
+	kb_tokenize(text, &tok, &ntok);
+	find_in_tok(t, text, tok, ntok, NULL, models, symptoms);
+	kb_tokens_free(tok);
 }
 
 void
@@ -62,15 +88,69 @@ kb_tag_title(const struct kb_taxonomy *t, const char *title,
 	find_in(t, title, NULL, symptoms);
 }
 
-static char *
-section_text(const struct kb_section *s)
+void
+kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 {
-	return kb_xasprintf("%s\n%s", s->heading, s->body);
+	size_t hl = strlen(s->heading), bl = strlen(s->body), i, k, cap;
+	char buf[256];
+
+	/* "heading\nbody": a section is tagged by what either names. */
+	w->text = kb_xmalloc(hl + bl + 2);
+	memcpy(w->text, s->heading, hl);
+	w->text[hl] = '\n';
+	memcpy(w->text + hl + 1, s->body, bl + 1);
+	/*
+	 * No word spans the line break, so the words of the joined text are
+	 * the heading's followed by the body's, as each alone would give.
+	 */
+	kb_tokenize_n(w->text, hl + bl + 1, &w->tok, &w->ntok);
+	for (i = 0; i < w->ntok && w->tok[i].start < hl; i++)
+		;
+	w->nhead = i;
+	/* Stems serve both symptom matching and the index terms. */
+	cap = hl + bl + 2 + 8 * w->ntok;
+	w->terms = kb_xmalloc(cap);
+	w->terms_len = 0;
+	w->head_len = 0;
+	w->term_at = kb_xmalloc((w->ntok ? w->ntok : 1) * sizeof(*w->term_at));
+	w->neg = kb_xmalloc(w->ntok ? w->ntok : 1);
+	for (i = 0; i < w->ntok; i++) {
+		if (i == w->nhead)
+			w->head_len = w->terms_len;
+		k = kb_fts_term_of(w->tok[i].norm, 1, buf, sizeof(buf));
+		/* A negation's term is "not"; few other words stem to it. */
+		w->neg[i] = k == 3 && memcmp(buf, "not", 3) == 0 &&
+			    kb_is_negation(w->tok[i].norm);
+		if (w->terms_len + k + 1 > cap) {
+			cap = (w->terms_len + k + 1) * 2;
+			w->terms = kb_xrealloc(w->terms, cap);
+		}
+		w->term_at[i] = (uint32_t)w->terms_len;
+		memcpy(w->terms + w->terms_len, buf, k);
+		w->terms[w->terms_len + k] = '\0';
+		w->terms_len += k + 1;
+	}
+	if (w->nhead == w->ntok)
+		w->head_len = w->terms_len;
 }
 
 void
-kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
-	       struct kb_strv *models, struct kb_strv *symptoms)
+kb_section_words_free(struct kb_section_words *w)
+{
+	if (w == NULL)
+		return;
+	free(w->text);
+	kb_tokens_free(w->tok);
+	free(w->terms);
+	free(w->term_at);
+	free(w->neg);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
+		     const struct kb_section_words *words,
+		     struct kb_strv *models, struct kb_strv *symptoms)
 {
 	bool fm_models = a->fm_models.n > 0, fm_symptoms = a->fm_symptoms.n > 0;
 	size_t i, k;
@@ -91,12 +171,23 @@ kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 			fm_symptoms ? NULL : symptoms);
 	for (i = 0; i < a->nsections; i++) {
 		struct kb_section *s = &a->sections[i];
-		char *text = section_text(s);
+		struct kb_section_words own;
+		const struct kb_section_words *w = &own;
+		struct kb_token_terms terms;
 
+		if (words != NULL)
+			w = &words[i];
+		else
+			kb_section_words_make(s, &own);
 		kb_strv_free(&s->models);
 		kb_strv_free(&s->symptoms);
-		find_in(t, text, fm_models ? NULL : &s->models, &s->symptoms);
-		free(text);
+		terms.text = w->terms;
+		terms.at = w->term_at;
+		terms.neg = w->neg;
+		find_in_tok(t, w->text, w->tok, w->ntok, &terms,
+			    fm_models ? NULL : &s->models, &s->symptoms);
+		if (words == NULL)
+			kb_section_words_free(&own);
 		if (!fm_models)
 			for (k = 0; k < s->models.n; k++)
 				kb_strv_add_unique(models, s->models.v[k]);
@@ -120,6 +211,13 @@ kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
 			for (k = 0; k < symptoms->n; k++)
 				kb_strv_push(&s->symptoms, symptoms->v[k]);
 	}
+}
+
+void
+kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
+	       struct kb_strv *models, struct kb_strv *symptoms)
+{
+	kb_tag_article_words(t, a, NULL, models, symptoms);
 }
 
 /* Verbs that open the heading of a fix in help-desk articles. */

@@ -214,6 +214,37 @@ squash_text(const char *text)
 	return kb_buf_steal(&b);
 }
 
+/*
+ * squash_text for a name being looked up, as every section's tags are,
+ * into buf[0..bufsz) when it fits, else allocated (*own says which).  In
+ * ASCII without apostrophes the words are the runs of letters and digits,
+ * so their norms joined are those bytes lowercased; anything else is
+ * tokenised.  (Building the index keeps to squash_text: the order of its
+ * allocations decides the order of equal phrases.)
+ */
+static char *
+squash_name(const char *text, char *buf, size_t bufsz, bool *own)
+{
+	const char *p;
+	char *sq, *q;
+
+	for (p = text; *p; p++)
+		if ((unsigned char)*p >= 0x80 || *p == '\'')
+			break;
+	*own = *p != '\0' || (size_t)(p - text) >= bufsz;
+	if (*p != '\0')
+		return squash_text(text);
+	sq = q = *own ? kb_xmalloc((size_t)(p - text) + 1) : buf;
+	for (p = text; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*q++ = (char)(*p - 'A' + 'a');
+		else if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			*q++ = *p;
+	}
+	*q = '\0';
+	return sq;
+}
+
 static uint32_t
 intern_stem(struct kb_taxonomy_index *x, const char *stem)
 {
@@ -249,6 +280,23 @@ key_of_norm(const struct kb_taxonomy_index *x, const char *norm)
 	if (len >= sizeof(stem))
 		return 0; /* longer than any word we stored */
 	v = strmap_get(&x->dict, stem, len);
+	return v != NULL ? x->canon[*v] : 0;
+}
+
+/* Key of a term made beforehand (see struct kb_token_terms). */
+static uint32_t
+key_of_term(const struct kb_taxonomy_index *x, const char *term, bool neg)
+{
+	const uint32_t *v;
+	size_t len;
+
+	if (neg)
+		return x->not_key;
+	/* key_of_norm gives up on stems of 128 bytes or more; so here. */
+	len = strlen(term);
+	if (len >= 128)
+		return 0;
+	v = strmap_get(&x->dict, term, len);
 	return v != NULL ? x->canon[*v] : 0;
 }
 
@@ -1584,17 +1632,19 @@ lookup_name(const struct kb_taxonomy *t, int which, const char *name,
 	    struct kb_taxonomy_index **tmp)
 {
 	const struct kb_taxonomy_index *x;
-	char *sq;
+	char buf[128], *sq;
 	const uint32_t *v;
+	bool own;
 
 	*tmp = NULL;
 	if (t == NULL || name == NULL)
 		return NULL;
 	x = index_of(t, tmp);
-	sq = squash_text(name);
+	sq = squash_name(name, buf, sizeof(buf), &own);
 	v = sq[0] != '\0' ? strmap_get(&x->names[which], sq, strlen(sq))
 			  : NULL;
-	free(sq);
+	if (own)
+		free(sq);
 	return v;
 }
 
@@ -1791,14 +1841,14 @@ number_of_units(const char *text, const struct kb_token *tok, size_t ntok,
 }
 
 void
-kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
-			struct kb_match **out, size_t *n)
+kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
+			    const struct kb_token *tok, size_t ntok,
+			    struct kb_match **out, size_t *n)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
 	struct candidates c = {0};
-	struct kb_token *tok = NULL;
-	size_t ntok, i, j, len, tl;
+	size_t i, j, len, tl;
 	const uint32_t *v;
 	char *buf = NULL;
 	uint64_t h;
@@ -1806,9 +1856,8 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 	if (t == NULL || text == NULL)
 		return;
 	x = index_of(t, &tmp);
-	if (x->squash.n == 0)
+	if (x->squash.n == 0 || ntok == 0)
 		goto out;
-	kb_tokenize(text, &tok, &ntok);
 	buf = kb_xmalloc(x->squash_max + 1);
 	/*
 	 * Join consecutive words without their spaces while the result is
@@ -1839,22 +1888,39 @@ kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 out:
 	free(buf);
 	free(c.v);
-	kb_tokens_free(tok);
 	index_free(tmp);
 }
 
-/* Find the phrases of one set in text. */
+void
+kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
+			struct kb_match **out, size_t *n)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok = 0;
+
+	if (t == NULL || text == NULL)
+		return;
+	kb_tokenize(text, &tok, &ntok);
+	kb_taxonomy_find_models_tok(t, text, tok, ntok, out, n);
+	kb_tokens_free(tok);
+}
+
+/*
+ * Find the phrases of one set in text, whose tokens are tok[0..ntok) and,
+ * when terms is not NULL, their stems terms.
+ */
 static void
-find_phrases(const struct kb_taxonomy *t, int which, const char *text,
-	     struct kb_match **out, size_t *n)
+find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
+		 const struct kb_token *tok, size_t ntok,
+		 const struct kb_token_terms *terms, struct kb_match **out,
+		 size_t *n)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
 	const struct phrase_set *set;
 	const struct phrase *ph;
 	struct candidates c = {0};
-	struct kb_token *tok = NULL;
-	size_t ntok, i, nk = 0, p, f, j;
+	size_t i, nk = 0, p, f, j;
 	uint32_t *key = NULL, *seg = NULL, s = 0;
 	size_t *pos = NULL;
 
@@ -1862,21 +1928,22 @@ find_phrases(const struct kb_taxonomy *t, int which, const char *text,
 		return;
 	x = index_of(t, &tmp);
 	set = &x->sets[which];
-	if (set->n == 0)
-		goto out;
-	kb_tokenize(text, &tok, &ntok);
-	if (ntok == 0)
+	if (set->n == 0 || ntok == 0)
 		goto out;
 	/* The words that count: stop words dropped, each as its key. */
-	key = kb_xmalloc(ntok * sizeof(*key));
-	seg = kb_xmalloc(ntok * sizeof(*seg));
-	pos = kb_xmalloc(ntok * sizeof(*pos));
+	pos = kb_xmalloc(ntok * (sizeof(*pos) + sizeof(*key) + sizeof(*seg)));
+	key = (uint32_t *)(pos + ntok);
+	seg = key + ntok;
 	for (i = 0; i < ntok; i++) {
 		if (i > 0 && gap_breaks(text, tok[i - 1].end, tok[i].start))
 			s++;
 		if (kb_is_stopword(tok[i].norm))
 			continue;
-		key[nk] = key_of_norm(x, tok[i].norm);
+		if (terms != NULL)
+			key[nk] = key_of_term(x, terms->text + terms->at[i],
+					      terms->neg[i]);
+		else
+			key[nk] = key_of_norm(x, tok[i].norm);
 		seg[nk] = s;
 		pos[nk] = i;
 		nk++;
@@ -1899,12 +1966,23 @@ find_phrases(const struct kb_taxonomy *t, int which, const char *text,
 	}
 	resolve_overlaps(&c, ntok, out, n);
 out:
-	free(key);
-	free(seg);
-	free(pos);
+	free(pos); /* and key and seg with it */
 	free(c.v);
-	kb_tokens_free(tok);
 	index_free(tmp);
+}
+
+static void
+find_phrases(const struct kb_taxonomy *t, int which, const char *text,
+	     struct kb_match **out, size_t *n)
+{
+	struct kb_token *tok = NULL;
+	size_t ntok = 0;
+
+	if (t == NULL || text == NULL)
+		return;
+	kb_tokenize(text, &tok, &ntok);
+	find_phrases_tok(t, which, text, tok, ntok, NULL, out, n);
+	kb_tokens_free(tok);
 }
 
 void
@@ -1912,6 +1990,23 @@ kb_taxonomy_find_symptoms(const struct kb_taxonomy *t, const char *text,
 			  struct kb_match **out, size_t *n)
 {
 	find_phrases(t, SET_SYMPTOMS, text, out, n);
+}
+
+void
+kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t, const char *text,
+			      const struct kb_token *tok, size_t ntok,
+			      struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, NULL, out, n);
+}
+
+void
+kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t, const char *text,
+				const struct kb_token *tok, size_t ntok,
+				const struct kb_token_terms *terms,
+				struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, terms, out, n);
 }
 
 void

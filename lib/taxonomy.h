@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "util.h"
@@ -52,6 +53,7 @@ struct kb_led_term {
 };
 
 struct kb_taxonomy_index; /* private to taxonomy.c */
+struct kb_token;
 
 struct kb_taxonomy {
 	struct kb_model *models;
@@ -139,6 +141,30 @@ void kb_taxonomy_find_models(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_symptoms(const struct kb_taxonomy *t, const char *text,
 			       struct kb_match **out, size_t *n);
+/* The same, given text's tokens (kb_tokenize of text) instead of anew. */
+void kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
+				 const struct kb_token *tok, size_t ntok,
+				 struct kb_match **out, size_t *n);
+void kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t,
+				   const char *text,
+				   const struct kb_token *tok, size_t ntok,
+				   struct kb_match **out, size_t *n);
+/*
+ * The index terms of a text's tokens, made beforehand with
+ * kb_fts_term_of(norm, 1, ...): token i's is NUL-terminated at
+ * text + at[i], and neg[i] tells whether the token was a negation.
+ */
+struct kb_token_terms {
+	const char *text;
+	const uint32_t *at;
+	const unsigned char *neg;
+};
+/* kb_taxonomy_find_symptoms_tok, taking the tokens' stems from terms. */
+void kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t,
+				     const char *text,
+				     const struct kb_token *tok, size_t ntok,
+				     const struct kb_token_terms *terms,
+				     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_colors(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_patterns(const struct kb_taxonomy *t, const char *text,

@@ -1,4 +1,5 @@
 /* textnorm.c - word tokens, ASCII folding, stop words, the Porter stemmer. */
+#include <assert.h>
 #include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -139,6 +140,21 @@ fold_cp(char *dst, uint32_t cp)
 	return 4;
 }
 
+/* ASCII letters and digits: the word characters below U+0080. */
+static const bool ascii_word[128] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+	['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
 struct raw_token {
 	size_t start, end; /* in the text */
 	size_t off;	   /* of the norm in the norm buffer */
@@ -183,12 +199,58 @@ yes:
 	return true;
 }
 
+/*
+ * Working space of the tokeniser, kept by each thread from one call to
+ * the next: every section of every article is tokenised, and allocating
+ * these afresh each time cost more than filling them.
+ */
+struct tok_scratch {
+	struct raw_token *raw;
+	size_t capraw;
+	char *norms;
+	size_t capnorms;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct tok_scratch *scratch;
+
+static void
+scratch_free(void *p)
+{
+	struct tok_scratch *sc = p;
+
+	free(sc->raw);
+	free(sc->norms);
+	free(sc);
+}
+
+static void
+make_scratch_key(void)
+{
+	/* The space goes with its thread. */
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct tok_scratch *
+scratch_get(void)
+{
+	if (scratch == NULL) {
+		pthread_once(&scratch_once, make_scratch_key);
+		scratch = kb_xcalloc(1, sizeof(*scratch));
+		if (pthread_setspecific(scratch_key, scratch) != 0)
+			kb_die_nomem();
+	}
+	return scratch;
+}
+
 void
 kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	      size_t *n)
 {
-	struct raw_token *raw = NULL;
-	size_t nraw = 0, capraw = 0, i = 0, k, k2, after, t, used = 0;
+	struct tok_scratch *sc = scratch_get();
+	struct raw_token *raw = sc->raw;
+	size_t nraw = 0, capraw = sc->capraw, i = 0, k, k2, after, t, used = 0;
 	uint32_t cp, cp2;
 	enum cp_class c, c2;
 	struct kb_token *tok;
@@ -200,21 +262,42 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	 * A norm is never longer than the word it comes from, and words do
 	 * not overlap, so norms plus their NULs fit in 2 * len bytes.
 	 */
-	norms = kb_xmalloc(2 * len + 1);
+	if (sc->capnorms < 2 * len + 1) {
+		free(sc->norms);
+		sc->capnorms = 2 * len + 1 > 4096 ? 2 * len + 1 : 4096;
+		sc->norms = kb_xmalloc(sc->capnorms);
+	}
+	norms = sc->norms;
 	while (i < len) {
-		c = class_at(text, len, i, &cp, &k);
-		if (c != CP_WORD) {
+		/* Most text is ASCII: its bytes are classed by a table. */
+		if ((unsigned char)text[i] < 0x80) {
+			if (!ascii_word[(unsigned char)text[i]]) {
+				i++;
+				continue;
+			}
+		} else if (class_at(text, len, i, &cp, &k) != CP_WORD) {
 			i += k;
 			continue;
 		}
 		/* A word starts here: collect it. */
 		if (nraw == capraw) {
-			capraw = capraw ? capraw * 2 : 32;
+			capraw = capraw ? capraw * 2 : 256;
 			raw = kb_xrealloc(raw, capraw * sizeof(*raw));
+			sc->raw = raw;
+			sc->capraw = capraw;
 		}
 		raw[nraw].start = i;
 		raw[nraw].off = used;
 		while (i < len) {
+			unsigned char ch = (unsigned char)text[i];
+
+			if (ch < 0x80 && ascii_word[ch]) {
+				norms[used++] = (char)(ch >= 'A' && ch <= 'Z'
+							       ? ch - 'A' + 'a'
+							       : ch);
+				i++;
+				continue;
+			}
 			c = class_at(text, len, i, &cp, &k);
 			if (c == CP_WORD) {
 				used += fold_cp(norms + used, cp);
@@ -238,7 +321,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 		nraw++;
 	}
 	if (nraw == 0)
-		goto out;
+		return;
 	/* One block: the token array, then the norm strings it points at. */
 	tok = kb_xmalloc(nraw * sizeof(*tok) + used);
 	pool = (char *)(tok + nraw);
@@ -250,9 +333,6 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	}
 	*out = tok;
 	*n = nraw;
-out:
-	free(raw);
-	free(norms);
 }
 
 void
@@ -286,7 +366,7 @@ kb_normalize(const char *text)
 	return kb_buf_steal(&b);
 }
 
-/* Sorted (strcmp order): searched with bsearch. */
+/* In alphabetical order, for the reader: lookups go through word_set. */
 static const char *const stopwords[] = {
 	"a",	    "about",	  "again",	"all",	     "also",
 	"am",	    "an",	  "and",	"any",	     "are",
@@ -327,26 +407,87 @@ static const char *const negations[] = {
 };
 
 /*
- * Binary search in a sorted word list.  Every token of every section goes
- * through here, so the first byte is compared before calling strcmp.
+ * Every token of every section is looked up in both lists, so each list
+ * is also kept grouped by length and first letter (all its words are
+ * lowercase ASCII): a lookup measures the norm, up to the longest word,
+ * and compares it only with the few words of its group.
  */
-static bool
-in_sorted(const char *const *list, size_t n, const char *w)
-{
-	size_t lo = 0, hi = n, mid;
-	int c;
+#define WORD_SET_LEN 12 /* longer than any word in either list */
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = (unsigned char)w[0] - (unsigned char)list[mid][0];
-		if (c == 0)
-			c = strcmp(w, list[mid]);
-		if (c == 0)
+struct word_set {
+	const char *const *list;
+	size_t n;
+	const char *word[256];		/* the list, grouped */
+	unsigned char at[(WORD_SET_LEN + 1) * 26 + 1]; /* group starts */
+	size_t maxlen;
+};
+
+static struct word_set stopword_set = {
+	stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0
+};
+static struct word_set negation_set = {
+	negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0
+};
+static pthread_once_t word_sets_once = PTHREAD_ONCE_INIT;
+
+static size_t
+group_of(const char *w, size_t len)
+{
+	return len * 26 + (size_t)(w[0] - 'a');
+}
+
+static void
+word_set_fill(struct word_set *s)
+{
+	size_t count[(WORD_SET_LEN + 1) * 26 + 1] = {0}, i, g, len;
+
+	assert(s->n <= sizeof(s->word) / sizeof(*s->word));
+	for (i = 0; i < s->n; i++) {
+		len = strlen(s->list[i]);
+		assert(len > 0 && len <= WORD_SET_LEN);
+		assert(s->list[i][0] >= 'a' && s->list[i][0] <= 'z');
+		count[group_of(s->list[i], len)]++;
+		if (len > s->maxlen)
+			s->maxlen = len;
+	}
+	for (g = 1; g < sizeof(s->at); g++)
+		s->at[g] = (unsigned char)(s->at[g - 1] + count[g - 1]);
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < s->n; i++) {
+		g = group_of(s->list[i], strlen(s->list[i]));
+		s->word[s->at[g] + count[g]++] = s->list[i];
+	}
+}
+
+static void
+word_sets_build(void)
+{
+	word_set_fill(&stopword_set);
+	word_set_fill(&negation_set);
+}
+
+static bool
+word_set_has(const struct word_set *s, const char *w)
+{
+	size_t n, g, i;
+
+	for (n = 0; w[n] != '\0'; n++)
+		if (n >= s->maxlen)
+			return false;
+	if (w[0] < 'a' || w[0] > 'z')
+		return false;
+	g = group_of(w, n);
+	for (i = s->at[g]; i < s->at[g + 1]; i++) {
+		const char *v = s->word[i];
+		size_t k;
+
+		/* The last letter first: it tells most of a group apart. */
+		if (v[n - 1] != w[n - 1])
+			continue;
+		for (k = 1; k + 1 < n && v[k] == w[k]; k++)
+			;
+		if (k + 1 >= n)
 			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
 	}
 	return false;
 }
@@ -354,20 +495,15 @@ in_sorted(const char *const *list, size_t n, const char *w)
 bool
 kb_is_stopword(const char *norm)
 {
-	return in_sorted(stopwords, sizeof(stopwords) / sizeof(*stopwords),
-			 norm);
+	pthread_once(&word_sets_once, word_sets_build);
+	return word_set_has(&stopword_set, norm);
 }
 
 bool
 kb_is_negation(const char *norm)
 {
-	size_t n = strlen(norm);
-
-	/* Every negation ends in 't'. */
-	if (n < 3 || norm[n - 1] != 't')
-		return false;
-	return in_sorted(negations, sizeof(negations) / sizeof(*negations),
-			 norm);
+	pthread_once(&word_sets_once, word_sets_build);
+	return word_set_has(&negation_set, norm);
 }
 
 /*
@@ -629,6 +765,8 @@ struct stem_slot {
 
 static pthread_key_t stem_key;
 static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+/* The thread's table, kept at hand: the key is only for freeing it. */
+static _Thread_local struct stem_slot *stem_cache;
 
 static void
 make_stem_key(void)
@@ -643,24 +781,24 @@ size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
 	size_t len = strlen(norm), h = 5381, i;
-	struct stem_slot *slot, *stem_cache;
+	struct stem_slot *slot;
 
 	if (len < 3 || len >= STEM_WORD)
 		return porter(norm, len, out, outsz);
-	pthread_once(&stem_once, make_stem_key);
-	stem_cache = pthread_getspecific(stem_key);
 	if (stem_cache == NULL) {
+		pthread_once(&stem_once, make_stem_key);
 		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
 		if (stem_cache == NULL ||
 		    pthread_setspecific(stem_key, stem_cache) != 0) {
 			free(stem_cache);
+			stem_cache = NULL;
 			return porter(norm, len, out, outsz);
 		}
 	}
 	for (i = 0; i < len; i++)
 		h = h * 33 + (unsigned char)norm[i];
 	slot = &stem_cache[h % STEM_CACHE];
-	if (strcmp(slot->word, norm) != 0) {
+	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
 		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
 
 		if (n >= sizeof(slot->stem))

@@ -69,22 +69,24 @@ kb_xstrndup(const char *s, size_t n)
 char *
 kb_xasprintf(const char *fmt, ...)
 {
-	struct kb_buf b;
+	char small[256];
 	va_list ap;
+	char *p;
 	int n;
 
-	kb_buf_init(&b);
+	/* Most results are short: format once, into the stack, and copy. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		kb_die_nomem();
-	b.cap = (size_t)n + 1;
-	b.data = kb_xmalloc(b.cap);
+	if ((size_t)n < sizeof(small))
+		return kb_xstrndup(small, (size_t)n);
+	p = kb_xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
-	vsnprintf(b.data, b.cap, fmt, ap);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	return b.data;
+	return p;
 }
 
 void
@@ -145,15 +147,37 @@ kb_buf_adds(struct kb_buf *b, const char *s)
 void
 kb_buf_addc(struct kb_buf *b, char c)
 {
+	/* Parsers append a byte at a time: skip the copy when it fits. */
+	if (b->len + 1 < b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return;
+	}
 	kb_buf_add(b, &c, 1);
 }
 
 void
 kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
 {
+	size_t room = b->cap - b->len;
 	va_list ap;
 	int n;
 
+	/* Format straight into the buffer; only when it is short, again. */
+	if (b->data != NULL) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->data + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->data[b->len] = '\0';
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->data[b->len] = '\0';
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
@@ -360,6 +384,10 @@ kb_utf8_valid(const char *s, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
 		k = kb_utf8_decode(s + i, n - i, &cp);
 		if (cp == 0xFFFD && k == 1 &&
 		    !(n - i >= 3 && memcmp(s + i, "\xEF\xBF\xBD", 3) == 0))
@@ -372,29 +400,32 @@ kb_utf8_valid(const char *s, size_t n)
 void
 kb_utf8_encode(struct kb_buf *b, uint32_t cp)
 {
-	char t[4];
+	char *t;
 
 	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		cp = 0xFFFD;
+	buf_grow(b, 4);
+	t = b->data + b->len;
 	if (cp < 0x80) {
 		t[0] = (char)cp;
-		kb_buf_add(b, t, 1);
+		b->len += 1;
 	} else if (cp < 0x800) {
 		t[0] = (char)(0xC0 | (cp >> 6));
 		t[1] = (char)(0x80 | (cp & 0x3F));
-		kb_buf_add(b, t, 2);
+		b->len += 2;
 	} else if (cp < 0x10000) {
 		t[0] = (char)(0xE0 | (cp >> 12));
 		t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
 		t[2] = (char)(0x80 | (cp & 0x3F));
-		kb_buf_add(b, t, 3);
+		b->len += 3;
 	} else {
 		t[0] = (char)(0xF0 | (cp >> 18));
 		t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
 		t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
 		t[3] = (char)(0x80 | (cp & 0x3F));
-		kb_buf_add(b, t, 4);
+		b->len += 4;
 	}
+	b->data[b->len] = '\0';
 }
 
 static void
@@ -448,14 +479,61 @@ clean_utf16(const unsigned char *u, size_t n, bool big)
 	return kb_buf_steal(&b);
 }
 
+/*
+ * kb_text_clean for UTF-8, s[0..n), or NULL when it is not valid UTF-8
+ * (as kb_utf8_valid judges).  Every code point kept is copied as it
+ * stands, since re-encoding a valid sequence gives the same bytes, and
+ * nothing grows, so the result fits in n + 1 bytes.
+ */
+static char *
+clean_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = kb_xmalloc(n + 1);
+	size_t i = 0, o = 0, k;
+	bool last_cr = false;
+	uint32_t cp;
+
+	while (i < n) {
+		if (u[i] >= 0x20 && u[i] < 0x7F) {
+			out[o++] = s[i++];
+			last_cr = false;
+			continue;
+		}
+		if (u[i] < 0x80) {
+			if (u[i] == '\r')
+				out[o++] = '\n';
+			else if (u[i] == '\t' || (u[i] == '\n' && !last_cr))
+				out[o++] = s[i];
+			last_cr = u[i] == '\r';
+			i++;
+			continue;
+		}
+		k = kb_utf8_decode(s + i, n - i, &cp);
+		if (cp == 0xFFFD && k == 1) {
+			free(out);
+			return NULL;
+		}
+		if (cp != 0xFEFF && !(cp >= 0x80 && cp < 0xA0)) {
+			memcpy(out + o, s + i, k);
+			o += k;
+		}
+		last_cr = false;
+		i += k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 char *
 kb_text_clean(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	struct kb_buf b;
-	bool last_cr = false, utf8;
-	size_t i = 0, k;
+	bool last_cr = false;
+	size_t i = 0;
 	uint32_t cp;
+	char *out;
 
 	if (n >= 2 && u[0] == 0xFF && u[1] == 0xFE)
 		return clean_utf16(u, n, false);
@@ -464,25 +542,21 @@ kb_text_clean(const char *s, size_t n)
 	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 		i = 3;
 	/* Valid UTF-8 is taken as such; anything else is read as Latin-1. */
-	utf8 = kb_utf8_valid(s + i, n - i);
+	out = clean_utf8(s + i, n - i);
+	if (out != NULL)
+		return out;
 	kb_buf_init(&b);
 	kb_buf_add(&b, "", 0);
-	while (i < n) {
-		if (utf8) {
-			k = kb_utf8_decode(s + i, n - i, &cp);
-		} else {
-			cp = u[i];
-			k = 1;
-			/* Windows-1252 punctuation commonly found in "Latin-1". */
-			if (cp == 0x92 || cp == 0x91)
-				cp = '\'';
-			else if (cp == 0x93 || cp == 0x94)
-				cp = '"';
-			else if (cp == 0x96 || cp == 0x97)
-				cp = 0x2013;
-		}
+	for (; i < n; i++) {
+		cp = u[i];
+		/* Windows-1252 punctuation commonly found in "Latin-1". */
+		if (cp == 0x92 || cp == 0x91)
+			cp = '\'';
+		else if (cp == 0x93 || cp == 0x94)
+			cp = '"';
+		else if (cp == 0x96 || cp == 0x97)
+			cp = 0x2013;
 		add_clean_cp(&b, cp, &last_cr);
-		i += k;
 	}
 	return kb_buf_steal(&b);
 }

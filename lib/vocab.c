@@ -74,9 +74,8 @@ grow(struct kb_vocab_delta *d)
 }
 
 static bool
-worth_keeping(const char *w)
+worth_keeping(const char *w, size_t n)
 {
-	size_t n = strlen(w);
 	const char *p;
 
 	if (n < 2 || n > 32)
@@ -93,33 +92,232 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The distinct words met so far: an open-addressing set of indexes into
+ * the output list, so that an article's words are copied and sorted once
+ * each however often they repeat.
+ */
+struct seen {
+	uint32_t *slots; /* 1 + index into out->v; 0: empty */
+	uint32_t *hashes;
+	size_t cap;	 /* a power of two */
+	size_t n;
+};
+
+static void
+seen_init(struct seen *s)
+{
+	s->cap = 512;
+	s->n = 0;
+	s->slots = kb_xcalloc(s->cap, sizeof(*s->slots));
+	s->hashes = kb_xcalloc(s->cap, sizeof(*s->hashes));
+}
+
+static void
+seen_free(struct seen *s)
+{
+	free(s->slots);
+	free(s->hashes);
+}
+
+static void
+seen_grow(struct seen *s)
+{
+	uint32_t *slots = s->slots, *hashes = s->hashes;
+	size_t cap = s->cap, i, k;
+
+	s->cap *= 2;
+	s->slots = kb_xcalloc(s->cap, sizeof(*s->slots));
+	s->hashes = kb_xcalloc(s->cap, sizeof(*s->hashes));
+	for (i = 0; i < cap; i++) {
+		if (slots[i] == 0)
+			continue;
+		k = hashes[i] & (s->cap - 1);
+		while (s->slots[k] != 0)
+			k = (k + 1) & (s->cap - 1);
+		s->slots[k] = slots[i];
+		s->hashes[k] = hashes[i];
+	}
+	free(slots);
+	free(hashes);
+}
+
+/* Is w[0..n) in the set?  If not, *at gets the free slot for it. */
+static bool
+seen_find(const struct seen *s, const struct kb_strv *out, const char *w,
+	  size_t n, uint32_t h, size_t *at)
+{
+	size_t k = h & (s->cap - 1);
+
+	for (; s->slots[k] != 0; k = (k + 1) & (s->cap - 1)) {
+		const char *v = out->v[s->slots[k] - 1];
+
+		if (s->hashes[k] == h && strncmp(v, w, n) == 0 &&
+		    v[n] == '\0')
+			return true;
+	}
+	*at = k;
+	return false;
+}
+
+static void
+seen_put(struct seen *s, size_t at, uint32_t h, size_t index)
+{
+	s->slots[at] = (uint32_t)index + 1;
+	s->hashes[at] = h;
+	s->n++;
+	if (s->n * 2 > s->cap)
+		seen_grow(s);
+}
+
+/* Start from the words already in out, dropping any repeats among them. */
+static void
+seen_start(struct seen *seen, struct kb_strv *out)
+{
+	size_t i, kept, len, at;
+	uint32_t h;
+
+	seen_init(seen);
+	for (i = 0, kept = 0; i < out->n; i++) {
+		len = strlen(out->v[i]);
+		h = (uint32_t)kb_fnv1a(out->v[i], len);
+		if (seen_find(seen, out, out->v[i], len, h, &at)) {
+			free(out->v[i]);
+			continue;
+		}
+		out->v[kept] = out->v[i];
+		seen_put(seen, at, h, kept++);
+	}
+	out->n = kept;
+	if (out->v != NULL)
+		out->v[kept] = NULL;
+}
+
+static void
+seen_add_tokens(struct seen *seen, struct kb_strv *out,
+		const struct kb_token *tok, size_t ntok)
+{
+	size_t i, len, at;
+	uint32_t h;
+
+	for (i = 0; i < ntok; i++) {
+		len = strlen(tok[i].norm);
+		if (!worth_keeping(tok[i].norm, len))
+			continue;
+		h = (uint32_t)kb_fnv1a(tok[i].norm, len);
+		if (seen_find(seen, out, tok[i].norm, len, h, &at))
+			continue;
+		kb_strv_push_own(out, kb_xstrndup(tok[i].norm, len));
+		seen_put(seen, at, h, out->n - 1);
+	}
+}
+
+/* strcmp order, comparing the first bytes before calling strcmp. */
+static bool
+str_less(const char *a, const char *b)
+{
+	if (a[0] != b[0])
+		return (unsigned char)a[0] < (unsigned char)b[0];
+	return strcmp(a, b) < 0;
+}
+
+/*
+ * Sort distinct words into strcmp order: quicksort on the middle of
+ * three, insertion sort for short runs, and qsort past a depth that only
+ * a pathological order reaches.  An article has a few hundred words.
+ */
+static void
+sort_words(char **v, size_t n, int depth)
+{
+	size_t i, j, mid;
+	char *pivot, *t;
+
+	while (n > 16) {
+		if (depth-- == 0) {
+			qsort(v, n, sizeof(*v), cmp_str);
+			return;
+		}
+		mid = n / 2;
+		if (str_less(v[mid], v[0])) {
+			t = v[mid], v[mid] = v[0], v[0] = t;
+		}
+		if (str_less(v[n - 1], v[0])) {
+			t = v[n - 1], v[n - 1] = v[0], v[0] = t;
+		}
+		if (str_less(v[n - 1], v[mid])) {
+			t = v[n - 1], v[n - 1] = v[mid], v[mid] = t;
+		}
+		pivot = v[mid];
+		i = 0;
+		j = n - 1;
+		for (;;) {
+			while (str_less(v[i], pivot))
+				i++;
+			while (str_less(pivot, v[j]))
+				j--;
+			if (i >= j)
+				break;
+			t = v[i], v[i] = v[j], v[j] = t;
+			i++;
+			j--;
+		}
+		/* v[0..j] <= pivot <= v[j+1..n): recurse on the smaller. */
+		if (j + 1 < n - j - 1) {
+			sort_words(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_words(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (i = 1; i < n; i++) {
+		t = v[i];
+		for (j = i; j > 0 && str_less(t, v[j - 1]); j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+static void
+seen_finish(struct seen *seen, struct kb_strv *out)
+{
+	seen_free(seen);
+	if (out->n > 1)
+		sort_words(out->v, out->n, 64);
+}
+
 void
 kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
 {
-	struct kb_token *tok = NULL;
-	size_t ntok, i, k, kept;
+	struct kb_token *tok;
+	struct seen seen;
+	size_t ntok, k;
 
+	seen_start(&seen, out);
 	for (k = 0; k < n; k++) {
 		if (texts[k] == NULL)
 			continue;
+		tok = NULL;
 		ntok = 0;
 		kb_tokenize(texts[k], &tok, &ntok);
-		for (i = 0; i < ntok; i++)
-			if (worth_keeping(tok[i].norm))
-				kb_strv_push(out, tok[i].norm);
+		seen_add_tokens(&seen, out, tok, ntok);
 		kb_tokens_free(tok);
-		tok = NULL;
 	}
-	if (out->n < 2)
-		return;
-	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
-	for (i = 1, kept = 1; i < out->n; i++) {
-		if (strcmp(out->v[i], out->v[kept - 1]) == 0)
-			free(out->v[i]);
-		else
-			out->v[kept++] = out->v[i];
-	}
-	out->n = kept;
+	seen_finish(&seen, out);
+}
+
+void
+kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
+		   size_t n, struct kb_strv *out)
+{
+	struct seen seen;
+	size_t k;
+
+	seen_start(&seen, out);
+	for (k = 0; k < n; k++)
+		seen_add_tokens(&seen, out, toks[k], ntoks[k]);
+	seen_finish(&seen, out);
 }
 
 void

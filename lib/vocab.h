@@ -7,6 +7,8 @@
 
 #include "util.h"
 
+struct kb_token;
+
 /*
  * Changes to the vocabulary during one indexer run: for every word, how
  * many articles gained (+) or lost (-) it.  Words are token norms (as
@@ -25,6 +27,9 @@ void kb_vocab_delta_article(struct kb_vocab_delta *d,
  * then each counted with sign.
  */
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out);
+/* The same for texts already tokenised: toks[k][0..ntoks[k]), k < n. */
+void kb_vocab_words_tok(const struct kb_token *const *toks,
+			const size_t *ntoks, size_t n, struct kb_strv *out);
 void kb_vocab_delta_words(struct kb_vocab_delta *d,
 			  const struct kb_strv *words, int sign);
 /* Visit every word whose count changed. */
