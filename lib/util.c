@@ -275,25 +275,19 @@ int
 kb_read_file(const char *path, size_t max, char **out, size_t *len,
 	     struct kb_error *err)
 {
-	FILE *fp = NULL;
 	struct stat st;
-	struct kb_buf b;
-	char chunk[65536];
-	size_t n;
+	char *buf = NULL;
+	size_t cap, have = 0;
+	ssize_t n;
 	int rc = KB_OK, fd;
 
-	kb_buf_init(&b);
 	*out = NULL;
 	*len = 0;
 	/* Non-blocking, so that opening a FIFO cannot wait for a writer. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || (fp = fdopen(fd, "rb")) == NULL) {
-		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: cannot open: %s",
-				  path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto out;
-	}
+	if (fd < 0)
+		return kb_error_set(err, KB_ERR_IO, 0, "%s: cannot open: %s",
+				    path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: %s", path,
 				  strerror(errno));
@@ -308,24 +302,43 @@ kb_read_file(const char *path, size_t max, char **out, size_t *len,
 		rc = too_large(path, max, err);
 		goto out;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (b.len + n > max) {
-			rc = too_large(path, max, err);
+	/* Read straight into one buffer of the size fstat gave (+1 to see
+	 * the end, or growth while it is read). */
+	cap = (size_t)st.st_size + 1;
+	buf = kb_xmalloc(cap + 1);
+	for (;;) {
+		if (have == cap) {
+			if (have > max) {
+				rc = too_large(path, max, err);
+				goto out;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			buf = kb_xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = kb_error_set(err, KB_ERR_IO, 0,
+					  "%s: read error: %s", path,
+					  strerror(errno));
 			goto out;
 		}
-		kb_buf_add(&b, chunk, n);
+		if (n == 0)
+			break;
+		have += (size_t)n;
 	}
-	if (ferror(fp)) {
-		rc = kb_error_set(err, KB_ERR_IO, 0, "%s: read error: %s",
-				  path, strerror(errno));
+	if (have > max) {
+		rc = too_large(path, max, err);
 		goto out;
 	}
-	*len = b.len;
-	*out = kb_buf_steal(&b);
+	buf[have] = '\0';
+	*len = have;
+	*out = buf;
+	buf = NULL;
 out:
-	if (fp != NULL)
-		fclose(fp);
-	kb_buf_free(&b);
+	free(buf);
+	close(fd);
 	return rc;
 }
 
