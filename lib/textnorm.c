@@ -761,6 +761,7 @@ struct stem_slot {
 	char word[STEM_WORD];
 	char stem[STEM_WORD];
 	unsigned char stemlen;
+	bool stop, neg; /* kb_is_stopword, kb_is_negation of word */
 };
 
 static pthread_key_t stem_key;
@@ -777,14 +778,15 @@ make_stem_key(void)
 
 static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
 
-size_t
-kb_stem(const char *norm, char *out, size_t outsz)
+/* kb_stem, and when stop is not NULL kb_is_stopword and kb_is_negation. */
+static size_t
+stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 {
 	size_t len = strlen(norm), h = 5381, i;
 	struct stem_slot *slot;
 
-	if (len < 3 || len >= STEM_WORD)
-		return porter(norm, len, out, outsz);
+	if (len == 0 || len >= STEM_WORD)
+		goto uncached;
 	if (stem_cache == NULL) {
 		pthread_once(&stem_once, make_stem_key);
 		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
@@ -792,7 +794,7 @@ kb_stem(const char *norm, char *out, size_t outsz)
 		    pthread_setspecific(stem_key, stem_cache) != 0) {
 			free(stem_cache);
 			stem_cache = NULL;
-			return porter(norm, len, out, outsz);
+			goto uncached;
 		}
 	}
 	for (i = 0; i < len; i++)
@@ -801,12 +803,39 @@ kb_stem(const char *norm, char *out, size_t outsz)
 	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
 		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
 
-		if (n >= sizeof(slot->stem))
-			return porter(norm, len, out, outsz);
+		if (n >= sizeof(slot->stem)) {
+			slot->word[0] = '\0'; /* its stem was cut short */
+			goto uncached;
+		}
 		memcpy(slot->word, norm, len + 1);
 		slot->stemlen = (unsigned char)n;
+		slot->stop = kb_is_stopword(norm);
+		slot->neg = kb_is_negation(norm);
+	}
+	if (stop != NULL) {
+		*stop = slot->stop;
+		*neg = slot->neg;
 	}
 	return put_stem(slot->stem, slot->stemlen, out, outsz);
+uncached:
+	if (stop != NULL) {
+		*stop = kb_is_stopword(norm);
+		*neg = kb_is_negation(norm);
+	}
+	return porter(norm, len, out, outsz);
+}
+
+size_t
+kb_stem(const char *norm, char *out, size_t outsz)
+{
+	return stem_cached(norm, out, outsz, NULL, NULL);
+}
+
+size_t
+kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
+	     bool *neg)
+{
+	return stem_cached(norm, out, outsz, stop, neg);
 }
 
 static size_t
