@@ -146,9 +146,9 @@ void kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
 				 const struct kb_token *tok, size_t ntok,
 				 struct kb_match **out, size_t *n);
 void kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t,
-				   const char *text,
-				   const struct kb_token *tok, size_t ntok,
-				   struct kb_match **out, size_t *n);
+				   const char *text, const struct kb_token *tok,
+				   size_t ntok, struct kb_match **out,
+				   size_t *n);
 /*
  * The index terms of a text's tokens, made beforehand as
  * kb_fts_term_of(norm, 1, ...) makes them: token i's is NUL-terminated

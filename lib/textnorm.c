@@ -142,17 +142,15 @@ fold_cp(char *dst, uint32_t cp)
 
 /* ASCII letters and digits: the word characters below U+0080. */
 static const bool ascii_word[128] = {
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
-	['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 struct raw_token {
@@ -293,8 +291,8 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 
 			if (ch < 0x80 && ascii_word[ch]) {
 				norms[used++] = (char)(ch >= 'A' && ch <= 'Z'
-							       ? ch - 'A' + 'a'
-							       : ch);
+							   ? ch - 'A' + 'a'
+							   : ch);
 				i++;
 				continue;
 			}
@@ -417,17 +415,15 @@ static const char *const negations[] = {
 struct word_set {
 	const char *const *list;
 	size_t n;
-	const char *word[256];		/* the list, grouped */
+	const char *word[256];			       /* the list, grouped */
 	unsigned char at[(WORD_SET_LEN + 1) * 26 + 1]; /* group starts */
 	size_t maxlen;
 };
 
 static struct word_set stopword_set = {
-	stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0
-};
+    stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0};
 static struct word_set negation_set = {
-	negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0
-};
+    negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0};
 static pthread_once_t word_sets_once = PTHREAD_ONCE_INIT;
 
 static size_t
@@ -832,8 +828,7 @@ kb_stem(const char *norm, char *out, size_t outsz)
 }
 
 size_t
-kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
-	     bool *neg)
+kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 {
 	return stem_cached(norm, out, outsz, stop, neg);
 }
