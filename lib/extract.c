@@ -904,11 +904,11 @@ extract_text(struct extractor *x, const char *text)
  * start, and only there are the words compared.
  */
 struct colour_filter {
-	bool always;		 /* a non-ASCII word: every text may match */
-	bool single[256];	 /* one-byte words, lowercased */
+	bool always;		  /* a non-ASCII word: every text may match */
+	bool single[256];	  /* one-byte words, lowercased */
 	unsigned char pair[8192]; /* bit (a << 8 | b): a word starts "ab" */
-	const char **words;	 /* the words of two bytes or more */
-	unsigned int *starts;	 /* and their first two bytes, as a bit */
+	const char **words;	  /* the words of two bytes or more */
+	unsigned int *starts;	  /* and their first two bytes, as a bit */
 	size_t nwords;
 };
 
@@ -944,11 +944,11 @@ colour_filter_init(struct colour_filter *f, const struct kb_taxonomy *t)
 				continue;
 			if (w[1] == '\0') {
 				f->single[lower_ascii((unsigned char)w[0])] =
-					true;
+				    true;
 				continue;
 			}
 			bit = (unsigned int)lower_ascii((unsigned char)w[0])
-				      << 8 |
+				  << 8 |
 			      lower_ascii((unsigned char)w[1]);
 			f->pair[bit >> 3] |= (unsigned char)(1u << (bit & 7));
 			f->starts[f->nwords] = bit;

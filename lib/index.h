@@ -119,8 +119,8 @@ void kb_tag_article(const struct kb_taxonomy *t, struct kb_article *a,
  * words: tok[0..nhead) are the heading's, tok[nhead..ntok) the body's.
  * terms[0..terms_len) holds each token's index term (kb_fts_term_of,
  * stemmed), NUL-terminated, in token order, the heading's in the first
- * head_len bytes; token i's is at terms + term_at[i], and neg[i] tells
- * whether the token was a negation.
+ * head_len bytes; token i's is at terms + term_at[i], and neg[i] and
+ * stop[i] tell whether the token was a negation, a stop word.
  */
 struct kb_section_words {
 	char *text;
@@ -129,7 +129,7 @@ struct kb_section_words {
 	char *terms;
 	size_t terms_len, head_len;
 	uint32_t *term_at;
-	unsigned char *neg;
+	unsigned char *neg, *stop;
 };
 void kb_section_words_make(const struct kb_section *s,
 			   struct kb_section_words *w);

@@ -313,8 +313,8 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 }
 
 void
-kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
-		   size_t len, size_t n)
+kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms, size_t len,
+		   size_t n)
 {
 	if (t->len + len > t->cap) {
 		t->cap = (t->len + len) * 2;

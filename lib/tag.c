@@ -93,6 +93,7 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 {
 	size_t hl = strlen(s->heading), bl = strlen(s->body), i, k, cap;
 	char buf[256];
+	bool stop, neg;
 
 	/* "heading\nbody": a section is tagged by what either names. */
 	w->text = kb_xmalloc(hl + bl + 2);
@@ -113,14 +114,21 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 	w->terms_len = 0;
 	w->head_len = 0;
 	w->term_at = kb_xmalloc((w->ntok ? w->ntok : 1) * sizeof(*w->term_at));
-	w->neg = kb_xmalloc(w->ntok ? w->ntok : 1);
+	w->neg = kb_xmalloc(2 * (w->ntok ? w->ntok : 1));
+	w->stop = w->neg + w->ntok;
 	for (i = 0; i < w->ntok; i++) {
 		if (i == w->nhead)
 			w->head_len = w->terms_len;
-		k = kb_fts_term_of(w->tok[i].norm, 1, buf, sizeof(buf));
-		/* A negation's term is "not"; few other words stem to it. */
-		w->neg[i] = k == 3 && memcmp(buf, "not", 3) == 0 &&
-			    kb_is_negation(w->tok[i].norm);
+		/* The term as kb_fts_term_of(norm, 1, ...) makes it. */
+		k = kb_stem_info(w->tok[i].norm, buf, sizeof(buf), &stop, &neg);
+		if (neg) {
+			memcpy(buf, "not", 4);
+			k = 3;
+		} else if (k >= sizeof(buf)) {
+			k = sizeof(buf) - 1;
+		}
+		w->neg[i] = neg;
+		w->stop[i] = stop;
 		if (w->terms_len + k + 1 > cap) {
 			cap = (w->terms_len + k + 1) * 2;
 			w->terms = kb_xrealloc(w->terms, cap);
@@ -143,7 +151,7 @@ kb_section_words_free(struct kb_section_words *w)
 	kb_tokens_free(w->tok);
 	free(w->terms);
 	free(w->term_at);
-	free(w->neg);
+	free(w->neg); /* and stop with it */
 	memset(w, 0, sizeof(*w));
 }
 
@@ -184,6 +192,7 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 		terms.text = w->terms;
 		terms.at = w->term_at;
 		terms.neg = w->neg;
+		terms.stop = w->stop;
 		find_in_tok(t, w->text, w->tok, w->ntok, &terms,
 			    fm_models ? NULL : &s->models, &s->symptoms);
 		if (words == NULL)

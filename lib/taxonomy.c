@@ -1937,7 +1937,8 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 	for (i = 0; i < ntok; i++) {
 		if (i > 0 && gap_breaks(text, tok[i - 1].end, tok[i].start))
 			s++;
-		if (kb_is_stopword(tok[i].norm))
+		if (terms != NULL ? terms->stop[i]
+				  : kb_is_stopword(tok[i].norm))
 			continue;
 		if (terms != NULL)
 			key[nk] = key_of_term(x, terms->text + terms->at[i],

@@ -146,18 +146,19 @@ void kb_taxonomy_find_models_tok(const struct kb_taxonomy *t, const char *text,
 				 const struct kb_token *tok, size_t ntok,
 				 struct kb_match **out, size_t *n);
 void kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t,
-				   const char *text,
-				   const struct kb_token *tok, size_t ntok,
-				   struct kb_match **out, size_t *n);
+				   const char *text, const struct kb_token *tok,
+				   size_t ntok, struct kb_match **out,
+				   size_t *n);
 /*
- * The index terms of a text's tokens, made beforehand with
- * kb_fts_term_of(norm, 1, ...): token i's is NUL-terminated at
- * text + at[i], and neg[i] tells whether the token was a negation.
+ * The index terms of a text's tokens, made beforehand as
+ * kb_fts_term_of(norm, 1, ...) makes them: token i's is NUL-terminated
+ * at text + at[i]; neg[i] and stop[i] tell whether the token was a
+ * negation (kb_is_negation), a stop word (kb_is_stopword).
  */
 struct kb_token_terms {
 	const char *text;
 	const uint32_t *at;
-	const unsigned char *neg;
+	const unsigned char *neg, *stop;
 };
 /* kb_taxonomy_find_symptoms_tok, taking the tokens' stems from terms. */
 void kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t,

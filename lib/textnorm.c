@@ -142,17 +142,15 @@ fold_cp(char *dst, uint32_t cp)
 
 /* ASCII letters and digits: the word characters below U+0080. */
 static const bool ascii_word[128] = {
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
-	['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-	['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-	['y'] = 1, ['z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+    ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 struct raw_token {
@@ -293,8 +291,8 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 
 			if (ch < 0x80 && ascii_word[ch]) {
 				norms[used++] = (char)(ch >= 'A' && ch <= 'Z'
-							       ? ch - 'A' + 'a'
-							       : ch);
+							   ? ch - 'A' + 'a'
+							   : ch);
 				i++;
 				continue;
 			}
@@ -417,17 +415,15 @@ static const char *const negations[] = {
 struct word_set {
 	const char *const *list;
 	size_t n;
-	const char *word[256];		/* the list, grouped */
+	const char *word[256];			       /* the list, grouped */
 	unsigned char at[(WORD_SET_LEN + 1) * 26 + 1]; /* group starts */
 	size_t maxlen;
 };
 
 static struct word_set stopword_set = {
-	stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0
-};
+    stopwords, sizeof(stopwords) / sizeof(*stopwords), {0}, {0}, 0};
 static struct word_set negation_set = {
-	negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0
-};
+    negations, sizeof(negations) / sizeof(*negations), {0}, {0}, 0};
 static pthread_once_t word_sets_once = PTHREAD_ONCE_INIT;
 
 static size_t
@@ -761,6 +757,7 @@ struct stem_slot {
 	char word[STEM_WORD];
 	char stem[STEM_WORD];
 	unsigned char stemlen;
+	bool stop, neg; /* kb_is_stopword, kb_is_negation of word */
 };
 
 static pthread_key_t stem_key;
@@ -777,14 +774,15 @@ make_stem_key(void)
 
 static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
 
-size_t
-kb_stem(const char *norm, char *out, size_t outsz)
+/* kb_stem, and when stop is not NULL kb_is_stopword and kb_is_negation. */
+static size_t
+stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 {
 	size_t len = strlen(norm), h = 5381, i;
 	struct stem_slot *slot;
 
-	if (len < 3 || len >= STEM_WORD)
-		return porter(norm, len, out, outsz);
+	if (len == 0 || len >= STEM_WORD)
+		goto uncached;
 	if (stem_cache == NULL) {
 		pthread_once(&stem_once, make_stem_key);
 		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
@@ -792,7 +790,7 @@ kb_stem(const char *norm, char *out, size_t outsz)
 		    pthread_setspecific(stem_key, stem_cache) != 0) {
 			free(stem_cache);
 			stem_cache = NULL;
-			return porter(norm, len, out, outsz);
+			goto uncached;
 		}
 	}
 	for (i = 0; i < len; i++)
@@ -801,12 +799,38 @@ kb_stem(const char *norm, char *out, size_t outsz)
 	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
 		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
 
-		if (n >= sizeof(slot->stem))
-			return porter(norm, len, out, outsz);
+		if (n >= sizeof(slot->stem)) {
+			slot->word[0] = '\0'; /* its stem was cut short */
+			goto uncached;
+		}
 		memcpy(slot->word, norm, len + 1);
 		slot->stemlen = (unsigned char)n;
+		slot->stop = kb_is_stopword(norm);
+		slot->neg = kb_is_negation(norm);
+	}
+	if (stop != NULL) {
+		*stop = slot->stop;
+		*neg = slot->neg;
 	}
 	return put_stem(slot->stem, slot->stemlen, out, outsz);
+uncached:
+	if (stop != NULL) {
+		*stop = kb_is_stopword(norm);
+		*neg = kb_is_negation(norm);
+	}
+	return porter(norm, len, out, outsz);
+}
+
+size_t
+kb_stem(const char *norm, char *out, size_t outsz)
+{
+	return stem_cached(norm, out, outsz, NULL, NULL);
+}
+
+size_t
+kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
+{
+	return stem_cached(norm, out, outsz, stop, neg);
 }
 
 static size_t

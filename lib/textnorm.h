@@ -65,5 +65,12 @@ bool kb_is_negation(const char *norm);
  * for a stem that differs from its input.
  */
 size_t kb_stem(const char *norm, char *out, size_t outsz);
+/*
+ * kb_stem, also telling whether norm is a stop word (*stop) and a
+ * negation (*neg): one lookup for callers that need all three of every
+ * token.
+ */
+size_t kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
+		    bool *neg);
 
 #endif

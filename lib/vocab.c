@@ -100,7 +100,7 @@ cmp_str(const void *a, const void *b)
 struct seen {
 	uint32_t *slots; /* 1 + index into out->v; 0: empty */
 	uint32_t *hashes;
-	size_t cap;	 /* a power of two */
+	size_t cap; /* a power of two */
 	size_t n;
 };
 
@@ -152,8 +152,7 @@ seen_find(const struct seen *s, const struct kb_strv *out, const char *w,
 	for (; s->slots[k] != 0; k = (k + 1) & (s->cap - 1)) {
 		const char *v = out->v[s->slots[k] - 1];
 
-		if (s->hashes[k] == h && strncmp(v, w, n) == 0 &&
-		    v[n] == '\0')
+		if (s->hashes[k] == h && strncmp(v, w, n) == 0 && v[n] == '\0')
 			return true;
 	}
 	*at = k;

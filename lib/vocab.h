@@ -28,8 +28,8 @@ void kb_vocab_delta_article(struct kb_vocab_delta *d,
  */
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out);
 /* The same for texts already tokenised: toks[k][0..ntoks[k]), k < n. */
-void kb_vocab_words_tok(const struct kb_token *const *toks,
-			const size_t *ntoks, size_t n, struct kb_strv *out);
+void kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
+			size_t n, struct kb_strv *out);
 void kb_vocab_delta_words(struct kb_vocab_delta *d,
 			  const struct kb_strv *words, int sign);
 /* Visit every word whose count changed. */
