@@ -164,6 +164,7 @@ struct phrase {
 	uint32_t *keys;
 	size_t n;
 	size_t entry; /* symptom / colour / pattern index */
+	size_t ord;   /* order added, while a set is built and sorted */
 };
 
 struct phrase_set {
@@ -350,6 +351,7 @@ add_phrase(struct kb_taxonomy_index *x, struct phrase_set *set,
 	ph.keys = kb_xcalloc(n ? n : 1, sizeof(*ph.keys));
 	ph.n = 0;
 	ph.entry = entry;
+	ph.ord = set->n;
 	for (i = 0; i < n; i++) {
 		if (kb_is_stopword(tok[i].norm))
 			continue;
@@ -383,7 +385,7 @@ cmp_phrase(const void *a, const void *b)
 	/* Keep taxonomy order among phrases with the same first key. */
 	if (p->entry != q->entry)
 		return p->entry < q->entry ? -1 : 1;
-	return p->keys < q->keys ? -1 : p->keys > q->keys;
+	return p->ord < q->ord ? -1 : p->ord > q->ord;
 }
 
 /* Where each first key's phrases begin, in a set sorted by first key. */
