@@ -532,15 +532,15 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 	struct job *j;
 
 	kb_error_clear(&err);
-	if (!unread && kb_read_file(f->path, MAX_FILE_BYTES, &data, &len,
-				    &err) != KB_OK) {
-		/* kb_read_file names the file itself. */
-		fprintf(stderr, "kbindex: %s\n", err.msg);
-		failures++;
-		kb_index_unchanged(ix, f->rel, NULL);
-		return 0;
-	}
 	if (!unread) {
+		if (kb_read_file(f->path, MAX_FILE_BYTES, &data, &len, &err) !=
+		    KB_OK) {
+			/* kb_read_file names the file itself. */
+			fprintf(stderr, "kbindex: %s\n", err.msg);
+			failures++;
+			kb_index_unchanged(ix, f->rel, NULL);
+			return 0;
+		}
 		kb_hash_hex(data, len, hash);
 		if (kb_index_unchanged(ix, f->rel, hash)) {
 			free(data);

@@ -342,25 +342,6 @@ kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src)
 		dst->n[c] = src->n[c];
 }
 
-/* A section's terms, column by column, as the "kb" tokenizer makes them. */
-void
-kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS])
-{
-	int c;
-
-	t->len = 0;
-	for (c = 0; c < KBX_COLS; c++) {
-		struct kb_token *tok = NULL;
-		size_t n = 0;
-
-		t->n[c] = 0;
-		if (cols[c] != NULL)
-			kb_tokenize(cols[c], &tok, &n);
-		kbx_terms_add(t, c, tok, n);
-		kb_tokens_free(tok);
-	}
-}
-
 void
 kbx_terms_free(struct kbx_terms *t)
 {
@@ -375,20 +356,6 @@ put_text(struct kb_buf *b, const char *s)
 
 	put_varint(b, n);
 	kb_buf_add(b, s ? s : "", n);
-}
-
-int
-kbx_add_section(struct kbx_build *b, int64_t section,
-		const char *const cols[KBX_COLS], const struct kbx_feat *feat,
-		struct kb_error *err)
-{
-	struct kbx_terms t = { 0 };
-	int rc;
-
-	kbx_terms_make(&t, cols);
-	rc = kbx_add_terms(b, section, &t, feat, err);
-	kbx_terms_free(&t);
-	return rc;
 }
 
 /* Count the section in b->toks into the totals (b->counting). */

@@ -50,25 +50,21 @@ struct kbx_feat {
 	const char *tags;
 	const char *article_tags;
 };
-/* Add (or replace) one section: its column texts and features. */
-int kbx_add_section(struct kbx_build *b, int64_t section,
-		    const char *const cols[KBX_COLS],
-		    const struct kbx_feat *feat, struct kb_error *err);
 /*
- * kbx_add_section in two steps, so tokenizing can run on another thread:
- * kbx_terms_make needs no build and is thread-safe; kbx_add_terms numbers
- * the terms and stores the section.
+ * Adding (or replacing) a section takes two steps, so tokenizing can run
+ * on another thread: making its kbx_terms needs no build and is
+ * thread-safe; kbx_add_terms numbers the terms and stores the section.
  */
 struct kbx_terms {
 	char *text;	       /* the terms, each NUL-terminated */
 	size_t len, cap;
 	uint32_t n[KBX_COLS]; /* terms in each column */
 };
-void kbx_terms_make(struct kbx_terms *t, const char *const cols[KBX_COLS]);
 /*
- * The same a column at a time, for text already tokenised: append the
- * terms of tok[0..n) as column col, after those of every column before
- * it (t starts zeroed, or as a copy of terms made for those columns).
+ * A section's terms, a column at a time, as the "kb" tokenizer makes
+ * them: append the terms of tok[0..n) as column col, after those of every
+ * column before it (t starts zeroed, or as a copy of terms made for those
+ * columns).
  */
 void kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		   size_t n);
