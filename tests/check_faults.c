@@ -1364,6 +1364,53 @@ START_TEST(a_bad_file_is_named_and_nothing_else_is_lost)
 }
 END_TEST
 
+/*
+ * The same files in a build of a new index (--full), where the parsing
+ * threads read them: each named once, in one line, and the rest indexed.
+ */
+START_TEST(a_bad_file_in_a_new_index_is_named_and_the_rest_is_indexed)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct child_opts o = { -1, c->nobody, c->no_taxonomy, "--full",
+				NULL };
+	struct snap after;
+	struct kb_test_run r;
+	char *hit;
+
+	good_articles();
+	c->prepare();
+	kb_test_write(docs, "fresh.md", "## Fresh\n\nA persimmon tip.\n");
+	kbindex(&r, &o);
+	snap_take(&after, dbpath);
+	ck_assert_msg(strstr(after.paths, "fresh.md") != NULL,
+		      "%s: the rest was not indexed: %s", c->what, r.err);
+	if (c->outcome == SKIPPED) {
+		ck_assert_msg(r.status == 1, "%s: exit status %d", c->what,
+			      r.status);
+		ck_assert_msg(count_lines(r.err) == 1 &&
+				      strncmp(r.err, "kbindex: ", 9) == 0,
+			      "%s: one message expected: %s", c->what, r.err);
+		hit = strstr(r.err, c->names);
+		ck_assert_msg(hit != NULL && !strstr(hit + 1, c->names),
+			      "%s: the message does not name %s once: %s",
+			      c->what, c->names, r.err);
+		ck_assert_msg(strstr(r.err, c->says) != NULL,
+			      "%s: the message does not say '%s': %s",
+			      c->what, c->says, r.err);
+		if (strstr(c->names, "victim.md") != NULL)
+			ck_assert_msg(strstr(after.paths, "victim.md") == NULL,
+				      "%s: indexed anyway", c->what);
+	} else {
+		ck_assert_msg(r.status == 0 && *r.err == '\0',
+			      "%s: exit status %d: %s", c->what, r.status,
+			      r.err);
+		assert_read_like_reference();
+	}
+	kb_test_run_free(&r);
+	snap_free(&after);
+}
+END_TEST
+
 /* A folder given that is gone (unmounted, renamed) removes nothing. */
 START_TEST(a_folder_given_that_cannot_be_read_removes_nothing)
 {
@@ -1436,6 +1483,9 @@ faults_suite(void)
 	tcase_add_checked_fixture(bad, setup, teardown);
 	tcase_add_loop_test(bad, a_bad_file_is_named_and_nothing_else_is_lost,
 			    0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_loop_test(
+		bad, a_bad_file_in_a_new_index_is_named_and_the_rest_is_indexed,
+		0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(bad, a_folder_given_that_cannot_be_read_removes_nothing);
 	suite_add_tcase(s, bad);
 	return s;
