@@ -495,6 +495,7 @@ main(int argc, char **argv)
 	}
 
 	kb_error_clear(&err);
+	kb_db_one_shot();
 	if (kb_db_open(o.db, &db, &err) != KB_OK) {
 		if (err.status == KB_ERR_MISSING)
 			fprintf(stderr,

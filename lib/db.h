@@ -9,7 +9,7 @@
 #include "util.h"
 
 /* Bumped whenever the schema changes; kbindex rebuilds older indexes. */
-#define KB_SCHEMA_VERSION 4
+#define KB_SCHEMA_VERSION 5
 
 /* An open, read-only index.  One per thread. */
 struct kb_db;
@@ -20,6 +20,14 @@ struct kb_db;
  */
 int kb_db_open(const char *path, struct kb_db **out, struct kb_error *err);
 void kb_db_close(struct kb_db *db);
+/*
+ * For a process that opens an index, searches a few times and exits (the
+ * kbsearch command): call before anything else uses SQLite.  Indexes
+ * opened after it read their pages into a cache instead of mapping the
+ * file, which costs such a process less (db.c says why).  A server keeps
+ * the default.
+ */
+void kb_db_one_shot(void);
 
 /*
  * Bound the time of every query on this connection: a statement still
@@ -113,5 +121,11 @@ void kb_counts_free(struct kb_count *v, size_t n);
 #define KB_TAG_ARTICLE_SYMPTOM 3
 /* A symptom the article's title names, on every section. */
 #define KB_TAG_TITLE_SYMPTOM 4
+/*
+ * An LED state the section states a meaning of, "colour GS pattern"
+ * (taxonomy ids): only in the section's features (kbx_feat), where
+ * re-ranking reads it with the section's words.
+ */
+#define KB_TAG_LED 5
 
 #endif

@@ -680,18 +680,33 @@ add_tag_items(struct kb_buf *b, struct kb_strv *seen, int kind,
 	}
 }
 
-/* A section's tags as kbx keeps them (kbx_feat). */
+/*
+ * A section's tags as kbx keeps them (kbx_feat): its models, its
+ * symptoms and the LED states it gives meanings of (section sec of the
+ * article's facts).
+ */
 static char *
-tag_list(const struct kb_strv *models, const struct kb_strv *symptoms)
+tag_list(const struct kb_strv *models, const struct kb_strv *symptoms,
+	 const struct kb_led_facts *leds, size_t sec)
 {
-	struct kb_strv seen;
+	struct kb_strv seen, states;
 	struct kb_buf b;
+	size_t i;
 
 	kb_strv_init(&seen);
+	kb_strv_init(&states);
 	kb_buf_init(&b);
 	kb_buf_add(&b, "", 0);
 	add_tag_items(&b, &seen, KB_TAG_MODEL, models);
 	add_tag_items(&b, &seen, KB_TAG_SYMPTOM, symptoms);
+	for (i = 0; i < leds->n; i++)
+		if (leds->v[i].section == sec)
+			kb_strv_push_own(&states,
+					 kb_xasprintf("%s\x1d%s",
+						      leds->v[i].color,
+						      leds->v[i].pattern));
+	add_tag_items(&b, &seen, KB_TAG_LED, &states);
+	kb_strv_free(&states);
 	kb_strv_free(&seen);
 	return kb_buf_steal(&b);
 }
@@ -774,7 +789,7 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 		struct kb_prepared_section *ps = &p->sec[i];
 
 		ps->tags = tags_text(tax, a, s);
-		ps->stags = tag_list(&s->models, &s->symptoms);
+		ps->stags = tag_list(&s->models, &s->symptoms, &p->leds, i);
 		kbx_terms_copy(&ps->terms, &title_terms);
 		kbx_terms_add_made(&ps->terms, 1, w[i].terms, w[i].head_len,
 				   w[i].nhead);

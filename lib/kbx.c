@@ -1764,7 +1764,8 @@ cmp_segref(const void *a, const void *b)
 
 /*
  * Section -> score: a dense array over section ids kept with the
- * connection, and the ids touched, which are zeroed again afterwards.
+ * connection, and the ids touched, which the next search zeroes before
+ * it starts (a one-shot process never does).
  */
 struct acc {
 	float *val;
@@ -1773,7 +1774,7 @@ struct acc {
 	void *map; /* val and met share one mapping of maplen bytes */
 	size_t maplen;
 	bool sized; /* val covers every section id of the index */
-	int64_t *touched;
+	uint32_t *touched; /* section ids fit: see acc_add */
 	size_t n, tcap;
 };
 
@@ -1841,7 +1842,8 @@ acc_drop(void *p)
 static void
 acc_add(struct acc *a, int64_t id, float s)
 {
-	if (id <= 0)
+	/* Section ids are rowids counted up from 1; past 2^32 is damage. */
+	if (id <= 0 || id > (int64_t)UINT32_MAX)
 		return;
 	if ((uint64_t)id >= a->cap) {
 		size_t cap = a->cap ? a->cap : 1024;
@@ -1857,7 +1859,7 @@ acc_add(struct acc *a, int64_t id, float s)
 			a->touched = kb_xrealloc(a->touched,
 						 a->tcap * sizeof(*a->touched));
 		}
-		a->touched[a->n++] = id;
+		a->touched[a->n++] = (uint32_t)id;
 	}
 	a->val[id] += s;
 }
@@ -2027,7 +2029,7 @@ seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
 		} else {
 			*m |= bit;
 			a->val[id] = w;
-			a->touched[a->n++] = (int64_t)id;
+			a->touched[a->n++] = (uint32_t)id;
 		}
 	}
 }
@@ -2202,7 +2204,6 @@ out:
 	free(sr);
 	free(at);
 	free(buf);
-	acc_clear(a);
 	return rc;
 }
 

@@ -42,11 +42,6 @@ static const char hit_sql[] =
 	"SELECT s.article_id, s.heading, s.anchor, a.title, a.path, s.body"
 	" FROM sections s JOIN articles a ON a.id = s.article_id"
 	" WHERE s.id = ?";
-/* Each LED statement comes in three forms so that an index serves it. */
-/* The LED facts of the window's sections. */
-static const char led_sections_sql[] =
-	"SELECT section_id, color, pattern FROM leds"
-	" WHERE section_id IN (SELECT value FROM json_each(?1))";
 /* Sections in the index, as kbindex counted them (kbx.c). */
 static const char nsec_sql[] =
 	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'kbx'";
@@ -920,6 +915,8 @@ take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
 {
 	size_t k;
 
+	if (kind == KB_TAG_LED)
+		return;
 	/* Facets count over the candidate window. */
 	if (r != NULL && kind == KB_TAG_MODEL)
 		add_count(&r->facet_models, &r->nfacet_models, v);
@@ -989,57 +986,41 @@ take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
 	f->other_model = models > 0 && !f->model_match;
 }
 
-struct led_hits {
-	int64_t *ids;
-	bool *exact; /* the pattern matched too */
-	size_t n;
-};
-
-static void
-led_sections(struct kb_db *db, const struct kb_understood *u,
-	     const char *ids, struct led_hits *lh)
+/*
+ * 1.6 when the section gives a meaning for the LED state asked about (the
+ * colour and the pattern, either when only one is asked), else 1; tags
+ * are its tags as kbx keeps them, LED states among them (KB_TAG_LED).
+ */
+/* Whether text[0..len) is id; a NULL id is any. */
+static bool
+id_is(const char *text, size_t len, const struct kb_led_term *id)
 {
-	sqlite3_stmt *st;
-	size_t cap = 0;
-
-	memset(lh, 0, sizeof(*lh));
-	if (u->color == NULL && u->pattern == NULL)
-		return;
-	st = kb_db_stmt(db, led_sections_sql);
-	if (st == NULL)
-		return;
-	sqlite3_bind_text(st, 1, ids, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *col = (const char *)sqlite3_column_text(st, 1);
-		const char *pat = (const char *)sqlite3_column_text(st, 2);
-
-		if ((u->color && (!col || strcmp(col, u->color->id) != 0)) ||
-		    (u->pattern && (!pat || strcmp(pat, u->pattern->id) != 0)))
-			continue;
-		if (lh->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			lh->ids = kb_xrealloc(lh->ids, cap * sizeof(*lh->ids));
-			lh->exact = kb_xrealloc(lh->exact,
-						cap * sizeof(*lh->exact));
-		}
-		lh->ids[lh->n] = sqlite3_column_int64(st, 0);
-		lh->exact[lh->n] = u->pattern == NULL ||
-				   (pat && strcmp(pat, u->pattern->id) == 0);
-		lh->n++;
-	}
-	sqlite3_reset(st);
+	return id == NULL ||
+	       (strlen(id->id) == len && strncmp(text, id->id, len) == 0);
 }
 
 static double
-led_factor(const struct led_hits *lh, int64_t id)
+led_factor(const struct kb_understood *u, const char *tags)
 {
-	double f = 1.0;
-	size_t i;
+	const char *p;
 
-	for (i = 0; i < lh->n; i++)
-		if (lh->ids[i] == id)
-			f = lh->exact[i] ? 1.6 : (f > 1.2 ? f : 1.2);
-	return f;
+	if (u->color == NULL && u->pattern == NULL)
+		return 1.0;
+	for (p = tags; p != NULL && *p;) {
+		const char *end = strchr(p, '\x1f');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *v = memchr(p, '\x1e', len), *gs = NULL;
+
+		if (v != NULL && strtol(p, NULL, 10) == KB_TAG_LED) {
+			v++;
+			gs = memchr(v, '\x1d', (size_t)(p + len - v));
+		}
+		if (gs != NULL && id_is(v, (size_t)(gs - v), u->color) &&
+		    id_is(gs + 1, (size_t)(p + len - gs - 1), u->pattern))
+			return 1.6;
+		p = end ? end + 1 : p + len;
+	}
+	return 1.0;
 }
 
 static int
@@ -1454,9 +1435,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 	    const struct kb_understood *u, struct kb_result *r,
 	    struct cand **out, size_t *nout)
 {
-	struct led_hits lh;
 	struct section_tags *f;
-	struct kb_buf ids;
 	struct cand *c;
 	double bm_max = 0.0;
 	size_t n = 0, i;
@@ -1472,17 +1451,6 @@ rank_window(struct kb_db *db, const struct plan *p,
 	for (i = 0; i < n; i++)
 		if (c[i].bm25 > bm_max)
 			bm_max = c[i].bm25;
-	memset(&lh, 0, sizeof(lh));
-	if (u->color != NULL || u->pattern != NULL) {
-		kb_buf_init(&ids);
-		kb_buf_addc(&ids, '[');
-		for (i = 0; i < n; i++)
-			kb_buf_printf(&ids, "%s%lld", i ? "," : "",
-				      (long long)c[i].id);
-		kb_buf_addc(&ids, ']');
-		led_sections(db, u, ids.data, &lh);
-		kb_buf_free(&ids);
-	}
 	f = kb_xcalloc(n ? n : 1, sizeof(*f));
 	bm_max = 0.0;
 	for (i = 0; i < n; i++)
@@ -1495,7 +1463,8 @@ rank_window(struct kb_db *db, const struct plan *p,
 	}
 	for (i = 0; i < n; i++) {
 		c[i].score = score_of(p, u, &c[i], bm_max, &f[i],
-				      led_factor(&lh, c[i].id), c[i].feat.prior);
+				      led_factor(u, c[i].feat.tags),
+				      c[i].feat.prior);
 		if (debug)
 			fprintf(stderr,
 				"cand %4lld bm %.2f cover %.2f mod %d/%d/%d "
@@ -1503,7 +1472,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 				(long long)c[i].id, c[i].bm25, c[i].cover,
 				f[i].model_match, f[i].generic,
 				f[i].other_model, f[i].article_hits,
-				f[i].symptom_hits, led_factor(&lh, c[i].id),
+				f[i].symptom_hits, led_factor(u, c[i].feat.tags),
 				c[i].feat.prior, c[i].score);
 	}
 	free(f);
@@ -1513,8 +1482,6 @@ rank_window(struct kb_db *db, const struct plan *p,
 	if (r->nfacet_symptoms > 1)
 		qsort(r->facet_symptoms, r->nfacet_symptoms,
 		      sizeof(*r->facet_symptoms), cmp_count);
-	free(lh.ids);
-	free(lh.exact);
 	stamp(r, "re-ranked");
 	qsort(c, n, sizeof(*c), cmp_cand);
 	diversify(c, n);
