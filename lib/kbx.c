@@ -1459,6 +1459,10 @@ struct kbx_query {
 	uint32_t *fkey;
 	uint64_t *fmask;
 	size_t fcap;
+	/* kbx_stats' handle on fwd, moved from row to row, and its copy */
+	sqlite3_blob *fwd;
+	unsigned char *row;
+	size_t rowcap;
 };
 
 static const char term_sql[] = "SELECT id FROM terms WHERE term = ?";
@@ -1491,7 +1495,46 @@ kbx_query_free(struct kbx_query *q)
 	}
 	free(q->fkey);
 	free(q->fmask);
+	sqlite3_blob_close(q->fwd);
+	free(q->row);
 	free(q);
+}
+
+/*
+ * A section's fwd row, read into q->row through one blob handle that
+ * moves from row to row: a rowid seek and a copy, where stepping the
+ * SELECT for each of a window's sections cost ~7 times as much.  1 with
+ * *len bytes, 0 when there is no such row, -1 on a database error (or
+ * when the search's time is up: blob reads never reach SQLite's progress
+ * handler).
+ */
+static int
+fwd_read(struct kbx_query *q, int64_t section, size_t *len)
+{
+	int rc, n;
+
+	if (kb_db_timed_out(q->db))
+		return -1;
+	rc = q->fwd == NULL ? sqlite3_blob_open(kb_db_handle(q->db), "main",
+						"fwd", "toks", section, 0,
+						&q->fwd)
+			    : sqlite3_blob_reopen(q->fwd, section);
+	if (rc != SQLITE_OK) {
+		/* A handle that failed to move is spent. */
+		sqlite3_blob_close(q->fwd);
+		q->fwd = NULL;
+		/* SQLITE_ERROR: no such row ("no such rowid"). */
+		return rc == SQLITE_ERROR ? 0 : -1;
+	}
+	n = sqlite3_blob_bytes(q->fwd);
+	if ((size_t)n > q->rowcap) {
+		q->rowcap = (size_t)n;
+		q->row = kb_xrealloc(q->row, q->rowcap);
+	}
+	if (n > 0 && sqlite3_blob_read(q->fwd, q->row, n, 0) != SQLITE_OK)
+		return -1;
+	*len = (size_t)n;
+	return 1;
 }
 
 static uint32_t
@@ -2366,25 +2409,18 @@ uint32_t *
 kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 	  struct kbx_owned_feat *feat)
 {
-	sqlite3_stmt *st;
 	struct fwd_row r;
 	uint32_t *tok = NULL, *v = NULL;
 	struct inst *in = NULL;
-	size_t ntok = 0, cap = 0, ninst = 0, icap = 0, np = q->n, n, i;
+	size_t ntok = 0, cap = 0, ninst = 0, icap = 0, np = q->n, n, i, len;
 	size_t start[KBX_COLS + 1];
 	uint64_t x;
 	int c;
 
 	*nv = 0;
-	if (!prepare_stats(q) || (st = kb_db_stmt(q->db, fwd_sql)) == NULL)
+	if (!prepare_stats(q) || fwd_read(q, section, &len) != 1 ||
+	    !fwd_open(&r, q->row, (int)len))
 		return NULL;
-	sqlite3_bind_int64(st, 1, section);
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    !fwd_open(&r, sqlite3_column_blob(st, 0),
-		      sqlite3_column_bytes(st, 0))) {
-		sqlite3_reset(st);
-		return NULL;
-	}
 	while (fwd_next(&r, &x)) {
 		if (ntok == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -2394,7 +2430,6 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 	}
 	if (feat != NULL)
 		read_feat(&r, feat);
-	sqlite3_reset(st);
 	start[0] = 0;
 	for (c = 0; c < KBX_COLS; c++) {
 		start[c + 1] = start[c] + r.len[c];
