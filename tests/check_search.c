@@ -266,6 +266,78 @@ START_TEST(an_led_question_is_answered_with_the_fact_for_that_model)
 }
 END_TEST
 
+/*
+ * Two sections with the same words, "solid red" among them: one gives the
+ * meaning of that light (an LED fact), the other does not, and comes
+ * first in the index, so on words alone it would rank first.  Other notes
+ * keep the words rare.
+ */
+static void
+led_setup(void)
+{
+	static const struct kb_test_doc docs[] = {
+		{ "a-says.md", "---\ntitle: Status light\n---\n"
+			       "## Status light\n\n"
+			       "The battery is charging. Solid red.\n" },
+		{ "b-means.md", "---\ntitle: Status light\n---\n"
+				"## Status light\n\n"
+				"- Solid red: the battery is charging\n" },
+		{ "c.md", "## Part 1\n\nCharge it for an hour.\n" },
+		{ "d.md", "## Part 2\n\nTry another cable.\n" },
+		{ "e.md", "## Part 3\n\nClean the port.\n" },
+		{ "f.md", "## Part 4\n\nUpdate the firmware.\n" },
+	};
+	struct kb_error err;
+
+	dir = kb_test_tmpdir();
+	dbpath = kb_test_path(dir, "led.db");
+	ck_assert_int_eq(kb_test_index(dbpath, docs,
+				       sizeof(docs) / sizeof(docs[0]),
+				       kb_test_taxonomy, false, NULL),
+			 KB_OK);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+}
+
+static size_t
+led_facts_of(const char *path)
+{
+	struct kb_db_article *a = NULL;
+	struct kb_error err;
+	size_t n;
+
+	ck_assert_int_eq(kb_db_article(db, path, &a, &err), KB_OK);
+	n = a->nleds;
+	kb_db_article_free(a);
+	return n;
+}
+
+START_TEST(a_section_giving_the_lights_meaning_ranks_above_one_naming_it)
+{
+	struct kb_result *r;
+
+	/* What the ranking below rests on. */
+	ck_assert_uint_eq(led_facts_of("b-means.md"), 1);
+	ck_assert_uint_eq(led_facts_of("a-says.md"), 0);
+	r = search("solid red", NULL, NULL, 10, 0);
+	ck_assert_str_eq(r->understood.color, "red");
+	ck_assert_str_eq(r->understood.pattern, "solid");
+	ck_assert_uint_eq(r->nhits, 2);
+	ck_assert_str_eq(r->hits[0].path, "b-means.md");
+	ck_assert_str_eq(r->hits[1].path, "a-says.md");
+	kb_result_free(r);
+	/* A colour alone is enough. */
+	r = search("red light", NULL, NULL, 10, 0);
+	ck_assert_uint_ge(r->nhits, 2);
+	ck_assert_str_eq(r->hits[0].path, "b-means.md");
+	kb_result_free(r);
+	/* Another state: the words decide, in index order. */
+	r = search("blinking red", NULL, NULL, 10, 0);
+	ck_assert_uint_ge(r->nhits, 2);
+	ck_assert_str_eq(r->hits[0].path, "a-says.md");
+	kb_result_free(r);
+}
+END_TEST
+
 /* Set one meta value of the index (the db is closed meanwhile). */
 static void
 set_meta(const char *key, const char *value)
@@ -301,6 +373,47 @@ reopen(void)
  * A reader loads the taxonomy kbindex packed with its tables, and falls
  * back to the JSON when the packed copy is unusable.
  */
+/*
+ * kbsearch reads pages into a cache instead of mapping the file
+ * (kb_db_one_shot); the answers are the same.  (Check runs each test in
+ * a process of its own, so the mode stays with this one.)
+ */
+START_TEST(an_index_read_for_one_search_answers_as_a_mapped_one)
+{
+	static const char *const qs[] = { "won't hold a charge",
+					  "soundcore 2 solid red", "cable",
+					  "speaker not charging firmware" };
+	struct kb_db *mapped = db, *read = NULL;
+	struct kb_error err;
+	size_t i, k;
+
+	kb_db_one_shot();
+	ck_assert_int_eq(kb_db_open(dbpath, &read, &err), KB_OK);
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		struct kb_result *a, *b;
+
+		db = mapped;
+		a = search(qs[i], NULL, NULL, 10, 0);
+		db = read;
+		b = search(qs[i], NULL, NULL, 10, 0);
+		ck_assert_uint_gt(a->nhits, 0);
+		ck_assert_uint_eq(a->nhits, b->nhits);
+		ck_assert_uint_eq(a->nleds, b->nleds);
+		for (k = 0; k < a->nhits; k++) {
+			ck_assert_int_eq(a->hits[k].id, b->hits[k].id);
+			ck_assert_str_eq(a->hits[k].snippet,
+					 b->hits[k].snippet);
+			ck_assert_double_eq(a->hits[k].score,
+					    b->hits[k].score);
+		}
+		kb_result_free(a);
+		kb_result_free(b);
+	}
+	db = mapped;
+	kb_db_close(read);
+}
+END_TEST
+
 START_TEST(the_packed_taxonomy_is_read_and_the_json_stands_in_for_it)
 {
 	struct kb_result *r;
@@ -556,6 +669,12 @@ search_suite(void)
 	tcase_add_test(tc, a_pasted_ticket_finds_the_fix);
 	tcase_add_test(tc,
 		       the_packed_taxonomy_is_read_and_the_json_stands_in_for_it);
+	tcase_add_test(tc, an_index_read_for_one_search_answers_as_a_mapped_one);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("LED ranking");
+	tcase_add_unchecked_fixture(tc, led_setup, teardown);
+	tcase_add_test(tc,
+		       a_section_giving_the_lights_meaning_ranks_above_one_naming_it);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("deep pages");
 	tcase_add_unchecked_fixture(tc, deep_setup, teardown);
