@@ -46,6 +46,32 @@ def die(msg):
     sys.exit(1)
 
 
+def dirty_kb():
+    """Dirty and under-writeback page cache, KiB (0 when unknown)."""
+    total = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(("Dirty:", "Writeback:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def settle():
+    """Before a timed phase: what the last one wrote goes to disk first.
+    An index just built leaves hundreds of MB of dirty pages, and their
+    writeback competed with whatever was timed next (kbsearch's latency,
+    right after Xapian's build, measured ~50% slower than a minute
+    later)."""
+    os.sync()
+    t0 = time.monotonic()
+    while dirty_kb() > 16384 and time.monotonic() - t0 < 60:
+        time.sleep(0.5)
+    time.sleep(2)
+
+
 def run(cmd, **kw):
     """Run cmd, stderr passed through; returns stdout, dies on failure."""
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, **kw)
@@ -190,6 +216,7 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
 
     log("[%s] kbindex: %d articles, %.1f MB" % (label, articles, nbytes / 1e6))
     remove(kbdb, kbdb + ".new", kbdb + ".lock")
+    settle()
     cmd = [kbindex, "--full", "--quiet", "--db", kbdb, "--taxonomy", taxonomy,
            artdir]
     wall, rss, _ = timed(cmd)
@@ -199,12 +226,14 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
 
     log("[%s] raw FTS5: bulk load" % label)
     remove(rawdb)
+    settle()
     wall, rss, out = timed([rawfts, "load", rawdb, artdir])
     load = kv_lines(out, "load")
     if int(load["articles"]) != articles:
         die("rawfts loaded %d articles, not %d" % (load["articles"], articles))
     raw = {"seconds": wall, "rss_kb": rss, "index_bytes": size_of(rawdb)}
     log("[%s] raw FTS5: optimize (timed separately)" % label)
+    settle()
     wall, rss, _ = timed([rawfts, "optimize", rawdb])
     raw.update(optimize_seconds=wall, optimize_rss_kb=rss,
                optimized_bytes=size_of(rawdb))
@@ -212,6 +241,7 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
 
     log("[%s] Xapian: index" % label)
     remove(xdb)
+    settle()
     wall, rss, out = timed([PY, xbench, "index", xdb, artdir])
     res["build"]["xapian"] = {"seconds": wall, "rss_kb": rss,
                               "index_bytes": size_of(xdb)}
@@ -226,16 +256,20 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
 
     r = str(reps)
     log("[%s] kbsearch: query latency" % label)
+    settle()
     res["latency"].update(lat_lines(run([os.path.join(build, "bench/kbbench"),
                                          "latency", kbdb, queries, r])))
     log("[%s] raw FTS5: query latency" % label)
+    settle()
     res["latency"].update(lat_lines(run([rawfts, "latency", rawdb, queries,
                                          r])))
     log("[%s] Xapian: query latency" % label)
+    settle()
     res["latency"].update(lat_lines(run([PY, xbench, "latency", xdb, queries,
                                          r, xspell])))
 
     log("[%s] one-shot: %r, median of %d" % (label, oneshot, ONESHOT_RUNS))
+    settle()
     n = str(ONESHOT_RUNS)
     one = res["oneshot"]
     out = run([os.path.join(build, "bench/kbbench"), "oneshot", kbdb, oneshot,

@@ -396,6 +396,10 @@ def main():
             "process start to exit through `bench/proctime`, output to "
             "/dev/null; beside it, kb_db_open + kb_search + kb_db_close "
             "timed inside one process.",
+            "- Before each timed phase (each build, each engine's latency "
+            "run, the one-shot runs) `sync` writes out what the phase before "
+            "left in the page cache, so no phase pays for another's "
+            "writeback.",
             "- Ratios are kbsearch's figure divided by the other engine's: "
             "below 1× kbsearch is faster or smaller.", ""]
     if len(gen) > 0:
