@@ -148,11 +148,14 @@ huge_pages_on(void)
  * so mapped is unmapped again at exit: at 100k articles a one-shot search
  * maps ~22 MB of the file and spends ~1.7 ms unmapping it.  Read with
  * pread() into SQLite's page cache instead, a page costs a system call
- * and a copy; the cache's slots are laid on huge pages, two of which are
- * cleared faster than the ~900 small pages they hold would be faulted in
- * one by one.  Pages past the slots come from malloc, as usual.
+ * and a copy; the cache's slots are laid on one huge page, cleared faster
+ * than the ~470 small pages it holds would be faulted in one by one.
+ * SQLite writes every slot when it starts, so the buffer is what a
+ * search needs, not more: ~400 pages at 100k articles (the packed
+ * taxonomy is read past the cache), ~220 at 1k.  Pages past the slots
+ * come from malloc, as usual.
  */
-#define ONE_SHOT_CACHE ((size_t)4 << 20)
+#define ONE_SHOT_CACHE ((size_t)2 << 20)
 
 void
 kb_db_one_shot(void)
