@@ -481,9 +481,9 @@ parse_thread(void *arg)
 static void
 job_clear(struct job *j)
 {
-	kb_prepared_free(j->p);
-	kb_article_free(j->a);
-	free(j->data);
+	struct trash t = { j->a, j->p, j->data };
+
+	trash_free(&t, 1);
 	memset(j, 0, sizeof(*j));
 }
 

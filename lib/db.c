@@ -829,22 +829,35 @@ cmp_str_nocase(const void *a, const void *b)
 	return strcasecmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool
+kb_tag_next(const char **p, int *kind, const char **value, size_t *len)
+{
+	while (*p != NULL && **p) {
+		const char *item = *p, *end = strchr(item, '\x1f'), *sep;
+		size_t n = end ? (size_t)(end - item) : strlen(item);
+
+		*p = end ? end + 1 : item + n;
+		sep = memchr(item, '\x1e', n);
+		if (sep == NULL)
+			continue;
+		*kind = (int)strtol(item, NULL, 10);
+		*value = sep + 1;
+		*len = n - (size_t)(sep + 1 - item);
+		return true;
+	}
+	return false;
+}
+
 void
 kb_tag_items(const char *items, int kind, struct kb_strv *out)
 {
-	const char *p = items;
-	size_t first = out->n;
+	const char *p = items, *v;
+	size_t first = out->n, len;
+	int k;
 
-	while (p != NULL && *p) {
-		const char *end = strchr(p, '\x1f'), *sep;
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		sep = memchr(p, '\x1e', len);
-		if (sep != NULL && strtol(p, NULL, 10) == kind)
-			kb_strv_push_own(out, kb_xstrndup(sep + 1,
-							  len - (size_t)(sep + 1 - p)));
-		p = end ? end + 1 : p + len;
-	}
+	while (kb_tag_next(&p, &k, &v, &len))
+		if (k == kind)
+			kb_strv_push_own(out, kb_xstrndup(v, len));
 	if (out->n - first > 1)
 		qsort(out->v + first, out->n - first, sizeof(*out->v),
 		      cmp_str_nocase);

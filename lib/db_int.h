@@ -51,6 +51,13 @@ char *kb_tag_token(int kind, const char *value);
  */
 void kb_tag_items(const char *items, int kind, struct kb_strv *out);
 /*
+ * The next item of such a list from *p on: true with its kind and its
+ * value, len bytes at *value (not NUL-terminated), *p moved past it;
+ * false at the end.  Items without RS are passed over.
+ */
+bool kb_tag_next(const char **p, int *kind, const char **value,
+		 size_t *len);
+/*
  * The sections tagged kind = value: rising, a new array in *out (NULL
  * when none).  Returns how many, or -1 on a database error.
  */

@@ -958,28 +958,19 @@ take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
 	  uint32_t ignore, const char *section, const char *article,
 	  struct section_tags *f, struct kb_result *r)
 {
-	const char *lists[2] = { section, article }, *p;
+	const char *lists[2] = { section, article }, *p, *v;
 	char value[512];
-	int models = 0, i;
+	size_t len;
+	int models = 0, i, kind;
 
 	memset(f, 0, sizeof(*f));
 	for (i = 0; i < 2; i++) {
-		for (p = lists[i]; p != NULL && *p;) {
-			const char *end = strchr(p, '\x1f'), *sep;
-			size_t len = end ? (size_t)(end - p) : strlen(p), vl;
-			int kind = (int)strtol(p, NULL, 10);
-
-			sep = memchr(p, '\x1e', len);
-			if (sep != NULL) {
-				vl = len - (size_t)(sep + 1 - p);
-				if (vl >= sizeof(value))
-					vl = sizeof(value) - 1;
-				memcpy(value, sep + 1, vl);
-				value[vl] = '\0';
-				take_tag(t, u, ignore, kind, value, f, &models,
-					 r);
-			}
-			p = end ? end + 1 : p + len;
+		for (p = lists[i]; kb_tag_next(&p, &kind, &v, &len);) {
+			if (len >= sizeof(value))
+				len = sizeof(value) - 1;
+			memcpy(value, v, len);
+			value[len] = '\0';
+			take_tag(t, u, ignore, kind, value, f, &models, r);
 		}
 	}
 	f->generic = models == 0;
@@ -1002,24 +993,18 @@ id_is(const char *text, size_t len, const struct kb_led_term *id)
 static double
 led_factor(const struct kb_understood *u, const char *tags)
 {
-	const char *p;
+	const char *p = tags, *v, *gs;
+	size_t len;
+	int kind;
 
 	if (u->color == NULL && u->pattern == NULL)
 		return 1.0;
-	for (p = tags; p != NULL && *p;) {
-		const char *end = strchr(p, '\x1f');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *v = memchr(p, '\x1e', len), *gs = NULL;
-
-		if (v != NULL && strtol(p, NULL, 10) == KB_TAG_LED) {
-			v++;
-			gs = memchr(v, '\x1d', (size_t)(p + len - v));
-		}
-		if (gs != NULL && id_is(v, (size_t)(gs - v), u->color) &&
-		    id_is(gs + 1, (size_t)(p + len - gs - 1), u->pattern))
+	while (kb_tag_next(&p, &kind, &v, &len))
+		if (kind == KB_TAG_LED &&
+		    (gs = memchr(v, '\x1d', len)) != NULL &&
+		    id_is(v, (size_t)(gs - v), u->color) &&
+		    id_is(gs + 1, len - (size_t)(gs - v) - 1, u->pattern))
 			return 1.6;
-		p = end ? end + 1 : p + len;
-	}
 	return 1.0;
 }
 

@@ -1317,6 +1317,29 @@ assert_kept(const char *before, const char *after)
 	}
 }
 
+/*
+ * A skipped bad file: exit status 1 and one line from kbindex that names
+ * the file once and says what was wrong with it.
+ */
+static void
+assert_one_message(const struct bad_case *c, const struct kb_test_run *r)
+{
+	const char *hit;
+
+	ck_assert_msg(r->status == 1, "%s: exit status %d", c->what,
+		      r->status);
+	ck_assert_msg(count_lines(r->err) == 1 &&
+			      strncmp(r->err, "kbindex: ", 9) == 0,
+		      "%s: one message expected: %s", c->what, r->err);
+	hit = strstr(r->err, c->names);
+	ck_assert_msg(hit != NULL && !strstr(hit + 1, c->names),
+		      "%s: the message does not name %s once: %s", c->what,
+		      c->names, r->err);
+	ck_assert_msg(strstr(r->err, c->says) != NULL,
+		      "%s: the message does not say '%s': %s", c->what,
+		      c->says, r->err);
+}
+
 START_TEST(a_bad_file_is_named_and_nothing_else_is_lost)
 {
 	const struct bad_case *c = &bad_cases[_i];
@@ -1335,18 +1358,7 @@ START_TEST(a_bad_file_is_named_and_nothing_else_is_lost)
 	ck_assert_msg(strstr(after.paths, "fresh.md") != NULL,
 		      "%s: the rest was not indexed: %s", c->what, r.err);
 	if (c->outcome == SKIPPED) {
-		ck_assert_msg(r.status == 1, "%s: exit status %d", c->what,
-			      r.status);
-		ck_assert_msg(count_lines(r.err) == 1 &&
-				      strncmp(r.err, "kbindex: ", 9) == 0,
-			      "%s: one message expected: %s", c->what, r.err);
-		hit = strstr(r.err, c->names);
-		ck_assert_msg(hit != NULL && !strstr(hit + 1, c->names),
-			      "%s: the message does not name %s once: %s",
-			      c->what, c->names, r.err);
-		ck_assert_msg(strstr(r.err, c->says) != NULL,
-			      "%s: the message does not say '%s': %s",
-			      c->what, c->says, r.err);
+		assert_one_message(c, &r);
 		assert_kept(before.paths, after.paths);
 		hit = answer(dbpath, "zanzibar");
 		ck_assert_msg(strstr(hit, "\"path\":\"victim.md\""),
@@ -1375,7 +1387,6 @@ START_TEST(a_bad_file_in_a_new_index_is_named_and_the_rest_is_indexed)
 				NULL };
 	struct snap after;
 	struct kb_test_run r;
-	char *hit;
 
 	good_articles();
 	c->prepare();
@@ -1385,18 +1396,7 @@ START_TEST(a_bad_file_in_a_new_index_is_named_and_the_rest_is_indexed)
 	ck_assert_msg(strstr(after.paths, "fresh.md") != NULL,
 		      "%s: the rest was not indexed: %s", c->what, r.err);
 	if (c->outcome == SKIPPED) {
-		ck_assert_msg(r.status == 1, "%s: exit status %d", c->what,
-			      r.status);
-		ck_assert_msg(count_lines(r.err) == 1 &&
-				      strncmp(r.err, "kbindex: ", 9) == 0,
-			      "%s: one message expected: %s", c->what, r.err);
-		hit = strstr(r.err, c->names);
-		ck_assert_msg(hit != NULL && !strstr(hit + 1, c->names),
-			      "%s: the message does not name %s once: %s",
-			      c->what, c->names, r.err);
-		ck_assert_msg(strstr(r.err, c->says) != NULL,
-			      "%s: the message does not say '%s': %s",
-			      c->what, c->says, r.err);
+		assert_one_message(c, &r);
 		if (strstr(c->names, "victim.md") != NULL)
 			ck_assert_msg(strstr(after.paths, "victim.md") == NULL,
 				      "%s: indexed anyway", c->what);
