@@ -59,6 +59,93 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_ATAGS] = "DELETE FROM article_tags WHERE article_id = ?",
 };
 
+/*
+ * The fact answer cards show for each model and LED state (the most facts
+ * in its section, then the first), kept as a new index's facts are stored
+ * so finishing marks them without sorting the table: an open-addressed
+ * table keyed by "model GS colour GS pattern", the model in ASCII lower
+ * case as COLLATE NOCASE compares it.
+ */
+struct best_led {
+	char *key; /* NULL: a free slot */
+	uint64_t hash;
+	int64_t id, nsec;
+};
+
+struct best_leds {
+	struct best_led *v;
+	size_t n, cap;
+};
+
+static void
+best_leds_free(struct best_leds *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->cap; i++)
+		free(b->v[i].key);
+	free(b->v);
+	memset(b, 0, sizeof(*b));
+}
+
+static struct best_led *
+best_led_slot(struct best_led *v, size_t cap, uint64_t h, const char *key)
+{
+	size_t i = (size_t)h & (cap - 1);
+
+	while (v[i].key != NULL && (v[i].hash != h || strcmp(v[i].key, key)))
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* Fact id, listed in a section of nsec facts, for its model and state. */
+static void
+best_leds_add(struct best_leds *b, const char *model, const char *color,
+	      const char *pattern, int64_t id, int64_t nsec)
+{
+	struct kb_buf k;
+	struct best_led *x;
+	uint64_t h;
+	size_t i;
+
+	if (b->n * 2 >= b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct best_led *v = kb_xcalloc(cap, sizeof(*v));
+
+		for (i = 0; i < b->cap; i++)
+			if (b->v[i].key != NULL)
+				*best_led_slot(v, cap, b->v[i].hash,
+					       b->v[i].key) = b->v[i];
+		free(b->v);
+		b->v = v;
+		b->cap = cap;
+	}
+	kb_buf_init(&k);
+	/* a fact with no model is keyed apart from every model's */
+	kb_buf_addc(&k, model != NULL ? 'm' : '-');
+	for (i = 0; model != NULL && model[i] != 0; i++)
+		kb_buf_addc(&k, model[i] >= 'A' && model[i] <= 'Z'
+					? (char)(model[i] - 'A' + 'a')
+					: model[i]);
+	kb_buf_addc(&k, '\x1d');
+	kb_buf_adds(&k, color);
+	kb_buf_addc(&k, '\x1d');
+	kb_buf_adds(&k, pattern);
+	h = kb_fnv1a(k.data, k.len);
+	x = best_led_slot(b->v, b->cap, h, k.data);
+	if (x->key == NULL) {
+		x->key = kb_buf_steal(&k);
+		x->hash = h;
+		x->id = id;
+		x->nsec = nsec;
+		b->n++;
+	} else if (nsec > x->nsec) {
+		x->id = id;
+		x->nsec = nsec;
+	}
+	kb_buf_free(&k);
+}
+
 struct kb_index {
 	char *path;
 	char *tmp;
@@ -79,6 +166,7 @@ struct kb_index {
 	size_t *sample_len;
 	int64_t *sample_id;
 	size_t nsamples;
+	struct best_leds best; /* a new index's, as its facts are stored */
 };
 
 /* Sections (or bytes of text) a packing dictionary is trained on. */
@@ -1023,6 +1111,10 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 		rc = run(ix, ST_INS_LED, err);
 		if (rc != KB_OK)
 			goto out;
+		if (ix->fresh)
+			best_leds_add(&ix->best, f->model, f->color,
+				      f->pattern, sqlite3_last_insert_rowid(ix->sql),
+				      (int64_t)same);
 	}
 out:
 	free(sids);
@@ -1075,12 +1167,13 @@ count(struct kb_index *ix, const char *sql, size_t *out)
 }
 
 /*
- * Per model and LED state, the fact from the fullest section.  The facts
- * are sorted once, before a new index has its LED indexes (which hold
- * only the facts marked best: kb_db_led_indexes_sql), and each winner's
- * row is then marked.  The winners' ids are read first and marked one by
- * one: one UPDATE over the whole table kept a copy of every page it
- * changed (~28 MB at 100k articles).
+ * Per model and LED state, the fact from the fullest section (then the
+ * first), marked before a new index has its LED indexes, which hold only
+ * the facts marked best (kb_db_led_indexes_sql).  A new index chose them
+ * as its facts were stored (best_leds_add); an updated one sorts its
+ * facts once.  The winners' ids are read first and marked one by one:
+ * one UPDATE over the whole table kept a copy of every page it changed
+ * (~28 MB at 100k articles).
  */
 static int
 mark_best_leds(struct kb_index *ix, struct kb_error *err)
@@ -1091,6 +1184,24 @@ mark_best_leds(struct kb_index *ix, struct kb_error *err)
 	int rc = KB_OK, step;
 
 	errno = 0;
+	if (ix->fresh) {
+		/* chosen as the facts were stored; none is marked yet */
+		if (sqlite3_prepare_v2(ix->sql,
+				       "UPDATE leds SET best = 1 WHERE id = ?",
+				       -1, &upd, NULL) != SQLITE_OK)
+			return sql_fail(ix, err, "choosing LED facts");
+		for (i = 0; i < ix->best.cap && rc == KB_OK; i++) {
+			if (ix->best.v[i].key == NULL)
+				continue;
+			sqlite3_bind_int64(upd, 1, ix->best.v[i].id);
+			if (sqlite3_step(upd) != SQLITE_DONE)
+				rc = sql_fail(ix, err, "choosing LED facts");
+			sqlite3_reset(upd);
+		}
+		sqlite3_finalize(upd);
+		best_leds_free(&ix->best);
+		return rc;
+	}
 	rc = exec(ix, "UPDATE leds SET best = 0 WHERE best = 1", err);
 	if (rc != KB_OK)
 		return rc;
@@ -1256,6 +1367,9 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	ix->vocab = NULL;
 	if (rc == KB_OK)
 		rc = write_meta(ix, err);
+	/* The postings are rebuilt on another thread meanwhile. */
+	if (rc == KB_OK)
+		rc = kbx_build_start(ix->kbx, err);
 	if (rc == KB_OK)
 		rc = mark_best_leds(ix, err);
 	if (rc == KB_OK)
@@ -1337,6 +1451,7 @@ kb_index_abort(struct kb_index *ix)
 	kb_buf_free(&ix->samples);
 	free(ix->sample_len);
 	free(ix->sample_id);
+	best_leds_free(&ix->best);
 	if (ix->sql != NULL)
 		sqlite3_close(ix->sql);
 	/* After a successful rename there is no PATH.new left to remove. */

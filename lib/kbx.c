@@ -1,6 +1,7 @@
 /* kbx.c - the search index: impact-ordered postings and per-section term lists. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -172,6 +173,10 @@ struct totals {
 	uint64_t tok[KBX_COLS];
 };
 
+/* A rebuild of the postings under way (kbx_build_start). */
+struct rebuild;
+static void rebuild_stop(struct rebuild *r);
+
 struct kbx_build {
 	sqlite3 *sql;
 	sqlite3_stmt *put_term, *put_fwd, *del_fwd;
@@ -193,6 +198,7 @@ struct kbx_build {
 	struct totals tot;
 	uint32_t *df, *df_last; /* by term id; dfcap of each */
 	size_t dfcap;
+	struct rebuild *rebuild; /* started by kbx_build_start */
 };
 
 static int
@@ -266,6 +272,7 @@ kbx_build_free(struct kbx_build *b)
 {
 	if (b == NULL)
 		return;
+	rebuild_stop(b->rebuild);
 	sqlite3_finalize(b->put_term);
 	sqlite3_finalize(b->put_fwd);
 	sqlite3_finalize(b->del_fwd);
@@ -541,8 +548,10 @@ impact(const uint16_t tf[KBX_COLS], const double norm[KBX_COLS])
 	double w = 0.0, s;
 	int c, q;
 
+	/* a column without the term adds exactly 0 */
 	for (c = 0; c < KBX_COLS; c++)
-		w += kbx_colw[c] * tf[c] / norm[c];
+		if (tf[c] != 0)
+			w += kbx_colw[c] * tf[c] / norm[c];
 	s = w * (KBX_K1 + 1.0) / (w + KBX_K1);
 	q = (int)ceil(s / (KBX_K1 + 1.0) * 255.0);
 	return (uint8_t)(q < 1 ? 1 : q > 255 ? 255 : q);
@@ -560,31 +569,44 @@ varint_len(uint64_t v)
 	return n;
 }
 
-static int
-put_postings(struct kbx_build *b, sqlite3_stmt *put, uint32_t term,
-	     const struct kb_buf *data, struct kb_error *err)
+static unsigned char *
+put_raw_varint(unsigned char *o, uint64_t v)
 {
-	int rc = KB_OK;
+	while (v >= 0x80) {
+		*o++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (unsigned char)v;
+	return o;
+}
 
-	sqlite3_bind_int64(put, 1, (sqlite3_int64)term);
-	sqlite3_bind_blob(put, 2, data->data, (int)data->len, SQLITE_STATIC);
-	if (sqlite3_step(put) != SQLITE_DONE)
-		rc = build_fail(b, err, "postings");
-	sqlite3_reset(put);
-	return rc;
+/* Room for n more bytes at the end of b; where they go. */
+static unsigned char *
+buf_room(struct kb_buf *b, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->data = kb_xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	return (unsigned char *)b->data + b->len;
 }
 
 /*
- * One term's postings: df, the number of groups, then per group its
- * impact, count and byte length; then the groups' section numbers, each
- * group in rising order, delta-coded from 0.  SEC is in rising order;
- * ORDER (n entries) is scratch.
+ * One term's postings, added to out: df, the number of groups, then per
+ * group its impact, count and byte length; then the groups' section
+ * numbers, each group in rising order, delta-coded from 0.  SEC is in
+ * rising order; ORDER (n entries) is scratch.
  */
 static void
 encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 		uint32_t *order, struct kb_buf *out)
 {
 	size_t cnt[256] = { 0 }, start[256], i;
+	unsigned char *o;
 	int v, nseg = 0;
 
 	for (i = 0; i < n; i++)
@@ -598,9 +620,10 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 	for (i = 0; i < n; i++)
 		if (imp[i] >= 1)
 			order[start[imp[i]]++] = sec[i];
-	kb_buf_reset(out);
-	put_varint(out, n);
-	put_varint(out, (uint64_t)nseg);
+	/* at most: two counts, 16 bytes a group, 5 a section */
+	o = buf_room(out, 20 + (size_t)nseg * 16 + n * 5);
+	o = put_raw_varint(o, n);
+	o = put_raw_varint(o, (uint64_t)nseg);
 	for (v = 255; v >= 1; v--) {
 		size_t len = 0, j, from;
 		uint64_t prev = 0;
@@ -612,19 +635,21 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 			len += varint_len(order[j] - prev);
 			prev = order[j];
 		}
-		kb_buf_addc(out, (char)v);
-		put_varint(out, cnt[v]);
-		put_varint(out, len);
+		*o++ = (unsigned char)v;
+		o = put_raw_varint(o, cnt[v]);
+		o = put_raw_varint(o, len);
 	}
 	for (v = 255; v >= 1; v--) {
 		uint64_t prev = 0;
 		size_t j;
 
 		for (j = start[v] - cnt[v]; j < start[v]; j++) {
-			put_varint(out, order[j] - prev);
+			o = put_raw_varint(o, order[j] - prev);
 			prev = order[j];
 		}
 	}
+	out->len = (size_t)((char *)o - out->data);
+	out->data[out->len] = '\0';
 }
 
 /*
@@ -635,34 +660,43 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
  * beside the index, and each part is then read back alone.  Either way
  * the term lists are read twice in all (counting, then this), not once
  * per part.
+ *
+ * Two threads share the work: the calling thread, which owns the SQLite
+ * connection, reads the term lists and stores the encoded postings; a
+ * worker computes the impacts, writes and reads the scratch file and
+ * encodes each part, the part after the one being stored.
  */
 struct spill {
 	int fd;
 	uint32_t nparts;
 	uint32_t *part_lo;   /* first term of each part; nparts + 1 */
 	uint32_t *part_of;   /* part of each term */
-	uint64_t *base;      /* each part's first record in the file */
-	uint64_t *done;      /* records each part has in the file so far */
-	uint64_t **buf;      /* each part's records not yet written */
+	uint64_t *base;      /* each part's region of the file, in bytes */
+	uint64_t *done;      /* bytes each part has in the file so far */
+	unsigned char **buf; /* each part's records not yet written */
 	size_t *nbuf, bufcap;
+	uint32_t *last;	     /* each part's last section spilled */
 	int err;	     /* errno of a failed write */
 };
 
 /* Terms in one part: a spilled posting has 24 bits for its term. */
 #define SPILL_WIDTH (1u << 24)
-/* A spilled posting: term within its part << 40 | impact << 32 | section. */
-#define SPILL_REC(ti, imp, sec)                                           \
-	((uint64_t)(ti) << 40 | (uint64_t)(imp) << 32 | (uint64_t)(sec))
+/*
+ * A spilled posting: its section as a varint delta from the part's last
+ * one (sections come in rising order), its term within the part as a
+ * varint, its impact; at most SPILL_MAX bytes, ~4 on the bench corpus.
+ */
+#define SPILL_MAX 10
 
 static void
 spill_flush(struct spill *s, uint32_t p)
 {
-	size_t len = s->nbuf[p] * sizeof(uint64_t), put = 0;
-	off_t at = (off_t)((s->base[p] + s->done[p]) * sizeof(uint64_t));
+	size_t len = s->nbuf[p], put = 0;
+	off_t at = (off_t)(s->base[p] + s->done[p]);
 
 	while (put < len && s->err == 0) {
-		ssize_t w = pwrite(s->fd, (const char *)s->buf[p] + put,
-				   len - put, at + (off_t)put);
+		ssize_t w = pwrite(s->fd, s->buf[p] + put, len - put,
+				   at + (off_t)put);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -673,6 +707,20 @@ spill_flush(struct spill *s, uint32_t p)
 	}
 	s->done[p] += s->nbuf[p];
 	s->nbuf[p] = 0;
+}
+
+static void
+spill_put(struct spill *s, uint32_t p, uint32_t ti, uint8_t imp, uint32_t sec)
+{
+	unsigned char *o = s->buf[p] + s->nbuf[p];
+
+	o = put_raw_varint(o, sec - s->last[p]);
+	o = put_raw_varint(o, ti);
+	*o++ = imp;
+	s->last[p] = sec;
+	s->nbuf[p] = (size_t)(o - s->buf[p]);
+	if (s->bufcap - s->nbuf[p] < SPILL_MAX)
+		spill_flush(s, p);
 }
 
 static int
@@ -719,138 +767,177 @@ spill_free(struct spill *s)
 	free(s->part_of);
 	free(s->base);
 	free(s->done);
+	free(s->last);
 }
 
-/* Every section's impacts, to memory (one part) or to the spill file. */
-static int
-impact_pass(struct kbx_build *b, const struct totals *t, struct spill *s,
-	    const size_t *off, size_t *fill, uint32_t *sec, uint8_t *imp,
-	    struct kb_error *err)
-{
-	uint16_t *tf = kb_xcalloc((size_t)b->next_id * KBX_COLS, sizeof(*tf));
-	uint32_t *touched = NULL;
-	size_t tcap = 0;
+/* Term lists handed from the reading thread to the worker. */
+#define BATCH_BYTES (256u << 10)
+#define NBATCH 4
+
+struct batch {
+	unsigned char *data; /* rows: u32 section, u32 bytes, the row */
+	size_t len, cap;
+};
+
+/* Encoded postings handed back: u32 term, u32 bytes, the postings. */
+#define NOUT 2
+
+struct rebuild {
+	struct kbx_build *b;
+	struct totals t;
+	uint32_t *df;	 /* each term's sections */
+	struct spill sp;
+	struct spill *s; /* &sp, or NULL: one part, straight to memory */
+	pthread_t worker;
+	bool running, locks;
+	/* the worker's */
+	uint16_t *tf;
+	uint32_t *touched;
+	size_t tcap;
 	double avg[KBX_COLS];
-	sqlite3_stmt *st = NULL;
-	int step, c;
+	size_t *off, *fill;
+	uint32_t *sec, *order;
+	uint8_t *imp;
+	struct kb_error err; /* a failed scratch-file read */
+	int rc;
+	/* shared, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch in[NBATCH];
+	size_t in_put, in_got;
+	bool in_closed; /* every term list is handed over */
+	struct kb_buf out[NOUT];
+	size_t out_put, out_got;
+	bool out_closed; /* every part is handed back, or the worker failed */
+	bool quit;	 /* the reading thread failed: stop */
+};
 
+/* One section's impacts, to memory or to its terms' parts' buffers. */
+static void
+impact_row(struct rebuild *r, uint32_t id, const void *blob, int bytes)
+{
+	struct kbx_build *b = r->b;
+	struct spill *s = r->s;
+	double norm[KBX_COLS];
+	struct fwd_row fr;
+	size_t nt = 0, k;
+	uint64_t v;
+	int c;
+
+	if (!fwd_open(&fr, blob, bytes))
+		return;
+	if (fr.ntok > r->tcap) {
+		r->tcap = (size_t)fr.ntok;
+		r->touched = kb_xrealloc(r->touched,
+					 r->tcap * sizeof(*r->touched));
+	}
 	for (c = 0; c < KBX_COLS; c++)
-		avg[c] = t->rows ? (double)t->tok[c] / (double)t->rows : 0.0;
-	if (sqlite3_prepare_v2(b->sql, "SELECT id, toks FROM fwd", -1, &st,
-			       NULL) != SQLITE_OK) {
-		free(tf);
-		return build_fail(b, err, "postings");
-	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
-		double norm[KBX_COLS];
-		struct fwd_row r;
-		size_t nt = 0, k;
-		uint64_t v;
+		norm[c] = r->avg[c] > 0
+				  ? 1.0 - KBX_B + KBX_B * fr.len[c] / r->avg[c]
+				  : 1.0;
+	c = 0;
+	k = 0;
+	while (fwd_next(&fr, &v)) {
+		uint16_t *x;
 
-		if (!fwd_open(&r, sqlite3_column_blob(st, 1),
-			      sqlite3_column_bytes(st, 1)))
+		while (c < KBX_COLS - 1 && k >= fr.len[c]) {
+			k -= fr.len[c];
+			c++;
+		}
+		k++;
+		if (v >= b->next_id)
 			continue;
-		if (r.ntok > tcap) {
-			tcap = (size_t)r.ntok;
-			touched = kb_xrealloc(touched, tcap * sizeof(*touched));
-		}
-		for (c = 0; c < KBX_COLS; c++)
-			norm[c] = avg[c] > 0 ? 1.0 - KBX_B +
-						       KBX_B * r.len[c] / avg[c]
-					     : 1.0;
-		c = 0;
-		k = 0;
-		while (fwd_next(&r, &v)) {
-			uint16_t *x;
+		x = &r->tf[v * KBX_COLS];
+		if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
+			r->touched[nt++] = (uint32_t)v;
+		if (x[c] < UINT16_MAX)
+			x[c]++;
+	}
+	for (k = 0; k < nt; k++) {
+		uint32_t ti = r->touched[k];
+		uint8_t w = impact(&r->tf[(size_t)ti * KBX_COLS], norm);
 
-			while (c < KBX_COLS - 1 && k >= r.len[c]) {
-				k -= r.len[c];
-				c++;
+		memset(&r->tf[(size_t)ti * KBX_COLS], 0,
+		       KBX_COLS * sizeof(*r->tf));
+		if (s == NULL) {
+			size_t at = r->off[ti] + r->fill[ti];
+
+			if (at < r->off[ti + 1]) {
+				r->sec[at] = id;
+				r->imp[at] = w;
+				r->fill[ti]++;
 			}
-			k++;
-			if (v >= b->next_id)
-				continue;
-			x = &tf[v * KBX_COLS];
-			if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
-				touched[nt++] = (uint32_t)v;
-			if (x[c] < UINT16_MAX)
-				x[c]++;
-		}
-		for (k = 0; k < nt; k++) {
-			uint32_t ti = touched[k];
-			uint8_t w = impact(&tf[(size_t)ti * KBX_COLS], norm);
+		} else {
+			uint32_t p = s->part_of[ti];
 
-			memset(&tf[(size_t)ti * KBX_COLS], 0,
-			       KBX_COLS * sizeof(*tf));
-			if (s == NULL) {
-				size_t at = off[ti] + fill[ti];
-
-				if (at < off[ti + 1]) {
-					sec[at] = id;
-					imp[at] = w;
-					fill[ti]++;
-				}
-			} else {
-				uint32_t p = s->part_of[ti];
-
-				s->buf[p][s->nbuf[p]++] =
-					SPILL_REC(ti - s->part_lo[p], w, id);
-				if (s->nbuf[p] == s->bufcap)
-					spill_flush(s, p);
-			}
+			spill_put(s, p, ti - s->part_lo[p], w, id);
 		}
 	}
-	sqlite3_finalize(st);
-	free(tf);
-	free(touched);
-	if (step != SQLITE_DONE)
-		return build_fail(b, err, "postings");
-	return KB_OK;
 }
 
-/* Part [lo, hi)'s postings back from the spill file into memory. */
+/* Part p's postings back from the scratch file into memory. */
 static int
 unspill(struct spill *s, uint32_t p, const size_t *off, size_t *fill,
 	uint32_t *sec, uint8_t *imp, struct kb_error *err)
 {
-	enum { CHUNK = 8192 };
-	uint64_t *rec = kb_xmalloc(CHUNK * sizeof(*rec));
+	enum { CHUNK = 64 * 1024 };
+	unsigned char *buf = kb_xmalloc(CHUNK);
 	uint64_t at = s->base[p], end = s->base[p] + s->done[p];
-	uint32_t width = s->part_lo[p + 1] - s->part_lo[p];
+	uint32_t width = s->part_lo[p + 1] - s->part_lo[p], last = 0;
+	size_t have = 0;
 
-	while (at < end) {
-		size_t want = end - at < CHUNK ? (size_t)(end - at) : CHUNK, i;
-		ssize_t got = pread(s->fd, rec, want * sizeof(*rec),
-				    (off_t)(at * sizeof(*rec)));
+	while (at < end || have > 0) {
+		size_t want = CHUNK - have, used = 0;
+		const unsigned char *q, *qend;
 
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0 || got % (ssize_t)sizeof(*rec) != 0) {
-			free(rec);
-			return kb_error_set(err, KB_ERR_IO, 0,
-					    "writing postings: reading back "
-					    "the scratch file: %s",
-					    got < 0 ? strerror(errno)
-						    : "short read");
+		if (want > end - at)
+			want = (size_t)(end - at);
+		if (want > 0) {
+			ssize_t got = pread(s->fd, buf + have, want, (off_t)at);
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				free(buf);
+				return kb_error_set(
+				    err, KB_ERR_IO, 0,
+				    "writing postings: reading back the "
+				    "scratch file: %s",
+				    got < 0 ? strerror(errno) : "short read");
+			}
+			have += (size_t)got;
+			at += (uint64_t)got;
 		}
-		want = (size_t)got / sizeof(*rec);
-		for (i = 0; i < want; i++) {
-			uint32_t ti = (uint32_t)(rec[i] >> 40);
+		q = buf;
+		qend = buf + have;
+		/* Whole records only, but for the file's last bytes. */
+		while (q < qend && (qend - q >= SPILL_MAX || at == end)) {
+			uint64_t d, ti;
 			size_t pos;
 
-			if (ti >= width)
-				continue;
-			pos = off[ti] + fill[ti];
-			if (pos < off[ti + 1]) {
-				sec[pos] = (uint32_t)rec[i];
-				imp[pos] = (uint8_t)(rec[i] >> 32);
-				fill[ti]++;
+			if (!get_varint(&q, qend, &d) ||
+			    !get_varint(&q, qend, &ti) || q >= qend) {
+				free(buf);
+				return kb_error_set(err, KB_ERR_IO, 0,
+						    "writing postings: the "
+						    "scratch file is corrupt");
 			}
+			last += (uint32_t)d;
+			if (ti < width) {
+				pos = off[ti] + fill[ti];
+				if (pos < off[ti + 1]) {
+					sec[pos] = last;
+					imp[pos] = *q;
+					fill[ti]++;
+				}
+			}
+			q++;
 		}
-		at += want;
+		used = (size_t)(q - buf);
+		memmove(buf, q, have - used);
+		have -= used;
 	}
-	free(rec);
+	free(buf);
 	return KB_OK;
 }
 
@@ -869,42 +956,292 @@ part_offsets(const uint32_t *df, uint32_t first, size_t width, size_t *off,
 	off[width] = sum;
 }
 
-/* Encode and store the postings of a part's terms. */
-static int
-put_part(struct kbx_build *b, sqlite3_stmt *put, uint32_t first,
-	 size_t width, const size_t *off, const size_t *fill,
-	 const uint32_t *sec, const uint8_t *imp, uint32_t *order,
-	 struct kb_buf *out, struct kb_error *err)
+/* Encode a part's terms' postings into out, for the reading thread. */
+static void
+encode_part(struct rebuild *r, uint32_t first, size_t width,
+	    struct kb_buf *out)
 {
 	size_t i;
+
+	kb_buf_reset(out);
+	for (i = 0; i < width; i++) {
+		uint32_t head[2];
+		size_t at;
+
+		if (r->fill[i] == 0)
+			continue;
+		head[0] = first + (uint32_t)i;
+		head[1] = 0;
+		at = out->len;
+		kb_buf_add(out, (const char *)head, sizeof(head));
+		encode_postings(r->sec + r->off[i], r->imp + r->off[i],
+				r->fill[i], r->order, out);
+		head[1] = (uint32_t)(out->len - at - sizeof(head));
+		memcpy(out->data + at + sizeof(uint32_t), &head[1],
+		       sizeof(head[1]));
+	}
+}
+
+/* The worker: impacts, then each part read back and encoded. */
+static void *
+rebuild_worker(void *arg)
+{
+	struct rebuild *r = arg;
+	struct spill *s = r->s;
+	uint32_t p, nparts = s != NULL ? s->nparts : 1;
+	bool quit;
+
+	for (;;) {
+		struct batch *bt;
+		size_t at;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->in_got == r->in_put && !r->in_closed && !r->quit)
+			pthread_cond_wait(&r->cv, &r->mu);
+		quit = r->quit;
+		if (quit || r->in_got == r->in_put) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		bt = &r->in[r->in_got % NBATCH];
+		pthread_mutex_unlock(&r->mu);
+		for (at = 0; at < bt->len;) {
+			uint32_t head[2];
+
+			memcpy(head, bt->data + at, sizeof(head));
+			at += sizeof(head);
+			impact_row(r, head[0], bt->data + at, (int)head[1]);
+			at += head[1];
+		}
+		pthread_mutex_lock(&r->mu);
+		r->in_got++;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (!quit && s != NULL) {
+		for (p = 0; p < s->nparts; p++)
+			if (s->nbuf[p] > 0)
+				spill_flush(s, p);
+		for (p = 0; p < s->nparts; p++) {
+			free(s->buf[p]);
+			s->buf[p] = NULL;
+		}
+		if (s->err != 0)
+			r->rc = kb_error_set(&r->err, KB_ERR_IO, 0,
+					     "writing postings: scratch file "
+					     "beside the index: %s",
+					     strerror(s->err));
+	}
+	for (p = 0; p < nparts && !quit && r->rc == KB_OK; p++) {
+		uint32_t first = s != NULL ? s->part_lo[p] : 0;
+		size_t width = s != NULL ? s->part_lo[p + 1] - first
+					 : r->b->next_id;
+		struct kb_buf *out;
+
+		if (s != NULL) {
+			part_offsets(r->df, first, width, r->off, r->fill);
+			r->rc = unspill(s, p, r->off, r->fill, r->sec, r->imp,
+					&r->err);
+			if (r->rc != KB_OK)
+				break;
+		}
+		pthread_mutex_lock(&r->mu);
+		while (r->out_put - r->out_got == NOUT && !r->quit)
+			pthread_cond_wait(&r->cv, &r->mu);
+		quit = r->quit;
+		out = &r->out[r->out_put % NOUT];
+		pthread_mutex_unlock(&r->mu);
+		if (quit)
+			break;
+		encode_part(r, first, width, out);
+		pthread_mutex_lock(&r->mu);
+		r->out_put++;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_mutex_lock(&r->mu);
+	r->out_closed = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Hand the worker every section's term list. */
+static int
+read_term_lists(struct rebuild *r, struct kb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct batch *bt = NULL;
+	int step = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(r->b->sql, "SELECT id, toks FROM fwd", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int bytes = sqlite3_column_bytes(st, 1);
+		uint32_t head[2];
+
+		if (bt != NULL && bt->len > 0 &&
+		    bt->len + sizeof(head) + (size_t)bytes >
+					  BATCH_BYTES) {
+			pthread_mutex_lock(&r->mu);
+			r->in_put++;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+			bt = NULL;
+		}
+		if (bt == NULL) {
+			pthread_mutex_lock(&r->mu);
+			while (r->in_put - r->in_got == NBATCH && !r->out_closed)
+				pthread_cond_wait(&r->cv, &r->mu);
+			bt = &r->in[r->in_put % NBATCH];
+			pthread_mutex_unlock(&r->mu);
+			bt->len = 0;
+		}
+		head[0] = (uint32_t)sqlite3_column_int64(st, 0);
+		head[1] = (uint32_t)(bytes > 0 ? bytes : 0);
+		if (bt->len + sizeof(head) + head[1] > bt->cap) {
+			bt->cap = bt->len + sizeof(head) + head[1];
+			bt->cap = bt->cap < BATCH_BYTES ? BATCH_BYTES : bt->cap;
+			bt->data = kb_xrealloc(bt->data, bt->cap);
+		}
+		memcpy(bt->data + bt->len, head, sizeof(head));
+		if (head[1] > 0)
+			memcpy(bt->data + bt->len + sizeof(head),
+			       sqlite3_column_blob(st, 1), head[1]);
+		bt->len += sizeof(head) + head[1];
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_lock(&r->mu);
+	if (bt != NULL)
+		r->in_put++;
+	r->in_closed = true;
+	if (step != SQLITE_DONE)
+		r->quit = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return step == SQLITE_DONE ? KB_OK : build_fail(r->b, err, "postings");
+}
+
+/* Store what the worker encodes, part by part, until it is done. */
+static int
+store_parts(struct rebuild *r, struct kb_error *err)
+{
+	sqlite3_stmt *put = NULL;
 	int rc = KB_OK;
 
-	for (i = 0; i < width && rc == KB_OK; i++) {
-		if (fill[i] == 0)
-			continue;
-		encode_postings(sec + off[i], imp + off[i], fill[i], order,
-				out);
-		rc = put_postings(b, put, first + (uint32_t)i, out, err);
+	if (sqlite3_prepare_v2(r->b->sql,
+			       "INSERT INTO postings(id, data) VALUES (?, ?)",
+			       -1, &put, NULL) != SQLITE_OK)
+		rc = build_fail(r->b, err, "postings");
+	for (;;) {
+		struct kb_buf *out;
+		size_t at;
+
+		pthread_mutex_lock(&r->mu);
+		while (rc == KB_OK && r->out_got == r->out_put &&
+		       !r->out_closed)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (rc != KB_OK || r->out_got == r->out_put) {
+			/* done, or failed: the worker stops at its next step */
+			r->quit = true;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		out = &r->out[r->out_got % NOUT];
+		pthread_mutex_unlock(&r->mu);
+		for (at = 0; at < out->len && rc == KB_OK;) {
+			uint32_t head[2];
+
+			memcpy(head, out->data + at, sizeof(head));
+			at += sizeof(head);
+			sqlite3_bind_int64(put, 1, (sqlite3_int64)head[0]);
+			sqlite3_bind_blob(put, 2, out->data + at, (int)head[1],
+					  SQLITE_STATIC);
+			if (sqlite3_step(put) != SQLITE_DONE)
+				rc = build_fail(r->b, err, "postings");
+			sqlite3_reset(put);
+			at += head[1];
+		}
+		pthread_mutex_lock(&r->mu);
+		r->out_got++;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
 	}
+	sqlite3_finalize(put);
 	return rc;
 }
 
-static int
-write_postings(struct kbx_build *b, const struct totals *t,
-	       const uint32_t *df, struct kb_error *err)
+/* Free what a rebuild holds; its worker has stopped. */
+static void
+rebuild_free(struct rebuild *r)
 {
-	struct spill s = { .fd = -1 };
-	size_t maxpart = 0, maxdf = 0, sum, i;
-	size_t *off = NULL, *fill = NULL;
-	uint32_t *sec = NULL, *order = NULL, p, lo;
-	uint8_t *imp = NULL;
-	sqlite3_stmt *put = NULL;
-	struct kb_buf out;
-	int rc = KB_OK;
+	size_t i;
 
+	if (r == NULL)
+		return;
+	if (r->locks) {
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+	}
+	for (i = 0; i < NBATCH; i++)
+		free(r->in[i].data);
+	for (i = 0; i < NOUT; i++)
+		kb_buf_free(&r->out[i]);
+	spill_free(&r->sp);
+	free(r->df);
+	free(r->tf);
+	free(r->touched);
+	free(r->off);
+	free(r->fill);
+	free(r->sec);
+	free(r->order);
+	free(r->imp);
+	free(r);
+}
+
+/* Stop a rebuild's worker, if it runs, and free the rebuild. */
+static void
+rebuild_stop(struct rebuild *r)
+{
+	if (r == NULL)
+		return;
+	if (r->running) {
+		pthread_mutex_lock(&r->mu);
+		r->quit = true;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->worker, NULL);
+	}
+	rebuild_free(r);
+}
+
+/*
+ * Set up the parts and the worker for totals t and section counts df
+ * (taken over), and hand the worker every term list.
+ */
+static int
+rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
+	      struct rebuild **out, struct kb_error *err)
+{
+	struct rebuild *r = kb_xcalloc(1, sizeof(*r));
+	struct spill *s = &r->sp;
+	size_t maxpart = 0, maxdf = 0, sum, i;
+	uint32_t p, lo;
+	int rc = KB_OK, c;
+
+	*out = NULL;
+	r->b = b;
+	r->df = df;
+	r->t = *t;
+	s->fd = -1;
+	for (i = 0; i < NOUT; i++)
+		kb_buf_init(&r->out[i]);
 	/* The parts. */
-	s.part_lo = kb_xmalloc(sizeof(*s.part_lo));
-	s.part_lo[0] = 1;
+	s->part_lo = kb_xmalloc(sizeof(*s->part_lo));
+	s->part_lo[0] = 1;
 	for (lo = 1; lo < b->next_id;) {
 		uint32_t hi = lo;
 
@@ -915,103 +1252,101 @@ write_postings(struct kbx_build *b, const struct totals *t,
 			sum += df[hi++];
 		if (sum > maxpart)
 			maxpart = sum;
-		s.part_lo = kb_xrealloc(s.part_lo, (s.nparts + 2) *
-							   sizeof(*s.part_lo));
-		s.part_lo[++s.nparts] = hi;
+		s->part_lo = kb_xrealloc(s->part_lo, (s->nparts + 2) *
+							     sizeof(*s->part_lo));
+		s->part_lo[++s->nparts] = hi;
 		lo = hi;
-	}
-	kb_buf_init(&out);
-	if (sqlite3_prepare_v2(b->sql,
-			       "INSERT INTO postings(id, data) VALUES (?, ?)",
-			       -1, &put, NULL) != SQLITE_OK) {
-		rc = build_fail(b, err, "postings");
-		goto out;
 	}
 	for (i = 1; i < b->next_id; i++)
 		if (df[i] > maxdf)
 			maxdf = df[i];
-	off = kb_xcalloc((size_t)b->next_id + 1, sizeof(*off));
-	fill = kb_xcalloc((size_t)b->next_id + 1, sizeof(*fill));
-	order = kb_xcalloc(maxdf ? maxdf : 1, sizeof(*order));
-	if (s.nparts <= 1) {
-		sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
-		imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
+	for (c = 0; c < KBX_COLS; c++)
+		r->avg[c] =
+		    t->rows ? (double)t->tok[c] / (double)t->rows : 0.0;
+	r->tf = kb_xcalloc((size_t)b->next_id * KBX_COLS, sizeof(*r->tf));
+	r->off = kb_xcalloc((size_t)b->next_id + 1, sizeof(*r->off));
+	r->fill = kb_xcalloc((size_t)b->next_id + 1, sizeof(*r->fill));
+	r->order = kb_xcalloc(maxdf ? maxdf : 1, sizeof(*r->order));
+	r->sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*r->sec));
+	r->imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*r->imp));
+	if (s->nparts <= 1) {
 		/* One part: term ids index OFF and FILL directly. */
-		part_offsets(df, 0, b->next_id, off, fill);
-		rc = impact_pass(b, t, NULL, off, fill, sec, imp, err);
-		if (rc == KB_OK)
-			rc = put_part(b, put, 0, b->next_id, off, fill, sec,
-				      imp, order, &out, err);
-		goto out;
-	}
-	rc = spill_open(b, &s, err);
-	if (rc != KB_OK)
-		goto out;
-	s.part_of = kb_xmalloc((size_t)b->next_id * sizeof(*s.part_of));
-	s.base = kb_xcalloc(s.nparts, sizeof(*s.base));
-	s.done = kb_xcalloc(s.nparts, sizeof(*s.done));
-	s.nbuf = kb_xcalloc(s.nparts, sizeof(*s.nbuf));
-	s.buf = kb_xcalloc(s.nparts, sizeof(*s.buf));
-	/* 4 MiB of write buffers in all, 512 to 8192 records a part. */
-	s.bufcap = (4u << 20) / sizeof(uint64_t) / s.nparts;
-	s.bufcap = s.bufcap < 512 ? 512 : s.bufcap > 8192 ? 8192 : s.bufcap;
-	s.part_of[0] = 0;
-	for (p = 0, sum = 0; p < s.nparts; p++) {
-		uint32_t term;
+		part_offsets(df, 0, b->next_id, r->off, r->fill);
+	} else {
+		rc = spill_open(b, s, err);
+		if (rc != KB_OK)
+			goto fail;
+		s->part_of =
+		    kb_xmalloc((size_t)b->next_id * sizeof(*s->part_of));
+		s->base = kb_xcalloc(s->nparts, sizeof(*s->base));
+		s->done = kb_xcalloc(s->nparts, sizeof(*s->done));
+		s->last = kb_xcalloc(s->nparts, sizeof(*s->last));
+		s->nbuf = kb_xcalloc(s->nparts, sizeof(*s->nbuf));
+		s->buf = kb_xcalloc(s->nparts, sizeof(*s->buf));
+		/* 4 MiB of write buffers in all, 4 to 64 KiB a part. */
+		s->bufcap = (4u << 20) / s->nparts;
+		s->bufcap = s->bufcap < 4096	? 4096
+			    : s->bufcap > 65536 ? 65536
+						: s->bufcap;
+		s->part_of[0] = 0;
+		for (p = 0, sum = 0; p < s->nparts; p++) {
+			uint32_t term;
 
-		s.base[p] = sum;
-		for (term = s.part_lo[p]; term < s.part_lo[p + 1]; term++) {
-			s.part_of[term] = p;
-			sum += df[term];
+			s->base[p] = sum;
+			for (term = s->part_lo[p]; term < s->part_lo[p + 1];
+			     term++) {
+				s->part_of[term] = p;
+				sum += (size_t)df[term] * SPILL_MAX;
+			}
+			s->buf[p] = kb_xmalloc(s->bufcap);
 		}
-		s.buf[p] = kb_xmalloc(s.bufcap * sizeof(uint64_t));
+		r->s = s;
 	}
-	rc = impact_pass(b, t, &s, NULL, NULL, NULL, NULL, err);
-	for (p = 0; p < s.nparts && rc == KB_OK; p++)
-		if (s.nbuf[p] > 0)
-			spill_flush(&s, p);
-	if (rc == KB_OK && s.err != 0)
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->locks = true;
+	c = pthread_create(&r->worker, NULL, rebuild_worker, r);
+	if (c != 0) {
 		rc = kb_error_set(err, KB_ERR_IO, 0,
-				  "writing postings: scratch file beside the "
-				  "index: %s",
-				  strerror(s.err));
-	for (p = 0; p < s.nparts; p++) {
-		free(s.buf[p]);
-		s.buf[p] = NULL;
+				  "writing postings: cannot start a thread: %s",
+				  strerror(c));
+		goto fail;
 	}
-	sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*sec));
-	imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*imp));
-	for (p = 0; p < s.nparts && rc == KB_OK; p++) {
-		uint32_t first = s.part_lo[p], width = s.part_lo[p + 1] - first;
+	r->running = true;
+	rc = read_term_lists(r, err);
+	if (rc != KB_OK)
+		goto fail;
+	*out = r;
+	return KB_OK;
+fail:
+	rebuild_stop(r);
+	return rc;
+}
 
-		part_offsets(df, first, width, off, fill);
-		rc = unspill(&s, p, off, fill, sec, imp, err);
-		if (rc == KB_OK)
-			rc = put_part(b, put, first, width, off, fill, sec,
-				      imp, order, &out, err);
+/* Store the postings as the worker encodes them; frees r. */
+static int
+rebuild_end(struct rebuild *r, struct kb_error *err)
+{
+	int rc = store_parts(r, err);
+
+	pthread_join(r->worker, NULL);
+	r->running = false;
+	if (r->rc != KB_OK && rc == KB_OK) {
+		*err = r->err;
+		rc = r->rc;
 	}
-out:
-	sqlite3_finalize(put);
-	kb_buf_free(&out);
-	spill_free(&s);
-	free(off);
-	free(fill);
-	free(sec);
-	free(order);
-	free(imp);
+	rebuild_free(r);
 	return rc;
 }
 
 int
-kbx_build_finish(struct kbx_build *b, struct kb_error *err)
+kbx_build_start(struct kbx_build *b, struct kb_error *err)
 {
 	struct totals t;
 	uint32_t *df, *last;
-	char meta[160];
-	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (!b->dirty)
+	if (!b->dirty || b->rebuild != NULL)
 		return KB_OK;
 	df = kb_xcalloc(b->next_id, sizeof(*df));
 	if (b->counting) {
@@ -1029,9 +1364,31 @@ kbx_build_finish(struct kbx_build *b, struct kb_error *err)
 	    sqlite3_exec(b->sql, "DELETE FROM postings", NULL, NULL, NULL) !=
 		    SQLITE_OK)
 		rc = build_fail(b, err, "postings");
-	if (rc == KB_OK)
-		rc = write_postings(b, &t, df, err);
-	free(df);
+	if (rc != KB_OK) {
+		free(df);
+		return rc;
+	}
+	return rebuild_start(b, &t, df, &b->rebuild, err);
+}
+
+int
+kbx_build_finish(struct kbx_build *b, struct kb_error *err)
+{
+	struct rebuild *r;
+	struct totals t;
+	char meta[160];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!b->dirty)
+		return KB_OK;
+	rc = kbx_build_start(b, err);
+	if (rc != KB_OK)
+		return rc;
+	r = b->rebuild;
+	b->rebuild = NULL;
+	t = r->t;
+	rc = rebuild_end(r, err);
 	if (rc != KB_OK)
 		return rc;
 	snprintf(meta, sizeof(meta), "%llu %llu %llu %llu %llu",

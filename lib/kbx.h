@@ -83,7 +83,14 @@ int kbx_add_terms(struct kbx_build *b, int64_t section,
 /* Forget the sections of an article about to be deleted. */
 int kbx_build_delete_article(struct kbx_build *b, int64_t article,
 			     struct kb_error *err);
-/* Write new terms and rebuild the postings from fwd. */
+/*
+ * Start rebuilding the postings from fwd: the term lists are read on the
+ * calling thread, and the rest goes on on a thread of its own while the
+ * caller uses the connection for other statements (not on fwd, terms or
+ * postings).  kbx_build_finish completes it, or kbx_build_free drops it.
+ */
+int kbx_build_start(struct kbx_build *b, struct kb_error *err);
+/* Rebuild the postings from fwd (started already or not). */
 int kbx_build_finish(struct kbx_build *b, struct kb_error *err);
 void kbx_build_free(struct kbx_build *b);
 /*

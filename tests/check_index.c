@@ -256,6 +256,92 @@ START_TEST(led_facts_are_stored_with_their_model_and_section)
 END_TEST
 
 
+/* The ids a query on the index at dbpath returns, as "1 5 9 ". */
+static char *
+ids_of(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct kb_buf b;
+	int rc;
+
+	kb_buf_init(&b);
+	kb_buf_adds(&b, "");
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK,
+		      "%s: %s", sql, sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		kb_buf_printf(&b, "%lld ", sqlite3_column_int64(st, 0));
+	ck_assert_int_eq(rc, SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return kb_buf_steal(&b);
+}
+
+/* Per model (any case) and state, the fact of the fullest section, first. */
+static const char best_by_sorting[] =
+	"SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY model"
+	" COLLATE NOCASE, color, pattern ORDER BY nsec DESC, id) AS n"
+	" FROM leds) WHERE n = 1 ORDER BY id";
+static const char marked_best[] =
+	"SELECT id FROM leds WHERE best = 1 ORDER BY id";
+
+START_TEST(a_new_index_marks_the_facts_sorting_them_would)
+{
+	struct kb_test_doc docs[] = {
+		{ "a.md", "---\ntitle: One light\nmodels: [Anker Soundcore 2]\n"
+			  "---\n## Lights\n\n- **Solid red**: charging\n" },
+		{ "b.md", "---\ntitle: Two lights\nmodels: [anker soundcore 2]\n"
+			  "---\n## Lights\n\n- **Solid red**: charging now\n"
+			  "- **Blinking white**: pairing\n" },
+		{ "c.md", "---\ntitle: White\n---\n## Lights\n\n"
+			  "- **Solid white**: full\n" },
+		{ "d.md", "---\ntitle: White again\n---\n## Lights\n\n"
+			  "- **Solid white**: full as well\n" },
+	};
+	char *want, *got, *all;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	ck_assert_int_eq(kb_test_index(dbpath, docs, 4, kb_test_taxonomy, true,
+				       NULL),
+			 KB_OK);
+	all = ids_of("SELECT id FROM leds ORDER BY id");
+	ck_assert_str_eq(all, "1 2 3 4 5 ");
+	want = ids_of(best_by_sorting);
+	got = ids_of(marked_best);
+	ck_assert_str_eq(got, want);
+	/* the two-fact section's red beats the first; the tie goes first */
+	ck_assert_str_eq(got, "2 3 4 ");
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT meaning FROM leds WHERE"
+					    " best = 1 AND pattern = 'solid'"
+					    " AND model IS NULL",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "full");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(want);
+	free(got);
+	free(all);
+	/* an update sorts them instead: the same choice */
+	docs[0].text = "---\ntitle: One light\nmodels: [Anker Soundcore 2]\n"
+		       "---\n## Lights\n\n- **Solid red**: charging\n"
+		       "- **Solid white**: full\n- **Blinking red**: low\n";
+	ck_assert_int_eq(kb_test_index(dbpath, docs, 4, kb_test_taxonomy,
+				       false, NULL),
+			 KB_OK);
+	want = ids_of(best_by_sorting);
+	got = ids_of(marked_best);
+	ck_assert_str_eq(got, want);
+	free(want);
+	free(got);
+}
+END_TEST
+
 /* kbx_verify on the index at dbpath after sql (may be NULL) ran on it. */
 static int
 verify_after(const char *sql, char *msg, size_t msgsz)
@@ -606,6 +692,7 @@ index_suite(void)
 	tcase_add_test(tc, a_file_that_is_not_an_index_is_never_replaced);
 	tcase_add_test(tc, a_changed_taxonomy_retags_everything);
 	tcase_add_test(tc, led_facts_are_stored_with_their_model_and_section);
+	tcase_add_test(tc, a_new_index_marks_the_facts_sorting_them_would);
 	tcase_add_test(
 		tc, the_search_index_agrees_with_the_text_after_builds_and_updates);
 	tcase_add_loop_test(tc,
