@@ -174,10 +174,17 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 
 		if (de->d_name[0] == '.')
 			continue;
+		/* Only folders and articles matter; most entries are files. */
+		if (de->d_type == DT_REG &&
+		    kb_article_format_of(de->d_name) == KB_FORMAT_UNKNOWN)
+			continue;
 		path = kb_xasprintf("%s/%s", dir, de->d_name);
 		r = *rel ? kb_xasprintf("%s/%s", rel, de->d_name)
 			 : kb_xstrdup(de->d_name);
-		if (stat(path, &sb) != 0) {
+		if (de->d_type == DT_REG) {
+			/* a regular file itself, not a link: no stat needed */
+			add_file(fs, path, r, F_INDEX);
+		} else if (stat(path, &sb) != 0) {
 			if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN) {
 				warnx_file(path, 0, stat_error(path));
 				add_file(fs, path, r, F_KEEP);

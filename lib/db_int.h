@@ -44,6 +44,8 @@ sqlite3_stmt *kb_db_stmt(struct kb_db *db, const char *sql);
  * ("kbsymwontfullycharge").
  */
 char *kb_tag_token(int kind, const char *value);
+/* The same, added to b. */
+void kb_tag_token_add(struct kb_buf *b, int kind, const char *value);
 
 /*
  * The values of one kind in a list of "kind RS value" items separated by

@@ -721,25 +721,31 @@ tags_text(const struct kb_taxonomy *t, const struct kb_article *a,
 	kb_buf_init(&b);
 	kb_buf_add(&b, "", 0);
 	for (i = 0; i < s->models.n; i++) {
-		kb_buf_printf(&b, "%s%s", b.len ? "; " : "", s->models.v[i]);
+		if (b.len)
+			kb_buf_add(&b, "; ", 2);
+		kb_buf_adds(&b, s->models.v[i]);
 	}
 	for (i = 0; i < s->symptoms.n; i++) {
 		const struct kb_symptom *sy =
 			kb_taxonomy_symptom(t, s->symptoms.v[i]);
 
-		kb_buf_printf(&b, "%s%s", b.len ? "; " : "",
-			      sy ? sy->label : s->symptoms.v[i]);
+		if (b.len)
+			kb_buf_add(&b, "; ", 2);
+		kb_buf_adds(&b, sy ? sy->label : s->symptoms.v[i]);
 	}
-	for (i = 0; i < a->fm_tags.n; i++)
-		kb_buf_printf(&b, "%s%s", b.len ? "; " : "", a->fm_tags.v[i]);
+	for (i = 0; i < a->fm_tags.n; i++) {
+		if (b.len)
+			kb_buf_add(&b, "; ", 2);
+		kb_buf_adds(&b, a->fm_tags.v[i]);
+	}
 	for (i = 0; i < s->models.n + s->symptoms.n; i++) {
 		bool m = i < s->models.n;
-		char *tok = kb_tag_token(m ? KB_TAG_MODEL : KB_TAG_SYMPTOM,
-					 m ? s->models.v[i]
-					   : s->symptoms.v[i - s->models.n]);
 
-		kb_buf_printf(&b, "%s%s", b.len ? " " : "", tok);
-		free(tok);
+		if (b.len)
+			kb_buf_addc(&b, ' ');
+		kb_tag_token_add(&b, m ? KB_TAG_MODEL : KB_TAG_SYMPTOM,
+				 m ? s->models.v[i]
+				   : s->symptoms.v[i - s->models.n]);
 	}
 	return kb_buf_steal(&b);
 }

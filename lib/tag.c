@@ -282,20 +282,26 @@ kb_section_prior(const char *heading, size_t position)
 	return pos;
 }
 
-char *
-kb_tag_token(int kind, const char *value)
+void
+kb_tag_token_add(struct kb_buf *b, int kind, const char *value)
 {
-	struct kb_buf b;
-
-	kb_buf_init(&b);
-	kb_buf_adds(&b, kind == KB_TAG_MODEL ? "kbmodel" : "kbsym");
+	kb_buf_adds(b, kind == KB_TAG_MODEL ? "kbmodel" : "kbsym");
 	for (; *value; value++) {
 		char c = *value;
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			kb_buf_addc(&b, c);
+			kb_buf_addc(b, c);
 	}
+}
+
+char *
+kb_tag_token(int kind, const char *value)
+{
+	struct kb_buf b;
+
+	kb_buf_init(&b);
+	kb_tag_token_add(&b, kind, value);
 	return kb_buf_steal(&b);
 }
