@@ -779,8 +779,12 @@ struct batch {
 	size_t len, cap;
 };
 
-/* Encoded postings handed back: u32 term, u32 bytes, the postings. */
+/*
+ * Encoded postings handed back, a few terms at a time: u32 term, u32
+ * bytes, the postings.
+ */
 #define NOUT 2
+#define OUT_BYTES (256u << 10)
 
 struct rebuild {
 	struct kbx_build *b;
@@ -956,20 +960,48 @@ part_offsets(const uint32_t *df, uint32_t first, size_t width, size_t *off,
 	off[width] = sum;
 }
 
-/* Encode a part's terms' postings into out, for the reading thread. */
-static void
-encode_part(struct rebuild *r, uint32_t first, size_t width,
-	    struct kb_buf *out)
+/* The next free output buffer, emptied; NULL when told to stop. */
+static struct kb_buf *
+out_take(struct rebuild *r)
 {
+	struct kb_buf *out = NULL;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->out_put - r->out_got == NOUT && !r->quit)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (!r->quit)
+		out = &r->out[r->out_put % NOUT];
+	pthread_mutex_unlock(&r->mu);
+	if (out != NULL)
+		kb_buf_reset(out);
+	return out;
+}
+
+/* Hand the buffer out_take gave to the reading thread. */
+static void
+out_give(struct rebuild *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->out_put++;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Encode a part's terms' postings for the reading thread; false: stop. */
+static bool
+encode_part(struct rebuild *r, uint32_t first, size_t width)
+{
+	struct kb_buf *out = NULL;
 	size_t i;
 
-	kb_buf_reset(out);
 	for (i = 0; i < width; i++) {
 		uint32_t head[2];
 		size_t at;
 
 		if (r->fill[i] == 0)
 			continue;
+		if (out == NULL && (out = out_take(r)) == NULL)
+			return false;
 		head[0] = first + (uint32_t)i;
 		head[1] = 0;
 		at = out->len;
@@ -979,7 +1011,14 @@ encode_part(struct rebuild *r, uint32_t first, size_t width,
 		head[1] = (uint32_t)(out->len - at - sizeof(head));
 		memcpy(out->data + at + sizeof(uint32_t), &head[1],
 		       sizeof(head[1]));
+		if (out->len >= OUT_BYTES) {
+			out_give(r);
+			out = NULL;
+		}
 	}
+	if (out != NULL)
+		out_give(r);
+	return true;
 }
 
 /* The worker: impacts, then each part read back and encoded. */
@@ -1018,6 +1057,11 @@ rebuild_worker(void *arg)
 		pthread_cond_broadcast(&r->cv);
 		pthread_mutex_unlock(&r->mu);
 	}
+	/* The term lists are all read: their buffers go. */
+	for (p = 0; !quit && p < NBATCH; p++) {
+		free(r->in[p].data);
+		r->in[p].data = NULL;
+	}
 	if (!quit && s != NULL) {
 		for (p = 0; p < s->nparts; p++)
 			if (s->nbuf[p] > 0)
@@ -1036,8 +1080,6 @@ rebuild_worker(void *arg)
 		uint32_t first = s != NULL ? s->part_lo[p] : 0;
 		size_t width = s != NULL ? s->part_lo[p + 1] - first
 					 : r->b->next_id;
-		struct kb_buf *out;
-
 		if (s != NULL) {
 			part_offsets(r->df, first, width, r->off, r->fill);
 			r->rc = unspill(s, p, r->off, r->fill, r->sec, r->imp,
@@ -1045,19 +1087,8 @@ rebuild_worker(void *arg)
 			if (r->rc != KB_OK)
 				break;
 		}
-		pthread_mutex_lock(&r->mu);
-		while (r->out_put - r->out_got == NOUT && !r->quit)
-			pthread_cond_wait(&r->cv, &r->mu);
-		quit = r->quit;
-		out = &r->out[r->out_put % NOUT];
-		pthread_mutex_unlock(&r->mu);
-		if (quit)
+		if (!encode_part(r, first, width))
 			break;
-		encode_part(r, first, width, out);
-		pthread_mutex_lock(&r->mu);
-		r->out_put++;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
 	}
 	pthread_mutex_lock(&r->mu);
 	r->out_closed = true;
