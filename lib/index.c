@@ -465,13 +465,14 @@ kb_index_taxonomy(const struct kb_index *ix)
 	return ix->tax;
 }
 
+/* Bound without a copy: every caller's text outlives the statement's step. */
 static void
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL)
 		sqlite3_bind_null(st, i);
 	else
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
 static int

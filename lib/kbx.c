@@ -36,19 +36,31 @@ kbx_set_part_postings(size_t n)
 
 /* ---- varints ---- */
 
-static void
-put_varint(struct kb_buf *b, uint64_t v)
+/* v as a LEB128 varint at o; the byte after it. */
+static unsigned char *
+put_varint(unsigned char *o, uint64_t v)
 {
-	char tmp[10];
-	size_t n = 0;
-
-	do {
-		unsigned char c = v & 0x7f;
-
+	while (v >= 0x80) {
+		*o++ = (unsigned char)(v | 0x80);
 		v >>= 7;
-		tmp[n++] = (char)(v ? c | 0x80 : c);
-	} while (v);
-	kb_buf_add(b, tmp, n);
+	}
+	*o++ = (unsigned char)v;
+	return o;
+}
+
+/* Room for n more bytes at the end of b; where they go. */
+static unsigned char *
+buf_room(struct kb_buf *b, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->data = kb_xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+	return (unsigned char *)b->data + b->len;
 }
 
 /* Reads one varint from [*p, end); false when it runs past end. */
@@ -120,14 +132,13 @@ termmap_put(struct termmap *m, char *key, uint32_t id)
 
 /* The id of term[0..len), or 0 when absent. */
 static uint32_t
-termmap_get(const struct termmap *m, const char *term, size_t len)
+termmap_get_h(const struct termmap *m, const char *term, size_t len,
+	      uint32_t h)
 {
-	uint32_t h;
 	size_t i;
 
 	if (m->cap == 0)
 		return 0;
-	h = (uint32_t)kb_fnv1a(term, len);
 	i = h & (m->cap - 1);
 	while (m->slot[i].key != NULL) {
 		const struct termslot *t = &m->slot[i];
@@ -199,6 +210,7 @@ struct kbx_build {
 	uint32_t *df, *df_last; /* by term id; dfcap of each */
 	size_t dfcap;
 	struct rebuild *rebuild; /* started by kbx_build_start */
+	struct kb_buf row;	 /* the fwd row being written */
 };
 
 static int
@@ -273,6 +285,7 @@ kbx_build_free(struct kbx_build *b)
 	if (b == NULL)
 		return;
 	rebuild_stop(b->rebuild);
+	kb_buf_free(&b->row);
 	sqlite3_finalize(b->put_term);
 	sqlite3_finalize(b->put_fwd);
 	sqlite3_finalize(b->del_fwd);
@@ -284,10 +297,11 @@ kbx_build_free(struct kbx_build *b)
 	free(b);
 }
 
+/* The id of term[0..len), whose kb_fnv1a is h; new terms get the next. */
 static uint32_t
-term_id(struct kbx_build *b, const char *term, size_t len)
+term_id(struct kbx_build *b, const char *term, size_t len, uint32_t h)
 {
-	uint32_t id = termmap_get(&b->terms, term, len);
+	uint32_t id = termmap_get_h(&b->terms, term, len, h);
 	char *k;
 
 	if (id != 0)
@@ -356,15 +370,6 @@ kbx_terms_free(struct kbx_terms *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static void
-put_text(struct kb_buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	put_varint(b, n);
-	kb_buf_add(b, s ? s : "", n);
-}
-
 /* Count the section in b->toks into the totals (b->counting). */
 static void
 count_section(struct kbx_build *b, int64_t section)
@@ -405,19 +410,32 @@ int
 kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	      const struct kbx_feat *feat, struct kb_error *err)
 {
-	struct kb_buf row;
 	const char *p = t->text;
-	size_t i;
+	size_t i, total = 0, tags, atags;
+	unsigned char *o;
 	int c, rc = KB_OK;
 
+	for (c = 0; c < KBX_COLS; c++)
+		total += t->n[c];
+	if (b->toks.cap < total) {
+		b->toks.cap = total;
+		b->toks.v = kb_xrealloc(b->toks.v, total * sizeof(*b->toks.v));
+	}
 	b->toks.n = 0;
 	for (c = 0; c < KBX_COLS; c++) {
 		b->colstart[c] = b->toks.n;
 		for (i = 0; i < t->n[c]; i++) {
-			size_t k = strlen(p);
+			/* the term's length and kb_fnv1a in one pass */
+			uint64_t h = 14695981039346656037ULL;
+			const char *q = p;
 
-			u32v_push(&b->toks, term_id(b, p, k));
-			p += k + 1;
+			for (; *q; q++) {
+				h ^= (unsigned char)*q;
+				h *= 1099511628211ULL;
+			}
+			b->toks.v[b->toks.n++] =
+			    term_id(b, p, (size_t)(q - p), (uint32_t)h);
+			p = q + 1;
 		}
 	}
 	b->colstart[KBX_COLS] = b->toks.n;
@@ -435,25 +453,39 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 			return rc;
 	}
 	b->fresh_first += (uint32_t)b->fresh.n;
-	kb_strv_free(&b->fresh);
-	kb_strv_init(&b->fresh);
+	if (b->fresh.n > 0) {
+		kb_strv_free(&b->fresh);
+		kb_strv_init(&b->fresh);
+	}
 
-	kb_buf_init(&row);
+	/* The row: column lengths, ids, article, prior, the two tag texts. */
+	tags = feat->tags != NULL ? strlen(feat->tags) : 0;
+	atags = feat->article_tags != NULL ? strlen(feat->article_tags) : 0;
+	kb_buf_reset(&b->row);
+	o = buf_room(&b->row, 10 * (KBX_COLS + 3) + 5 * total +
+				  sizeof(feat->prior) + tags + atags);
 	for (c = 0; c < KBX_COLS; c++)
-		put_varint(&row, b->colstart[c + 1] - b->colstart[c]);
+		o = put_varint(o, b->colstart[c + 1] - b->colstart[c]);
 	for (i = 0; i < b->toks.n; i++)
-		put_varint(&row, b->toks.v[i]);
-	put_varint(&row, (uint64_t)feat->article);
-	kb_buf_add(&row, (const char *)&feat->prior, sizeof(feat->prior));
-	put_text(&row, feat->tags);
-	put_text(&row, feat->article_tags);
+		o = put_varint(o, b->toks.v[i]);
+	o = put_varint(o, (uint64_t)feat->article);
+	memcpy(o, &feat->prior, sizeof(feat->prior));
+	o += sizeof(feat->prior);
+	o = put_varint(o, tags);
+	if (tags > 0)
+		memcpy(o, feat->tags, tags);
+	o += tags;
+	o = put_varint(o, atags);
+	if (atags > 0)
+		memcpy(o, feat->article_tags, atags);
+	o += atags;
+	b->row.len = (size_t)((char *)o - b->row.data);
 	sqlite3_bind_int64(b->put_fwd, 1, section);
-	sqlite3_bind_blob(b->put_fwd, 2, row.data, (int)row.len,
+	sqlite3_bind_blob(b->put_fwd, 2, b->row.data, (int)b->row.len,
 			  SQLITE_STATIC);
 	if (sqlite3_step(b->put_fwd) != SQLITE_DONE)
 		rc = build_fail(b, err, "section tokens");
 	sqlite3_reset(b->put_fwd);
-	kb_buf_free(&row);
 	b->dirty = true;
 	return rc;
 }
@@ -569,32 +601,6 @@ varint_len(uint64_t v)
 	return n;
 }
 
-static unsigned char *
-put_raw_varint(unsigned char *o, uint64_t v)
-{
-	while (v >= 0x80) {
-		*o++ = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	*o++ = (unsigned char)v;
-	return o;
-}
-
-/* Room for n more bytes at the end of b; where they go. */
-static unsigned char *
-buf_room(struct kb_buf *b, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = kb_xrealloc(b->data, cap);
-		b->cap = cap;
-	}
-	return (unsigned char *)b->data + b->len;
-}
-
 /*
  * One term's postings, added to out: df, the number of groups, then per
  * group its impact, count and byte length; then the groups' section
@@ -622,8 +628,8 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 			order[start[imp[i]]++] = sec[i];
 	/* at most: two counts, 16 bytes a group, 5 a section */
 	o = buf_room(out, 20 + (size_t)nseg * 16 + n * 5);
-	o = put_raw_varint(o, n);
-	o = put_raw_varint(o, (uint64_t)nseg);
+	o = put_varint(o, n);
+	o = put_varint(o, (uint64_t)nseg);
 	for (v = 255; v >= 1; v--) {
 		size_t len = 0, j, from;
 		uint64_t prev = 0;
@@ -636,15 +642,15 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 			prev = order[j];
 		}
 		*o++ = (unsigned char)v;
-		o = put_raw_varint(o, cnt[v]);
-		o = put_raw_varint(o, len);
+		o = put_varint(o, cnt[v]);
+		o = put_varint(o, len);
 	}
 	for (v = 255; v >= 1; v--) {
 		uint64_t prev = 0;
 		size_t j;
 
 		for (j = start[v] - cnt[v]; j < start[v]; j++) {
-			o = put_raw_varint(o, order[j] - prev);
+			o = put_varint(o, order[j] - prev);
 			prev = order[j];
 		}
 	}
@@ -714,8 +720,8 @@ spill_put(struct spill *s, uint32_t p, uint32_t ti, uint8_t imp, uint32_t sec)
 {
 	unsigned char *o = s->buf[p] + s->nbuf[p];
 
-	o = put_raw_varint(o, sec - s->last[p]);
-	o = put_raw_varint(o, ti);
+	o = put_varint(o, sec - s->last[p]);
+	o = put_varint(o, ti);
 	*o++ = imp;
 	s->last[p] = sec;
 	s->nbuf[p] = (size_t)(o - s->buf[p]);

@@ -18,10 +18,17 @@ struct kb_vocab_delta {
 	size_t used;
 };
 
+/* kb_fnv1a(s, strlen(s)), in one pass. */
 static uint64_t
 hash_str(const char *s)
 {
-	return kb_fnv1a(s, strlen(s));
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 struct kb_vocab_delta *
