@@ -80,28 +80,9 @@ grow(struct kb_vocab_delta *d)
 	free(old);
 }
 
-static bool
-worth_keeping(const char *w, size_t n)
-{
-	const char *p;
-
-	if (n < 2 || n > 32)
-		return false;
-	for (p = w; *p; p++)
-		if (!(*p >= '0' && *p <= '9'))
-			return true;
-	return false;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * The distinct words met so far: an open-addressing set of indexes into
- * the output list, so that an article's words are copied and sorted once
+ * the output list, so that an article's words are copied once
  * each however often they repeat.
  */
 struct seen {
@@ -207,10 +188,20 @@ seen_add_tokens(struct seen *seen, struct kb_strv *out,
 	uint32_t h;
 
 	for (i = 0; i < ntok; i++) {
-		len = strlen(tok[i].norm);
-		if (!worth_keeping(tok[i].norm, len))
+		const unsigned char *w = (const unsigned char *)tok[i].norm;
+		uint64_t h64 = 14695981039346656037ULL;
+		bool digits = true;
+
+		/* kept: 2 to 32 bytes, not all digits; measured and hashed
+		 * (kb_fnv1a) in the same pass */
+		for (len = 0; w[len] != 0; len++) {
+			h64 ^= w[len];
+			h64 *= 1099511628211ULL;
+			digits = digits && w[len] >= '0' && w[len] <= '9';
+		}
+		if (len < 2 || len > 32 || digits)
 			continue;
-		h = (uint32_t)kb_fnv1a(tok[i].norm, len);
+		h = (uint32_t)h64;
 		if (seen_find(seen, out, tok[i].norm, len, h, &at))
 			continue;
 		kb_strv_push_own(out, kb_xstrndup(tok[i].norm, len));
@@ -218,79 +209,11 @@ seen_add_tokens(struct seen *seen, struct kb_strv *out,
 	}
 }
 
-/* strcmp order, comparing the first bytes before calling strcmp. */
-static bool
-str_less(const char *a, const char *b)
-{
-	if (a[0] != b[0])
-		return (unsigned char)a[0] < (unsigned char)b[0];
-	return strcmp(a, b) < 0;
-}
-
-/*
- * Sort distinct words into strcmp order: quicksort on the middle of
- * three, insertion sort for short runs, and qsort past a depth that only
- * a pathological order reaches.  An article has a few hundred words.
- */
-static void
-sort_words(char **v, size_t n, int depth)
-{
-	size_t i, j, mid;
-	char *pivot, *t;
-
-	while (n > 16) {
-		if (depth-- == 0) {
-			qsort(v, n, sizeof(*v), cmp_str);
-			return;
-		}
-		mid = n / 2;
-		if (str_less(v[mid], v[0])) {
-			t = v[mid], v[mid] = v[0], v[0] = t;
-		}
-		if (str_less(v[n - 1], v[0])) {
-			t = v[n - 1], v[n - 1] = v[0], v[0] = t;
-		}
-		if (str_less(v[n - 1], v[mid])) {
-			t = v[n - 1], v[n - 1] = v[mid], v[mid] = t;
-		}
-		pivot = v[mid];
-		i = 0;
-		j = n - 1;
-		for (;;) {
-			while (str_less(v[i], pivot))
-				i++;
-			while (str_less(pivot, v[j]))
-				j--;
-			if (i >= j)
-				break;
-			t = v[i], v[i] = v[j], v[j] = t;
-			i++;
-			j--;
-		}
-		/* v[0..j] <= pivot <= v[j+1..n): recurse on the smaller. */
-		if (j + 1 < n - j - 1) {
-			sort_words(v, j + 1, depth);
-			v += j + 1;
-			n -= j + 1;
-		} else {
-			sort_words(v + j + 1, n - j - 1, depth);
-			n = j + 1;
-		}
-	}
-	for (i = 1; i < n; i++) {
-		t = v[i];
-		for (j = i; j > 0 && str_less(t, v[j - 1]); j--)
-			v[j] = v[j - 1];
-		v[j] = t;
-	}
-}
-
 static void
 seen_finish(struct seen *seen, struct kb_strv *out)
 {
+	(void)out;
 	seen_free(seen);
-	if (out->n > 1)
-		sort_words(out->v, out->n, 64);
 }
 
 void

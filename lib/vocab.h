@@ -23,7 +23,8 @@ void kb_vocab_delta_article(struct kb_vocab_delta *d,
 			    const char *const *texts, size_t n, int sign);
 /*
  * The same in two steps, so the words can be found on another thread:
- * the distinct words of texts[0..n) appended to out (sorted; thread-safe),
+ * the distinct words of texts[0..n) appended to out (in the order first
+ * met; thread-safe),
  * then each counted with sign.
  */
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out);
