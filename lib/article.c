@@ -891,19 +891,19 @@ md_emit(struct md_state *md, const char *s, size_t n, bool para)
 static void
 squeeze_lines(struct kb_buf *t)
 {
-	size_t r, w = 0;
-	bool space = false;
+	char *d = t->data;
+	size_t r = 0, w = 0, n = t->len;
 
-	for (r = 0; r < t->len; r++) {
-		if (t->data[r] == ' ' || t->data[r] == '\t') {
-			space = true;
+	while (r < n) {
+		if (d[r] != ' ' && d[r] != '\t') {
+			d[w++] = d[r++];
 			continue;
 		}
-		if (space && t->data[r] != '\n' && w > 0 &&
-		    t->data[w - 1] != '\n')
-			t->data[w++] = ' ';
-		space = false;
-		t->data[w++] = t->data[r];
+		/* a run of blanks: one space, if a word follows on the line */
+		while (r < n && (d[r] == ' ' || d[r] == '\t'))
+			r++;
+		if (r < n && d[r] != '\n' && w > 0 && d[w - 1] != '\n')
+			d[w++] = ' ';
 	}
 	buf_truncate(t, w);
 }
