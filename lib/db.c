@@ -46,7 +46,6 @@ const char kb_db_schema_sql[] =
 	" line INTEGER NOT NULL,"
 	" body TEXT NOT NULL,"
 	" boost REAL NOT NULL DEFAULT 1);"
-	"CREATE INDEX sections_article ON sections(article_id, ord);"
 	"CREATE TABLE article_tags("
 	" article_id INTEGER NOT NULL,"
 	" kind INTEGER NOT NULL,"
@@ -75,12 +74,15 @@ const char kb_db_schema_sql[] =
 	" WITHOUT ROWID;";
 
 /*
- * The indexes on leds, made after the table is filled in a new index (one
- * sort each instead of a B-tree insert per fact) and kept up to date when
- * an index is updated in place.  Answer cards read only the facts marked
- * best, a quarter of them, so their indexes hold only those.
+ * The indexes on sections and leds, made after the tables are filled in a
+ * new index (one sort each instead of a B-tree insert per row) and kept
+ * up to date when an index is updated in place.  Answer cards read only
+ * the LED facts marked best, a quarter of them, so their indexes hold
+ * only those.
  */
-const char kb_db_led_indexes_sql[] =
+const char kb_db_late_indexes_sql[] =
+	"CREATE INDEX IF NOT EXISTS sections_article"
+	" ON sections(article_id, ord);"
 	"CREATE INDEX IF NOT EXISTS leds_article ON leds(article_id);"
 	/* an answer card reads its few facts straight off these */
 	"CREATE INDEX IF NOT EXISTS leds_state"

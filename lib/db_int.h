@@ -9,7 +9,7 @@
 #include "util.h"
 
 extern const char kb_db_schema_sql[];
-extern const char kb_db_led_indexes_sql[];
+extern const char kb_db_late_indexes_sql[];
 
 /* Phrases kbx_stats() reports on; later ones are not counted. */
 #define KB_STATS_MAX_PHRASES 63
