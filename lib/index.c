@@ -1032,11 +1032,14 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 	if (rc != KB_OK)
 		goto out;
 	aid = sqlite3_last_insert_rowid(ix->sql);
-	sqlite3_bind_int64(ix->st[ST_INS_TITLE], 1, aid);
-	bind_text(ix->st[ST_INS_TITLE], 2, a->title);
-	rc = run(ix, ST_INS_TITLE, err);
-	if (rc != KB_OK)
-		goto out;
+	/* A new index's title index is made in one go when it is finished. */
+	if (!ix->fresh) {
+		sqlite3_bind_int64(ix->st[ST_INS_TITLE], 1, aid);
+		bind_text(ix->st[ST_INS_TITLE], 2, a->title);
+		rc = run(ix, ST_INS_TITLE, err);
+		if (rc != KB_OK)
+			goto out;
+	}
 
 	/* What the whole article is about, for ranking its sections. */
 	for (i = 0; rc == KB_OK && i < p->symptoms.n + p->title_sym.n; i++) {
@@ -1383,6 +1386,9 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		rc = mark_best_leds(ix, err);
 	if (rc == KB_OK)
 		rc = exec(ix, kb_db_late_indexes_sql, err);
+	if (rc == KB_OK && ix->fresh)
+		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('rebuild')",
+			  err);
 	if (rc == KB_OK)
 		rc = sample(ix, 0, NULL, true, err);
 	/* Nothing is packed from here on: its contexts' memory goes. */
