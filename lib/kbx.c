@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1265,6 +1266,7 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 {
 	struct rebuild *r = kb_xcalloc(1, sizeof(*r));
 	struct spill *s = &r->sp;
+	sigset_t all, old;
 	size_t maxpart = 0, maxdf = 0, sum, i;
 	uint32_t p, lo;
 	int rc = KB_OK, c;
@@ -1342,7 +1344,11 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->locks = true;
+	/* Signals stay with the calling thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	c = pthread_create(&r->worker, NULL, rebuild_worker, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (c != 0) {
 		rc = kb_error_set(err, KB_ERR_IO, 0,
 				  "writing postings: cannot start a thread: %s",
