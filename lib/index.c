@@ -852,7 +852,8 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	const struct kb_token **toks = kb_xcalloc(ntexts, sizeof(*toks));
 	size_t *ntoks = kb_xcalloc(ntexts, sizeof(*ntoks));
 	struct kb_token *title = NULL, *tags;
-	struct kbx_terms title_terms = {0};
+	struct kbx_terms title_terms = {0}, tag_terms = {0};
+	const char *prev_tags = NULL;
 
 	p->a = a;
 	kb_strv_init(&p->models);
@@ -893,14 +894,22 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 		kbx_terms_add_made(&ps->terms, 2, w[i].terms + w[i].head_len,
 				   w[i].terms_len - w[i].head_len,
 				   w[i].ntok - w[i].nhead);
-		tags = NULL;
-		ntags = 0;
-		kb_tokenize(ps->tags, &tags, &ntags);
-		kbx_terms_add(&ps->terms, 3, tags, ntags);
-		kb_tokens_free(tags);
+		/* Sections of an article mostly share their tags. */
+		if (prev_tags == NULL || strcmp(prev_tags, ps->tags) != 0) {
+			kbx_terms_free(&tag_terms);
+			tags = NULL;
+			ntags = 0;
+			kb_tokenize(ps->tags, &tags, &ntags);
+			kbx_terms_add(&tag_terms, 3, tags, ntags);
+			kb_tokens_free(tags);
+			prev_tags = ps->tags;
+		}
+		kbx_terms_add_made(&ps->terms, 3, tag_terms.text, tag_terms.len,
+				   tag_terms.n[3]);
 		kb_section_words_free(&w[i]);
 	}
 	kbx_terms_free(&title_terms);
+	kbx_terms_free(&tag_terms);
 	kb_tokens_free(title);
 	free(toks);
 	free(ntoks);
