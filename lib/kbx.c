@@ -691,7 +691,7 @@ struct spill {
 /*
  * A spilled posting: its section as a varint delta from the part's last
  * one (sections come in rising order), its term within the part as a
- * varint, its impact; at most SPILL_MAX bytes, ~4 on the bench corpus.
+ * varint, its impact; at most SPILL_MAX bytes, ~3 on the bench corpus.
  */
 #define SPILL_MAX 10
 
