@@ -1087,6 +1087,7 @@ rebuild_worker(void *arg)
 		uint32_t first = s != NULL ? s->part_lo[p] : 0;
 		size_t width = s != NULL ? s->part_lo[p + 1] - first
 					 : r->b->next_id;
+
 		if (s != NULL) {
 			part_offsets(r->df, first, width, r->off, r->fill);
 			r->rc = unspill(s, p, r->off, r->fill, r->sec, r->imp,
