@@ -426,17 +426,11 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	for (c = 0; c < KBX_COLS; c++) {
 		b->colstart[c] = b->toks.n;
 		for (i = 0; i < t->n[c]; i++) {
-			/* the term's length and kb_fnv1a in one pass */
-			uint64_t h = 14695981039346656037ULL;
-			const char *q = p;
+			size_t k;
+			uint64_t h = kb_fnv1a_str(p, &k);
 
-			for (; *q; q++) {
-				h ^= (unsigned char)*q;
-				h *= 1099511628211ULL;
-			}
-			b->toks.v[b->toks.n++] =
-			    term_id(b, p, (size_t)(q - p), (uint32_t)h);
-			p = q + 1;
+			b->toks.v[b->toks.n++] = term_id(b, p, k, (uint32_t)h);
+			p += k + 1;
 		}
 	}
 	b->colstart[KBX_COLS] = b->toks.n;

@@ -650,6 +650,21 @@ kb_fnv1a(const void *data, size_t n)
 	return h;
 }
 
+uint64_t
+kb_fnv1a_str(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	if (len != NULL)
+		*len = (size_t)(p - (const unsigned char *)s);
+	return h;
+}
+
 void
 kb_hash_hex(const void *data, size_t n, char out[17])
 {

@@ -87,6 +87,8 @@ void kb_squeeze_space(char *s);
 
 /* 64-bit FNV-1a of the bytes. */
 uint64_t kb_fnv1a(const void *data, size_t n);
+/* kb_fnv1a(s, strlen(s)) in one pass; *len (may be NULL) gets strlen(s). */
+uint64_t kb_fnv1a_str(const char *s, size_t *len);
 /* qsort/bsearch order of int64_t values, rising. */
 int kb_cmp_i64(const void *a, const void *b);
 /* The same as 16 lowercase hex digits into out[17]. */

@@ -18,17 +18,10 @@ struct kb_vocab_delta {
 	size_t used;
 };
 
-/* kb_fnv1a(s, strlen(s)), in one pass. */
 static uint64_t
 hash_str(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return kb_fnv1a_str(s, NULL);
 }
 
 struct kb_vocab_delta *
@@ -188,18 +181,16 @@ seen_add_tokens(struct seen *seen, struct kb_strv *out,
 	uint32_t h;
 
 	for (i = 0; i < ntok; i++) {
-		const unsigned char *w = (const unsigned char *)tok[i].norm;
-		uint64_t h64 = 14695981039346656037ULL;
-		bool digits = true;
+		const char *w = tok[i].norm;
+		uint64_t h64 = kb_fnv1a_str(w, &len);
+		size_t k = 0;
 
-		/* kept: 2 to 32 bytes, not all digits; measured and hashed
-		 * (kb_fnv1a) in the same pass */
-		for (len = 0; w[len] != 0; len++) {
-			h64 ^= w[len];
-			h64 *= 1099511628211ULL;
-			digits = digits && w[len] >= '0' && w[len] <= '9';
-		}
-		if (len < 2 || len > 32 || digits)
+		/* kept: 2 to 32 bytes, not all digits */
+		if (len < 2 || len > 32)
+			continue;
+		while (k < len && w[k] >= '0' && w[k] <= '9')
+			k++;
+		if (k == len)
 			continue;
 		h = (uint32_t)h64;
 		if (seen_find(seen, out, tok[i].norm, len, h, &at))
