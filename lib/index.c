@@ -835,7 +835,8 @@ struct kb_prepared_section {
 
 struct kb_prepared {
 	struct kb_article *a;
-	struct kb_strv models, symptoms, title_sym, words;
+	struct kb_strv models, symptoms, title_sym;
+	struct kb_words words;
 	struct kb_led_facts leds;
 	char *atags;
 	struct kb_prepared_section *sec; /* a->nsections */
@@ -859,7 +860,7 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	kb_strv_init(&p->models);
 	kb_strv_init(&p->symptoms);
 	kb_strv_init(&p->title_sym);
-	kb_strv_init(&p->words);
+	kb_words_init(&p->words);
 	/*
 	 * Each text is tokenised once, and its tokens serve tagging, the
 	 * vocabulary and the index terms alike.
@@ -963,7 +964,7 @@ kb_prepared_free(struct kb_prepared *p)
 	kb_strv_free(&p->models);
 	kb_strv_free(&p->symptoms);
 	kb_strv_free(&p->title_sym);
-	kb_strv_free(&p->words);
+	kb_words_free(&p->words);
 	kb_led_facts_free(&p->leds);
 	free(p);
 }

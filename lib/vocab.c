@@ -18,12 +18,6 @@ struct kb_vocab_delta {
 	size_t used;
 };
 
-static uint64_t
-hash_str(const char *s)
-{
-	return kb_fnv1a_str(s, NULL);
-}
-
 struct kb_vocab_delta *
 kb_vocab_delta_new(void)
 {
@@ -73,14 +67,29 @@ grow(struct kb_vocab_delta *d)
 	free(old);
 }
 
+void
+kb_words_init(struct kb_words *w)
+{
+	memset(w, 0, sizeof(*w));
+	kb_buf_init(&w->text);
+}
+
+void
+kb_words_free(struct kb_words *w)
+{
+	kb_buf_free(&w->text);
+	free(w->at);
+	free(w->hash);
+	memset(w, 0, sizeof(*w));
+}
+
 /*
  * The distinct words met so far: an open-addressing set of indexes into
- * the output list, so that an article's words are copied once
+ * the packed list, so that an article's words are copied once
  * each however often they repeat.
  */
 struct seen {
-	uint32_t *slots; /* 1 + index into out->v; 0: empty */
-	uint32_t *hashes;
+	uint32_t *slots; /* 1 + index into out's words; 0: empty */
 	size_t cap; /* a power of two */
 	size_t n;
 };
@@ -91,98 +100,75 @@ seen_init(struct seen *s)
 	s->cap = 512;
 	s->n = 0;
 	s->slots = kb_xcalloc(s->cap, sizeof(*s->slots));
-	s->hashes = kb_xcalloc(s->cap, sizeof(*s->hashes));
 }
 
 static void
-seen_free(struct seen *s)
+seen_grow(struct seen *s, const struct kb_words *out)
 {
-	free(s->slots);
-	free(s->hashes);
-}
-
-static void
-seen_grow(struct seen *s)
-{
-	uint32_t *slots = s->slots, *hashes = s->hashes;
+	uint32_t *slots = s->slots;
 	size_t cap = s->cap, i, k;
 
 	s->cap *= 2;
 	s->slots = kb_xcalloc(s->cap, sizeof(*s->slots));
-	s->hashes = kb_xcalloc(s->cap, sizeof(*s->hashes));
 	for (i = 0; i < cap; i++) {
 		if (slots[i] == 0)
 			continue;
-		k = hashes[i] & (s->cap - 1);
+		k = (size_t)out->hash[slots[i] - 1] & (s->cap - 1);
 		while (s->slots[k] != 0)
 			k = (k + 1) & (s->cap - 1);
 		s->slots[k] = slots[i];
-		s->hashes[k] = hashes[i];
 	}
 	free(slots);
-	free(hashes);
 }
 
 /* Is w[0..n) in the set?  If not, *at gets the free slot for it. */
 static bool
-seen_find(const struct seen *s, const struct kb_strv *out, const char *w,
-	  size_t n, uint32_t h, size_t *at)
+seen_find(const struct seen *s, const struct kb_words *out, const char *w,
+	  size_t n, uint64_t h, size_t *at)
 {
-	size_t k = h & (s->cap - 1);
+	size_t k = (size_t)h & (s->cap - 1);
 
 	for (; s->slots[k] != 0; k = (k + 1) & (s->cap - 1)) {
-		const char *v = out->v[s->slots[k] - 1];
+		size_t i = s->slots[k] - 1;
+		const char *v = out->text.data + out->at[i];
 
-		if (s->hashes[k] == h && strncmp(v, w, n) == 0 && v[n] == '\0')
+		if (out->hash[i] == h && memcmp(v, w, n) == 0 && v[n] == '\0')
 			return true;
 	}
 	*at = k;
 	return false;
 }
 
+/* Append w[0..n) with its hash h to out, and to the set at slot at. */
 static void
-seen_put(struct seen *s, size_t at, uint32_t h, size_t index)
+seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
+	 uint64_t h, size_t at)
 {
-	s->slots[at] = (uint32_t)index + 1;
-	s->hashes[at] = h;
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 256;
+		out->at = kb_xrealloc(out->at, out->cap * sizeof(*out->at));
+		out->hash = kb_xrealloc(out->hash,
+					out->cap * sizeof(*out->hash));
+	}
+	out->at[out->n] = out->text.len;
+	out->hash[out->n] = h;
+	kb_buf_add(&out->text, w, n);
+	kb_buf_addc(&out->text, '\0');
+	s->slots[at] = (uint32_t)++out->n;
 	s->n++;
 	if (s->n * 2 > s->cap)
-		seen_grow(s);
-}
-
-/* Start from the words already in out, dropping any repeats among them. */
-static void
-seen_start(struct seen *seen, struct kb_strv *out)
-{
-	size_t i, kept, len, at;
-	uint32_t h;
-
-	seen_init(seen);
-	for (i = 0, kept = 0; i < out->n; i++) {
-		len = strlen(out->v[i]);
-		h = (uint32_t)kb_fnv1a(out->v[i], len);
-		if (seen_find(seen, out, out->v[i], len, h, &at)) {
-			free(out->v[i]);
-			continue;
-		}
-		out->v[kept] = out->v[i];
-		seen_put(seen, at, h, kept++);
-	}
-	out->n = kept;
-	if (out->v != NULL)
-		out->v[kept] = NULL;
+		seen_grow(s, out);
 }
 
 static void
-seen_add_tokens(struct seen *seen, struct kb_strv *out,
+seen_add_tokens(struct seen *seen, struct kb_words *out,
 		const struct kb_token *tok, size_t ntok)
 {
 	size_t i, len, at;
-	uint32_t h;
 
 	for (i = 0; i < ntok; i++) {
 		const char *w = tok[i].norm;
-		uint64_t h64 = kb_fnv1a_str(w, &len);
+		uint64_t h = kb_fnv1a_str(w, &len);
 		size_t k = 0;
 
 		/* kept: 2 to 32 bytes, not all digits */
@@ -192,23 +178,30 @@ seen_add_tokens(struct seen *seen, struct kb_strv *out,
 			k++;
 		if (k == len)
 			continue;
-		h = (uint32_t)h64;
-		if (seen_find(seen, out, tok[i].norm, len, h, &at))
-			continue;
-		kb_strv_push_own(out, kb_xstrndup(tok[i].norm, len));
-		seen_put(seen, at, h, out->n - 1);
+		if (!seen_find(seen, out, w, len, h, &at))
+			seen_put(seen, out, w, len, h, at);
 	}
 }
 
 static void
-seen_finish(struct seen *seen, struct kb_strv *out)
+seen_start(struct seen *seen, struct kb_words *out)
 {
-	(void)out;
-	seen_free(seen);
+	size_t i, at;
+
+	seen_init(seen);
+	/* what out already holds is distinct: the set learns it */
+	for (i = 0; i < out->n; i++) {
+		const char *v = out->text.data + out->at[i];
+
+		if (!seen_find(seen, out, v, strlen(v), out->hash[i], &at))
+			seen->slots[at] = (uint32_t)(i + 1);
+		if (++seen->n * 2 > seen->cap)
+			seen_grow(seen, out);
+	}
 }
 
 void
-kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
+kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 {
 	struct kb_token *tok;
 	struct seen seen;
@@ -224,12 +217,12 @@ kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out)
 		seen_add_tokens(&seen, out, tok, ntok);
 		kb_tokens_free(tok);
 	}
-	seen_finish(&seen, out);
+	free(seen.slots);
 }
 
 void
 kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-		   size_t n, struct kb_strv *out)
+		   size_t n, struct kb_words *out)
 {
 	struct seen seen;
 	size_t k;
@@ -237,18 +230,18 @@ kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
 	seen_start(&seen, out);
 	for (k = 0; k < n; k++)
 		seen_add_tokens(&seen, out, toks[k], ntoks[k]);
-	seen_finish(&seen, out);
+	free(seen.slots);
 }
 
 void
-kb_vocab_delta_words(struct kb_vocab_delta *d, const struct kb_strv *words,
+kb_vocab_delta_words(struct kb_vocab_delta *d, const struct kb_words *words,
 		     int sign)
 {
 	size_t i;
 
 	for (i = 0; i < words->n; i++) {
-		const char *w = words->v[i];
-		uint64_t h = hash_str(w);
+		const char *w = words->text.data + words->at[i];
+		uint64_t h = words->hash[i];
 		struct entry *e = find_slot(d->slots, d->cap, w, h);
 
 		if (e->word == NULL) {
@@ -266,12 +259,12 @@ void
 kb_vocab_delta_article(struct kb_vocab_delta *d, const char *const *texts,
 		       size_t n, int sign)
 {
-	struct kb_strv words;
+	struct kb_words words;
 
-	kb_strv_init(&words);
+	kb_words_init(&words);
 	kb_vocab_words(texts, n, &words);
 	kb_vocab_delta_words(d, &words, sign);
-	kb_strv_free(&words);
+	kb_words_free(&words);
 }
 
 void

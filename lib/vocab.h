@@ -22,17 +22,30 @@ void kb_vocab_delta_free(struct kb_vocab_delta *d);
 void kb_vocab_delta_article(struct kb_vocab_delta *d,
 			    const char *const *texts, size_t n, int sign);
 /*
+ * An article's distinct words, packed: word i is text.data + at[i]
+ * (NUL-ended) and hash[i] its kb_fnv1a_str.
+ */
+struct kb_words {
+	struct kb_buf text;
+	size_t *at;
+	uint64_t *hash;
+	size_t n, cap;
+};
+
+void kb_words_init(struct kb_words *w);
+void kb_words_free(struct kb_words *w);
+/*
  * The same in two steps, so the words can be found on another thread:
  * the distinct words of texts[0..n) appended to out (in the order first
  * met; thread-safe),
  * then each counted with sign.
  */
-void kb_vocab_words(const char *const *texts, size_t n, struct kb_strv *out);
+void kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out);
 /* The same for texts already tokenised: toks[k][0..ntoks[k]), k < n. */
 void kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-			size_t n, struct kb_strv *out);
+			size_t n, struct kb_words *out);
 void kb_vocab_delta_words(struct kb_vocab_delta *d,
-			  const struct kb_strv *words, int sign);
+			  const struct kb_words *words, int sign);
 /* Visit every word whose count changed. */
 void kb_vocab_delta_each(const struct kb_vocab_delta *d,
 			 void (*fn)(void *ctx, const char *word, int64_t delta),
