@@ -36,7 +36,9 @@ const char kb_db_schema_sql[] =
 	" summary TEXT,"
 	" models TEXT NOT NULL,"
 	" symptoms TEXT NOT NULL,"
-	" markdown BLOB);"
+	" markdown BLOB,"
+	/* its sections' bodies packed together (pack.c), or NULL */
+	" bodies BLOB);"
 	"CREATE TABLE sections("
 	" id INTEGER PRIMARY KEY,"
 	" article_id INTEGER NOT NULL,"

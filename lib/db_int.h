@@ -104,6 +104,13 @@ void *kb_pack_ctx_pack(struct kb_pack_ctx *c, const struct kb_packer *p,
 		       const char *text, size_t n, size_t *outlen);
 void *kb_pack_ctx_pack_doc(struct kb_pack_ctx *c, const struct kb_packer *p,
 			   const char *text, size_t *outlen);
+/*
+ * A section's body as a reference to its part of its article's bodies
+ * frame (pack.c): out gets it, its length is returned.
+ */
+#define KB_PACKER_REF_MAX 31
+size_t kb_packer_ref(unsigned char out[KB_PACKER_REF_MAX], int64_t article,
+		     size_t off, size_t len);
 /* Column col of st as text: plain as is, packed unpacked; NULL when
  * damaged.  p may be NULL when no packed text is expected. */
 char *kb_packer_text(struct kb_packer *p, sqlite3_stmt *st, int col);

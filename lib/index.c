@@ -43,8 +43,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article_id = ?",
 	[ST_DEL_ARTICLE] = "DELETE FROM articles WHERE id = ?",
 	[ST_INS_ARTICLE] = "INSERT INTO articles(path, hash, format, title,"
-			   " summary, models, symptoms, markdown)"
-			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			   " summary, models, symptoms, markdown, bodies)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_TITLE] = "INSERT INTO titles(rowid, title) VALUES (?, ?)",
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
 			   " anchor, line, body, boost)"
@@ -829,8 +829,6 @@ struct kb_prepared_section {
 	char *tags;  /* the tags column's text */
 	char *stags; /* the tags as kbx_feat keeps them */
 	struct kbx_terms terms;
-	void *packed; /* the body packed by kb_prepared_pack, or NULL */
-	size_t packed_len;
 };
 
 struct kb_prepared {
@@ -842,6 +840,9 @@ struct kb_prepared {
 	struct kb_prepared_section *sec; /* a->nsections */
 	void *packed_doc; /* a->markdown packed by kb_prepared_pack, or NULL */
 	size_t packed_doc_len;
+	/* the sections' bodies packed as one frame (pack.c), or NULL */
+	void *packed_bodies;
+	size_t packed_bodies_len;
 };
 
 struct kb_prepared *
@@ -924,25 +925,34 @@ kb_index_packing(struct kb_index *ix)
 	return kb_packer_shared(ix->packer);
 }
 
+/* The text of a's bodies frame: each section's body and a NUL. */
+static void
+bodies_text(const struct kb_article *a, struct kb_buf *b)
+{
+	size_t i;
+
+	kb_buf_init(b);
+	for (i = 0; i < a->nsections; i++)
+		kb_buf_add(b, a->sections[i].body,
+			   strlen(a->sections[i].body) + 1);
+}
+
 void
 kb_prepared_pack(struct kb_prepared *p, const struct kb_packer *packer,
 		 struct kb_pack_ctx *ctx)
 {
 	const struct kb_article *a = p->a;
-	size_t i;
+	struct kb_buf b;
 
 	if (packer == NULL)
 		return;
 	if (a->markdown != NULL)
 		p->packed_doc = kb_pack_ctx_pack_doc(ctx, packer, a->markdown,
 						     &p->packed_doc_len);
-	for (i = 0; i < a->nsections; i++) {
-		const char *body = a->sections[i].body;
-
-		p->sec[i].packed = kb_pack_ctx_pack(ctx, packer, body,
-						    strlen(body),
-						    &p->sec[i].packed_len);
-	}
+	bodies_text(a, &b);
+	p->packed_bodies = kb_pack_ctx_pack(ctx, packer, b.data, b.len,
+					    &p->packed_bodies_len);
+	kb_buf_free(&b);
 }
 
 void
@@ -955,11 +965,11 @@ kb_prepared_free(struct kb_prepared *p)
 	for (i = 0; i < p->a->nsections; i++) {
 		free(p->sec[i].tags);
 		free(p->sec[i].stags);
-		free(p->sec[i].packed);
 		kbx_terms_free(&p->sec[i].terms);
 	}
 	free(p->sec);
 	free(p->packed_doc);
+	free(p->packed_bodies);
 	free(p->atags);
 	kb_strv_free(&p->models);
 	kb_strv_free(&p->symptoms);
@@ -988,7 +998,8 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 	const struct kb_article *a = p->a;
 	sqlite3_stmt *st;
 	sqlite3_int64 aid, *sids = NULL;
-	size_t headed;
+	size_t headed, off;
+	bool packed = false;
 	char *mj = NULL, *sj = NULL;
 	double prior;
 	int rc = KB_OK;
@@ -1028,15 +1039,35 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 				  SQLITE_STATIC);
 	} else if (a->markdown != NULL) {
 		size_t plen = 0;
-		void *packed = kb_packer_pack_doc(ix->packer, a->markdown,
-						  &plen);
+		void *doc = kb_packer_pack_doc(ix->packer, a->markdown, &plen);
 
-		if (packed != NULL)
-			sqlite3_bind_blob(st, 8, packed, (int)plen, free);
+		if (doc != NULL)
+			sqlite3_bind_blob(st, 8, doc, (int)plen, free);
 		else
 			sqlite3_bind_null(st, 8);
 	} else {
 		sqlite3_bind_null(st, 8);
+	}
+	/* Packed text is kept only once there is a dictionary. */
+	if (p->packed_bodies != NULL) {
+		sqlite3_bind_blob(st, 9, p->packed_bodies,
+				  (int)p->packed_bodies_len, SQLITE_STATIC);
+		packed = true;
+	} else if (a->nsections > 0 && kb_packer_ready(ix->packer)) {
+		struct kb_buf b;
+		size_t plen = 0;
+		void *z;
+
+		bodies_text(a, &b);
+		z = kb_packer_pack(ix->packer, b.data, b.len, &plen);
+		kb_buf_free(&b);
+		packed = z != NULL;
+		if (packed)
+			sqlite3_bind_blob(st, 9, z, (int)plen, free);
+		else
+			sqlite3_bind_null(st, 9);
+	} else {
+		sqlite3_bind_null(st, 9);
 	}
 	rc = run(ix, ST_INS_ARTICLE, err);
 	if (rc != KB_OK)
@@ -1070,10 +1101,10 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 
 	sids = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*sids));
 	headed = 0;
-	for (i = 0; i < a->nsections; i++) {
+	for (i = 0, off = 0; i < a->nsections; i++) {
 		const struct kb_section *s = &a->sections[i];
-		size_t plen = 0;
-		void *packed;
+		size_t blen = strlen(s->body);
+		unsigned char ref[KB_PACKER_REF_MAX];
 
 		st = ix->st[ST_INS_SECTION];
 		sqlite3_bind_int64(st, 1, aid);
@@ -1081,17 +1112,15 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 		bind_text(st, 3, s->heading);
 		bind_text(st, 4, s->anchor);
 		sqlite3_bind_int(st, 5, s->line);
-		packed = p->sec[i].packed;
-		if (packed != NULL)
-			sqlite3_bind_blob(st, 6, packed,
-					  (int)p->sec[i].packed_len,
-					  SQLITE_STATIC);
-		else if ((packed = kb_packer_pack(ix->packer, s->body,
-						  strlen(s->body), &plen)) !=
-			 NULL)
-			sqlite3_bind_blob(st, 6, packed, (int)plen, free);
+		if (packed)
+			sqlite3_bind_blob(st, 6, ref,
+					  (int)kb_packer_ref(ref, aid, off,
+							     blen),
+					  SQLITE_TRANSIENT);
 		else
-			bind_text(st, 6, s->body);
+			sqlite3_bind_text(st, 6, s->body, (int)blen,
+					  SQLITE_STATIC);
+		off += blen + 1;
 		prior = kb_section_prior(s->heading, headed);
 		sqlite3_bind_double(st, 7, prior);
 		if (*s->heading)
@@ -1108,7 +1137,7 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 			rc = kbx_add_terms(ix->kbx, sids[i], &p->sec[i].terms,
 					   &feat, err);
 		}
-		if (rc == KB_OK && packed == NULL)
+		if (rc == KB_OK && !packed)
 			rc = sample(ix, sids[i], s->body, false, err);
 		if (rc != KB_OK)
 			goto out;

@@ -600,12 +600,30 @@ pack_sql(const char *sql)
 	return v;
 }
 
+/* The file at from copied over to; the test fails if it cannot be. */
+static void
+copy_db(const char *from, const char *to)
+{
+	struct kb_error err;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_int_eq(kb_read_file(from, (size_t)1 << 30, &data, &len, &err),
+			 KB_OK);
+	f = fopen(to, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(data);
+}
+
 START_TEST(section_text_is_packed_and_reads_back_whole)
 {
 	struct kb_db *db = NULL;
 	struct kb_db_article *a = NULL;
 	struct kb_error err;
-	char msg[512], *dict, *v, *path, *text;
+	char msg[512], *dict, *v, *path, *text, *good;
 
 	ck_assert_int_eq(pack_index(PACK_N, 0), KB_OK);
 	v = pack_sql("SELECT group_concat(t) FROM (SELECT DISTINCT"
@@ -641,8 +659,52 @@ START_TEST(section_text_is_packed_and_reads_back_whole)
 	v = pack_sql("SELECT count(*) FROM sections WHERE typeof(body) <> 'blob'");
 	ck_assert_str_eq(v, "0");
 	free(v);
+	/* the 10 new articles' sections point into one frame per article */
+	v = pack_sql("SELECT count(*) FROM articles WHERE bodies IS NOT NULL");
+	ck_assert_str_eq(v, "10");
+	free(v);
+	v = pack_sql("SELECT count(*) FROM sections"
+		     " WHERE substr(body, 1, 1) = x'00'");
+	ck_assert_str_eq(v, "20");
+	free(v);
 	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
 	free(dict);
+	/* read in turns, each article's sections come from its own frame */
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	for (size_t k = 0; k < 4; k++) {
+		char want[64];
+		size_t n = PACK_N + (k % 2 ? 9 : 3);
+
+		snprintf(want, sizeof(want), "p%03zu.md", n);
+		ck_assert_int_eq(kb_db_article(db, want, &a, &err), KB_OK);
+		ck_assert_uint_eq(a->nsections, 2);
+		snprintf(want, sizeof(want), "Hold the button for %zu seconds.",
+			 n + 2);
+		ck_assert_str_eq(a->sections[1].body, want);
+		ck_assert_ptr_nonnull(strstr(a->sections[0].body, " "));
+		kb_db_article_free(a);
+	}
+	kb_db_close(db);
+
+	/* a damaged frame or reference is reported too */
+	good = kb_xasprintf("%s.good", dbpath);
+	copy_db(dbpath, good);
+	ck_assert_int_ne(verify_after("UPDATE articles SET bodies ="
+				      " substr(bodies, 1, length(bodies) - 3)"
+				      " WHERE id = (SELECT max(id) FROM articles)",
+				      msg, sizeof(msg)),
+			 KB_OK);
+	ck_assert_msg(strstr(msg, "does not unpack") != NULL, "%s", msg);
+	copy_db(good, dbpath);
+	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
+	ck_assert_int_ne(verify_after("UPDATE sections SET body ="
+				      " substr(body, 1, length(body) - 1)"
+				      " WHERE id = (SELECT max(id) FROM sections)",
+				      msg, sizeof(msg)),
+			 KB_OK);
+	ck_assert_msg(strstr(msg, "does not unpack") != NULL, "%s", msg);
+	copy_db(good, dbpath);
+	free(good);
 
 	/* a damaged body is reported, not read as something else */
 	ck_assert_int_ne(verify_after("UPDATE sections SET body ="
