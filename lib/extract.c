@@ -239,13 +239,15 @@ unit_read(struct extractor *x, struct unit *u)
 {
 	size_t i, k;
 
-	kb_taxonomy_find_colors(x->t, u->text, &u->colors, &u->ncolors);
-	if (u->ncolors == 0)
-		return false;
-	kb_taxonomy_find_patterns(x->t, u->text, &u->patterns, &u->npatterns);
 	kb_tokenize_n(u->text, u->len, &u->tok, &u->ntok);
 	if (u->ntok == 0)
 		return false;
+	kb_taxonomy_find_colors_tok(x->t, u->text, u->tok, u->ntok, &u->colors,
+				    &u->ncolors);
+	if (u->ncolors == 0)
+		return false;
+	kb_taxonomy_find_patterns_tok(x->t, u->text, u->tok, u->ntok,
+				      &u->patterns, &u->npatterns);
 	u->clause = kb_xcalloc(u->ntok, sizeof(*u->clause));
 	u->kind = kb_xcalloc(u->ntok, 1);
 	for (i = 0; i < u->ntok; i++) {

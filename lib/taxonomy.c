@@ -2025,3 +2025,19 @@ kb_taxonomy_find_patterns(const struct kb_taxonomy *t, const char *text,
 {
 	find_phrases(t, SET_PATTERNS, text, out, n);
 }
+
+void
+kb_taxonomy_find_colors_tok(const struct kb_taxonomy *t, const char *text,
+			    const struct kb_token *tok, size_t ntok,
+			    struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_COLORS, text, tok, ntok, NULL, out, n);
+}
+
+void
+kb_taxonomy_find_patterns_tok(const struct kb_taxonomy *t, const char *text,
+			      const struct kb_token *tok, size_t ntok,
+			      struct kb_match **out, size_t *n)
+{
+	find_phrases_tok(t, SET_PATTERNS, text, tok, ntok, NULL, out, n);
+}

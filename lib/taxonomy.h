@@ -170,5 +170,13 @@ void kb_taxonomy_find_colors(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_patterns(const struct kb_taxonomy *t, const char *text,
 			       struct kb_match **out, size_t *n);
+/* The same on text's tokens, tok[0..ntok) as kb_tokenize makes them. */
+void kb_taxonomy_find_colors_tok(const struct kb_taxonomy *t,
+				 const char *text, const struct kb_token *tok,
+				 size_t ntok, struct kb_match **out, size_t *n);
+void kb_taxonomy_find_patterns_tok(const struct kb_taxonomy *t,
+				   const char *text,
+				   const struct kb_token *tok, size_t ntok,
+				   struct kb_match **out, size_t *n);
 
 #endif
