@@ -489,18 +489,90 @@ line_len(const char *s, size_t n)
 	return nl != NULL ? (size_t)(nl - s) : n;
 }
 
+static bool plain_is_null(const char *s, size_t n);
+
 static bool
 yaml_is_null(const yaml_node_t *v)
 {
-	const char *s = (const char *)v->data.scalar.value;
-	size_t n = v->data.scalar.length;
-
 	if (v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
+	return plain_is_null((const char *)v->data.scalar.value,
+			     v->data.scalar.length);
+}
+
+/* Is the plain scalar s[0..n) YAML's null? */
+static bool
+plain_is_null(const char *s, size_t n)
+{
 	return n == 0 || (n == 1 && s[0] == '~') ||
 	       (n == 4 &&
 		(memcmp(s, "null", 4) == 0 || memcmp(s, "Null", 4) == 0 ||
 		 memcmp(s, "NULL", 4) == 0));
+}
+
+/* One item of a list key's sequence, squeezed. */
+static void
+fm_list_item(struct kb_strv *sv, const char *v, size_t n)
+{
+	char *s = squeeze_dup(v, n);
+
+	if (s[0] != '\0')
+		kb_strv_add_unique(sv, s);
+	free(s);
+}
+
+/* A text key's value, squeezed and clipped, unless one was set. */
+static void
+fm_text(char **dst, const char *v, size_t n, size_t max)
+{
+	char *s;
+
+	if (*dst != NULL)
+		return;
+	s = squeeze_dup(v, n);
+	if (s[0] == '\0') {
+		free(s);
+		return;
+	}
+	clip_utf8(s, max);
+	*dst = s;
+}
+
+enum fm_key { FM_OTHER, FM_TITLE, FM_SUMMARY, FM_MODELS, FM_SYMPTOMS, FM_TAGS };
+
+static enum fm_key
+fm_key_of(const char *key)
+{
+	if (strcasecmp(key, "title") == 0)
+		return FM_TITLE;
+	if (strcasecmp(key, "summary") == 0 ||
+	    strcasecmp(key, "description") == 0)
+		return FM_SUMMARY;
+	if (strcasecmp(key, "models") == 0 || strcasecmp(key, "model") == 0)
+		return FM_MODELS;
+	if (strcasecmp(key, "symptoms") == 0 ||
+	    strcasecmp(key, "symptom") == 0)
+		return FM_SYMPTOMS;
+	if (strcasecmp(key, "tags") == 0 || strcasecmp(key, "tag") == 0 ||
+	    strcasecmp(key, "keywords") == 0)
+		return FM_TAGS;
+	return FM_OTHER;
+}
+
+/* The list a list key fills, or NULL for a text key or another key. */
+static struct kb_strv *
+fm_list_of(struct kb_article *a, enum fm_key k)
+{
+	switch (k) {
+	case FM_MODELS:
+		return &a->fm_models;
+	case FM_SYMPTOMS:
+		return &a->fm_symptoms;
+	case FM_TAGS:
+		return &a->fm_tags;
+	default:
+		return NULL;
+	}
 }
 
 /* A list key: a sequence of scalars, or one scalar holding a comma list. */
@@ -509,7 +581,6 @@ fm_add_list(struct kb_strv *sv, yaml_document_t *doc, yaml_node_t *v)
 {
 	yaml_node_item_t *it;
 	yaml_node_t *item;
-	char *s;
 
 	if (v->type == YAML_SCALAR_NODE) {
 		if (!yaml_is_null(v))
@@ -525,11 +596,8 @@ fm_add_list(struct kb_strv *sv, yaml_document_t *doc, yaml_node_t *v)
 		if (item == NULL || item->type != YAML_SCALAR_NODE ||
 		    yaml_is_null(item))
 			continue;
-		s = squeeze_dup((const char *)item->data.scalar.value,
-				item->data.scalar.length);
-		if (s[0] != '\0')
-			kb_strv_add_unique(sv, s);
-		free(s);
+		fm_list_item(sv, (const char *)item->data.scalar.value,
+			     item->data.scalar.length);
 	}
 }
 
@@ -537,38 +605,133 @@ fm_add_list(struct kb_strv *sv, yaml_document_t *doc, yaml_node_t *v)
 static void
 fm_set_text(char **dst, yaml_node_t *v, size_t max)
 {
-	char *s;
-
-	if (*dst != NULL || v->type != YAML_SCALAR_NODE || yaml_is_null(v))
+	if (v->type != YAML_SCALAR_NODE || yaml_is_null(v))
 		return;
-	s = squeeze_dup((const char *)v->data.scalar.value,
-			v->data.scalar.length);
-	if (s[0] == '\0') {
-		free(s);
-		return;
-	}
-	clip_utf8(s, max);
-	*dst = s;
+	fm_text(dst, (const char *)v->data.scalar.value, v->data.scalar.length,
+		max);
 }
 
 static void
 fm_apply(struct kb_article *a, yaml_document_t *doc, const char *key,
 	 yaml_node_t *v)
 {
-	if (strcasecmp(key, "title") == 0)
+	enum fm_key k = fm_key_of(key);
+
+	if (k == FM_TITLE)
 		fm_set_text(&a->title, v, MAX_TITLE);
-	else if (strcasecmp(key, "summary") == 0 ||
-		 strcasecmp(key, "description") == 0)
+	else if (k == FM_SUMMARY)
 		fm_set_text(&a->summary, v, SIZE_MAX);
-	else if (strcasecmp(key, "models") == 0 ||
-		 strcasecmp(key, "model") == 0)
-		fm_add_list(&a->fm_models, doc, v);
-	else if (strcasecmp(key, "symptoms") == 0 ||
-		 strcasecmp(key, "symptom") == 0)
-		fm_add_list(&a->fm_symptoms, doc, v);
-	else if (strcasecmp(key, "tags") == 0 || strcasecmp(key, "tag") == 0 ||
-		 strcasecmp(key, "keywords") == 0)
-		fm_add_list(&a->fm_tags, doc, v);
+	else if (k != FM_OTHER)
+		fm_add_list(fm_list_of(a, k), doc, v);
+}
+
+/*
+ * Front matter as kbindex's own knowledge base writes it, read without
+ * libyaml (which takes ~14 us for four lines, most of an article's
+ * parsing after the Markdown): lines "key: value" or "key: [a, b]",
+ * every value a plain scalar of letters, digits and a few marks that
+ * YAML gives no meaning there (no ':', '#', ',', quotes at the start,
+ * brackets or braces inside, no tabs, nothing beyond ASCII).  Anything
+ * else is libyaml's: then fm_fast gives false before changing a.
+ */
+static bool
+fm_plain_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == ' ' || c == '-' || c == '.' ||
+	       c == '\'' || c == '(' || c == ')' || c == '/' || c == '_' ||
+	       c == '+';
+}
+
+/* The length of a plain scalar at s[0..n), stopping at stop, or 0. */
+static size_t
+fm_plain(const char *s, size_t n, char stop)
+{
+	size_t i = 0;
+
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') ||
+			(s[0] >= 'A' && s[0] <= 'Z') ||
+			(s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	while (i < n && s[i] != stop && fm_plain_char((unsigned char)s[i]))
+		i++;
+	/* YAML would drop trailing blanks: leave those to it */
+	if (s[i - 1] == ' ')
+		return 0;
+	return i;
+}
+
+/* Check (apply false) or read (apply true) the block yaml[0..n). */
+static bool
+fm_fast_pass(struct kb_article *a, const char *yaml, size_t n, bool apply)
+{
+	const char *p = yaml, *end = yaml + n;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *q = p, *v;
+		size_t len, klen;
+		enum fm_key k = FM_OTHER;
+		char key[16];
+
+		if (eol == NULL)
+			eol = end;
+		while (q < eol && ((*q >= 'a' && *q <= 'z') ||
+				   (*q >= 'A' && *q <= 'Z') || *q == '_'))
+			q++;
+		klen = (size_t)(q - p);
+		if (klen == 0 || klen >= sizeof(key) || q + 2 > eol ||
+		    q[0] != ':' || q[1] != ' ')
+			return false;
+		if (apply) {
+			memcpy(key, p, klen);
+			key[klen] = '\0';
+			k = fm_key_of(key);
+		}
+		v = q + 2;
+		if (v < eol && *v == '[') {
+			v++;
+			while (v < eol && *v != ']') {
+				len = fm_plain(v, (size_t)(eol - v), ',');
+				if (len == 0)
+					return false;
+				if (apply && fm_list_of(a, k) != NULL &&
+				    !plain_is_null(v, len))
+					fm_list_item(fm_list_of(a, k), v, len);
+				v += len;
+				if (v + 2 < eol && v[0] == ',' && v[1] == ' ')
+					v += 2;
+				else if (v >= eol || *v != ']')
+					return false;
+			}
+			if (v >= eol || *v != ']' || v + 1 != eol)
+				return false;
+		} else {
+			len = fm_plain(v, (size_t)(eol - v), '\n');
+			if (len == 0 || v + len != eol)
+				return false;
+			if (apply && !plain_is_null(v, len)) {
+				if (k == FM_TITLE)
+					fm_text(&a->title, v, len, MAX_TITLE);
+				else if (k == FM_SUMMARY)
+					fm_text(&a->summary, v, len, SIZE_MAX);
+				else if (k != FM_OTHER)
+					add_comma_list(fm_list_of(a, k), v,
+						       len);
+			}
+		}
+		p = eol + 1;
+	}
+	return true;
+}
+
+static bool
+fm_fast(struct kb_article *a, const char *yaml, size_t n)
+{
+	if (!fm_fast_pass(a, yaml, n, false))
+		return false;
+	fm_fast_pass(a, yaml, n, true);
+	return true;
 }
 
 /* libyaml counts lines from 0 and the YAML starts on the file's line 2. */
@@ -622,6 +785,8 @@ parse_front_matter(struct kb_article *a, const char *name, const char *yaml,
 				    "%s: front matter: lists nested more than "
 				    "%d deep at line %d",
 				    name, MAX_FM_DEPTH, line);
+	if (fm_fast(a, yaml, n))
+		return KB_OK;
 	if (!yaml_parser_initialize(&parser))
 		return kb_error_set(err, KB_ERR_NOMEM, 0,
 				    "%s: front matter: out of memory", name);

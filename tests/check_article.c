@@ -223,6 +223,81 @@ START_TEST(markdown_front_matter_accepts_lists_scalars_and_comma_strings)
 }
 END_TEST
 
+/*
+ * Front matter in the plain shapes kbindex reads without libyaml, and a
+ * few just outside them.  Each must read exactly as libyaml reads it:
+ * the same block with a comment line added (which only libyaml takes)
+ * is the reference.
+ */
+static const char *const fm_plain_cases[] = {
+    "title: Fitbit Motion 9 won't pair\nmodels: [Fitbit Motion 9]\n"
+    "symptoms: [wont-pair, wont-turn-on]\n",
+    "title: null\nmodels: Null\ntags: [NULL, a, null]\n",
+    "Title: A  B   C\nMODELS: [X  Y, x  y]\n",
+    "models: Anker Soundcore 2\nsymptoms: []\n",
+    "title: first\ntitle: second\nsummary: one\ndescription: two\n",
+    "summary: It (the 2nd one) works/fails a.b+c_d\n",
+    "tags: [a, A, b]\nkeywords: [B, c]\ntag: d\n",
+    "model: [x]\nsymptom: [y]\nother: [a, b]\nunknown: v\n",
+    "title: 12345\nmodels: [3 Pro, 10]\n",
+    "models: [a,b]\n",
+    "models: [a , b]\n",
+    "models: [ a, b ]\n",
+    "title:  two spaces\n",
+    "title: trailing \n",
+    "models: a, b\n",
+    "title: caf\xc3\xa9\n",
+    "title: 'quoted'\n",
+    "title: -dash\n",
+    "title: a\n\nmodels: [b]\n",
+    "title: x\n  y\n",
+    "symptoms: [wont-pair]\nsymptoms: [wont-charge]\n",
+};
+
+static char *
+fm_fields(const struct kb_article *a)
+{
+	struct kb_buf b;
+	const struct kb_strv *l[3] = {&a->fm_models, &a->fm_symptoms,
+				      &a->fm_tags};
+	size_t i, k;
+
+	kb_buf_init(&b);
+	kb_buf_printf(&b, "title=%s summary=%s", a->title,
+		      a->summary ? a->summary : "(none)");
+	for (k = 0; k < 3; k++) {
+		kb_buf_adds(&b, k == 0 ? " models=" : k == 1 ? " symptoms="
+							    : " tags=");
+		for (i = 0; i < l[k]->n; i++)
+			kb_buf_printf(&b, "%s%s", i ? "|" : "", l[k]->v[i]);
+	}
+	return kb_buf_steal(&b);
+}
+
+START_TEST(plain_front_matter_reads_as_libyaml_reads_it)
+{
+	struct kb_buf b;
+	struct kb_article *a;
+	char *fast, *ref;
+
+	kb_buf_init(&b);
+	kb_buf_printf(&b, "---\n%s---\nSome text.\n", fm_plain_cases[_i]);
+	a = parse_str(KB_FORMAT_MARKDOWN, "x.md", b.data);
+	fast = fm_fields(a);
+	kb_article_free(a);
+	kb_buf_reset(&b);
+	kb_buf_printf(&b, "---\n%s# read by libyaml\n---\nSome text.\n",
+		      fm_plain_cases[_i]);
+	a = parse_str(KB_FORMAT_MARKDOWN, "x.md", b.data);
+	ref = fm_fields(a);
+	kb_article_free(a);
+	ck_assert_str_eq(fast, ref);
+	free(fast);
+	free(ref);
+	kb_buf_free(&b);
+}
+END_TEST
+
 /* Broken front matter, and the file line the error must name. */
 static const struct {
 	const char *text;
@@ -1147,6 +1222,8 @@ article_suite(void)
 	tcase_add_loop_test(
 	    tc, markdown_front_matter_accepts_lists_scalars_and_comma_strings,
 	    0, NELEM(fm_list_cases));
+	tcase_add_loop_test(tc, plain_front_matter_reads_as_libyaml_reads_it, 0,
+			    sizeof(fm_plain_cases) / sizeof(fm_plain_cases[0]));
 	tcase_add_loop_test(tc, markdown_broken_front_matter_names_the_line, 0,
 			    NELEM(fm_error_cases));
 	tcase_add_test(tc,
