@@ -327,6 +327,11 @@ kb_read_file(const char *path, size_t max, char **out, size_t *len,
 		if (n == 0)
 			break;
 		have += (size_t)n;
+		/* All fstat gave, in a read that came back short: the end
+		 * (no second read to learn it, a system call a file). */
+		if (have == (size_t)st.st_size &&
+		    (size_t)n < cap - (have - (size_t)n))
+			break;
 	}
 	if (have > max) {
 		rc = too_large(path, max, err);
