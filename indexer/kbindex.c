@@ -329,6 +329,8 @@ progress(size_t done, size_t total)
  * found, so the index is the same whatever the threads do.
  */
 #define AHEAD 32
+/* jobs the storing thread waits for at once when parsing is behind */
+#define WAIT_JOBS 8
 #define MAX_PARSERS 4
 
 struct job {
@@ -377,7 +379,8 @@ struct pipeline {
 	size_t head; /* the next job to store */
 	size_t take; /* the next job to parse */
 	size_t tail; /* jobs before this are queued */
-	size_t wait; /* the job the storing thread waits for, + 1; 0 none */
+	/* the storing thread waits for jobs wait_first and wait - 1; 0 none */
+	size_t wait, wait_first;
 	bool stop;
 	double parse_cpu; /* seconds, summed over the parsing threads */
 	/* per parsing thread: what it allocated, stored, left to free */
@@ -475,8 +478,8 @@ parse_thread(void *arg)
 		parse_job(pl->tax, j, ctx);
 		pthread_mutex_lock(&pl->mu);
 		j->done = true;
-		/* The storing thread waits for one job, in order. */
-		if (pl->wait == n + 1)
+		/* The storing thread waits for the next jobs in order. */
+		if (pl->wait != 0 && (n + 1 == pl->wait || n == pl->wait_first))
 			pthread_cond_signal(&pl->done);
 	}
 	pl->parse_cpu += thread_cpu();
@@ -581,10 +584,24 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 		parse_job(pl->tax, j, NULL);
 	} else {
 		pthread_mutex_lock(&pl->mu);
-		pl->wait = pl->head + 1;
-		while (!j->done)
-			pthread_cond_wait(&pl->done, &pl->mu);
-		pl->wait = 0;
+		if (!j->done) {
+			/*
+			 * Parsing is behind: wait for the next few jobs, so
+			 * that one wake-up (a futex call and a reschedule
+			 * on the parser's core) serves several stores.
+			 */
+			size_t k = pl->tail - pl->head < WAIT_JOBS
+					   ? pl->tail - pl->head
+					   : WAIT_JOBS;
+			const struct job *last =
+			    &pl->ring[(pl->head + k - 1) % AHEAD];
+
+			pl->wait_first = pl->head;
+			pl->wait = pl->head + k;
+			while (!j->done || !last->done)
+				pthread_cond_wait(&pl->done, &pl->mu);
+			pl->wait = 0;
+		}
 		pthread_mutex_unlock(&pl->mu);
 	}
 	/* A new index has nothing to keep: this only marks the file seen. */
