@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,7 +346,9 @@ struct job {
 	struct kb_prepared *p;
 	struct kb_error err;
 	int rc;
-	bool done;
+	/* set by the parsing thread (with pl->mu held) when it is done; the
+	 * storing thread may look without the lock */
+	atomic_bool done;
 	int parser; /* the parsing thread that parsed it, -1 for none */
 };
 
@@ -386,6 +389,10 @@ struct pipeline {
 	/* per parsing thread: what it allocated, stored, left to free */
 	struct trash trash[MAX_PARSERS][AHEAD];
 	size_t ntrash[MAX_PARSERS];
+	/* the same on the storing thread's side (no lock), until it next
+	 * takes the lock anyway */
+	struct trash give[MAX_PARSERS][AHEAD];
+	size_t ngive[MAX_PARSERS];
 };
 
 /* CPU seconds the calling thread has used. */
@@ -477,7 +484,7 @@ parse_thread(void *arg)
 		pthread_mutex_unlock(&pl->mu);
 		parse_job(pl->tax, j, ctx);
 		pthread_mutex_lock(&pl->mu);
-		j->done = true;
+		atomic_store_explicit(&j->done, true, memory_order_release);
 		/* The storing thread waits for the next jobs in order. */
 		if (pl->wait != 0 && (n + 1 == pl->wait || n == pl->wait_first))
 			pthread_cond_signal(&pl->done);
@@ -497,27 +504,45 @@ job_clear(struct job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* Hand what j holds to the thread that allocated it, and empty j. */
+/*
+ * Set what j holds aside for the thread that allocated it, and empty j;
+ * give_flush hands it over.
+ */
 static void
 job_give_back(struct pipeline *pl, struct job *j)
 {
 	int t = j->parser;
 
-	if (t >= 0 && t < pl->nthreads) {
-		pthread_mutex_lock(&pl->mu);
-		if (pl->ntrash[t] < AHEAD) {
-			struct trash *x = &pl->trash[t][pl->ntrash[t]++];
+	if (t >= 0 && t < pl->nthreads && pl->ngive[t] < AHEAD) {
+		struct trash *x = &pl->give[t][pl->ngive[t]++];
 
-			x->a = j->a;
-			x->p = j->p;
-			x->data = j->data;
-			j->a = NULL;
-			j->p = NULL;
-			j->data = NULL;
-		}
-		pthread_mutex_unlock(&pl->mu);
+		x->a = j->a;
+		x->p = j->p;
+		x->data = j->data;
+		j->a = NULL;
+		j->p = NULL;
+		j->data = NULL;
 	}
 	job_clear(j);
+}
+
+/* Hand what job_give_back set aside to the parsing threads (pl->mu held). */
+static void
+give_flush(struct pipeline *pl)
+{
+	int t;
+
+	for (t = 0; t < pl->nthreads; t++) {
+		size_t room = AHEAD - pl->ntrash[t];
+		size_t n = pl->ngive[t] < room ? pl->ngive[t] : room;
+
+		memcpy(&pl->trash[t][pl->ntrash[t]], pl->give[t],
+		       n * sizeof(pl->give[t][0]));
+		pl->ntrash[t] += n;
+		memmove(pl->give[t], pl->give[t] + n,
+			(pl->ngive[t] - n) * sizeof(pl->give[t][0]));
+		pl->ngive[t] -= n;
+	}
 }
 
 /* One parsing thread per core, while the main thread stores. */
@@ -563,6 +588,7 @@ pipeline_stop(struct pipeline *pl)
 	for (t = 0; t < pl->nthreads; t++) {
 		pthread_join(pl->thread[t], NULL);
 		trash_free(pl->trash[t], pl->ntrash[t]);
+		trash_free(pl->give[t], pl->ngive[t]);
 	}
 	for (i = pl->head; i < pl->tail; i++)
 		job_clear(&pl->ring[i % AHEAD]);
@@ -582,26 +608,25 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 	if (pl->nthreads == 0) {
 		j->parser = -1;
 		parse_job(pl->tax, j, NULL);
-	} else {
-		pthread_mutex_lock(&pl->mu);
-		if (!j->done) {
-			/*
-			 * Parsing is behind: wait for the next few jobs, so
-			 * that one wake-up (a futex call and a reschedule
-			 * on the parser's core) serves several stores.
-			 */
-			size_t k = pl->tail - pl->head < WAIT_JOBS
-					   ? pl->tail - pl->head
-					   : WAIT_JOBS;
-			const struct job *last =
-			    &pl->ring[(pl->head + k - 1) % AHEAD];
+	} else if (!atomic_load_explicit(&j->done, memory_order_acquire)) {
+		/*
+		 * Parsing is behind: wait for the next few jobs, so that one
+		 * wake-up (a futex call and a reschedule on the parser's
+		 * core) serves several stores.
+		 */
+		size_t k = pl->tail - pl->head < WAIT_JOBS
+				   ? pl->tail - pl->head
+				   : WAIT_JOBS;
+		const struct job *last = &pl->ring[(pl->head + k - 1) % AHEAD];
 
-			pl->wait_first = pl->head;
-			pl->wait = pl->head + k;
-			while (!j->done || !last->done)
-				pthread_cond_wait(&pl->done, &pl->mu);
-			pl->wait = 0;
-		}
+		pthread_mutex_lock(&pl->mu);
+		give_flush(pl);
+		pl->wait_first = pl->head;
+		pl->wait = pl->head + k;
+		while (!atomic_load_explicit(&j->done, memory_order_relaxed) ||
+		       !atomic_load_explicit(&last->done, memory_order_relaxed))
+			pthread_cond_wait(&pl->done, &pl->mu);
+		pl->wait = 0;
 		pthread_mutex_unlock(&pl->mu);
 	}
 	/* A new index has nothing to keep: this only marks the file seen. */
@@ -673,6 +698,7 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 	memcpy(j->hash, hash, sizeof(hash));
 	pthread_mutex_lock(&pl->mu);
 	pl->tail++;
+	give_flush(pl);
 	pthread_cond_signal(&pl->work);
 	pthread_mutex_unlock(&pl->mu);
 	return 0;
