@@ -36,9 +36,8 @@ const char kb_db_schema_sql[] =
 	" summary TEXT,"
 	" models TEXT NOT NULL,"
 	" symptoms TEXT NOT NULL,"
-	" markdown BLOB,"
-	/* its sections' bodies packed together (pack.c), or NULL */
-	" bodies BLOB);"
+	/* packed (pack.c): its Markdown, and its sections' bodies too */
+	" markdown BLOB);"
 	"CREATE TABLE sections("
 	" id INTEGER PRIMARY KEY,"
 	" article_id INTEGER NOT NULL,"

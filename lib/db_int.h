@@ -95,18 +95,23 @@ void *kb_packer_pack(struct kb_packer *p, const char *text, size_t n,
  * Packing on other threads.  kb_packer_shared gives the trained dictionary
  * (NULL before there is one), which any number of threads may then use
  * at once, each with a context of its own, until the packer is freed.
- * kb_pack_ctx_pack packs exactly as kb_packer_pack does; the _doc form
- * gives NULL where kb_packer_pack_doc would fall back to zlib.
+ * kb_pack_ctx_pack packs exactly as kb_packer_pack does, and
+ * kb_pack_ctx_pack_article as kb_packer_pack_article.
  */
 const struct kb_packer *kb_packer_shared(struct kb_packer *p);
 struct kb_pack_ctx; /* kb_pack_ctx_new: index.h */
 void *kb_pack_ctx_pack(struct kb_pack_ctx *c, const struct kb_packer *p,
 		       const char *text, size_t n, size_t *outlen);
-void *kb_pack_ctx_pack_doc(struct kb_pack_ctx *c, const struct kb_packer *p,
-			   const char *text, size_t *outlen);
 /*
- * A section's body as a reference to its part of its article's bodies
- * frame (pack.c): out gets it, its length is returned.
+ * An article's frame (pack.c): text[0..n) is its Markdown (or nothing
+ * when markdown is false), a NUL, and each section's body and a NUL.
+ */
+void *kb_pack_ctx_pack_article(struct kb_pack_ctx *c,
+			       const struct kb_packer *p, const char *text,
+			       size_t n, bool markdown, size_t *outlen);
+/*
+ * A section's body as a reference to its part of its article's frame
+ * (pack.c): out gets it, its length is returned.
  */
 #define KB_PACKER_REF_MAX 31
 size_t kb_packer_ref(unsigned char out[KB_PACKER_REF_MAX], int64_t article,
@@ -118,6 +123,11 @@ char *kb_packer_unpack(struct kb_packer *p, const void *blob, size_t len);
 /* A whole document (Markdown): packed when it can be, else zlib. */
 void *kb_packer_pack_doc(struct kb_packer *p, const char *text,
 			 size_t *outlen);
+/* An article's frame on the storing thread; NULL without a dictionary. */
+void *kb_packer_pack_article(struct kb_packer *p, const char *text, size_t n,
+			     bool markdown, size_t *outlen);
+/* The Markdown of a document or article blob; NULL for an article that
+ * has none. */
 char *kb_packer_unpack_doc(struct kb_packer *p, const void *blob,
 			   size_t len);
 /* The reading connection's packer, loaded on first use. */

@@ -43,8 +43,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_SECTIONS] = "DELETE FROM sections WHERE article_id = ?",
 	[ST_DEL_ARTICLE] = "DELETE FROM articles WHERE id = ?",
 	[ST_INS_ARTICLE] = "INSERT INTO articles(path, hash, format, title,"
-			   " summary, models, symptoms, markdown, bodies)"
-			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			   " summary, models, symptoms, markdown)"
+			   " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_INS_TITLE] = "INSERT INTO titles(rowid, title) VALUES (?, ?)",
 	[ST_INS_SECTION] = "INSERT INTO sections(article_id, ord, heading,"
 			   " anchor, line, body, boost)"
@@ -605,7 +605,7 @@ repack_markdown(struct kb_index *ix, struct kb_error *err)
 	if (sqlite3_prepare_v2(ix->sql,
 			       "SELECT id, markdown FROM articles WHERE"
 			       " markdown IS NOT NULL AND substr(markdown, 1, 1)"
-			       " <> CAST('Z' AS BLOB)",
+			       " NOT IN (CAST('Z' AS BLOB), CAST('B' AS BLOB))",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(ix, err, "packing articles");
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -838,11 +838,9 @@ struct kb_prepared {
 	struct kb_led_facts leds;
 	char *atags;
 	struct kb_prepared_section *sec; /* a->nsections */
-	void *packed_doc; /* a->markdown packed by kb_prepared_pack, or NULL */
+	/* the article's frame (pack.c) packed by kb_prepared_pack, or NULL */
+	void *packed_doc;
 	size_t packed_doc_len;
-	/* the sections' bodies packed as one frame (pack.c), or NULL */
-	void *packed_bodies;
-	size_t packed_bodies_len;
 };
 
 struct kb_prepared *
@@ -925,16 +923,24 @@ kb_index_packing(struct kb_index *ix)
 	return kb_packer_shared(ix->packer);
 }
 
-/* The text of a's bodies frame: each section's body and a NUL. */
-static void
-bodies_text(const struct kb_article *a, struct kb_buf *b)
+/*
+ * The text of a's frame: its Markdown (if any) and a NUL, then each
+ * section's body and a NUL.  False when there is nothing to pack.
+ */
+static bool
+article_text(const struct kb_article *a, struct kb_buf *b)
 {
 	size_t i;
 
 	kb_buf_init(b);
+	if (a->markdown == NULL && a->nsections == 0)
+		return false;
+	kb_buf_add(b, a->markdown ? a->markdown : "",
+		   a->markdown ? strlen(a->markdown) + 1 : 1);
 	for (i = 0; i < a->nsections; i++)
 		kb_buf_add(b, a->sections[i].body,
 			   strlen(a->sections[i].body) + 1);
+	return true;
 }
 
 void
@@ -946,12 +952,10 @@ kb_prepared_pack(struct kb_prepared *p, const struct kb_packer *packer,
 
 	if (packer == NULL)
 		return;
-	if (a->markdown != NULL)
-		p->packed_doc = kb_pack_ctx_pack_doc(ctx, packer, a->markdown,
-						     &p->packed_doc_len);
-	bodies_text(a, &b);
-	p->packed_bodies = kb_pack_ctx_pack(ctx, packer, b.data, b.len,
-					    &p->packed_bodies_len);
+	if (article_text(a, &b))
+		p->packed_doc = kb_pack_ctx_pack_article(
+		    ctx, packer, b.data, b.len, a->markdown != NULL,
+		    &p->packed_doc_len);
 	kb_buf_free(&b);
 }
 
@@ -969,7 +973,6 @@ kb_prepared_free(struct kb_prepared *p)
 	}
 	free(p->sec);
 	free(p->packed_doc);
-	free(p->packed_bodies);
 	free(p->atags);
 	kb_strv_free(&p->models);
 	kb_strv_free(&p->symptoms);
@@ -1000,6 +1003,7 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 	sqlite3_int64 aid, *sids = NULL;
 	size_t headed, off;
 	bool packed = false;
+	void *doc = NULL;
 	char *mj = NULL, *sj = NULL;
 	double prior;
 	int rc = KB_OK;
@@ -1034,40 +1038,30 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 	bind_text(st, 5, a->summary);
 	bind_text(st, 6, mj);
 	bind_text(st, 7, sj);
+	/* The article as one frame once there is a dictionary (pack.c). */
 	if (p->packed_doc != NULL) {
 		sqlite3_bind_blob(st, 8, p->packed_doc, (int)p->packed_doc_len,
 				  SQLITE_STATIC);
-	} else if (a->markdown != NULL) {
+		packed = true;
+	} else {
+		struct kb_buf b;
 		size_t plen = 0;
-		void *doc = kb_packer_pack_doc(ix->packer, a->markdown, &plen);
 
+		if (kb_packer_ready(ix->packer) && article_text(a, &b)) {
+			doc = kb_packer_pack_article(ix->packer, b.data, b.len,
+						     a->markdown != NULL,
+						     &plen);
+			kb_buf_free(&b);
+			packed = doc != NULL;
+		}
+		/* else the Markdown alone, zlib-packed */
+		if (!packed && a->markdown != NULL)
+			doc = kb_packer_pack_doc(ix->packer, a->markdown,
+						 &plen);
 		if (doc != NULL)
 			sqlite3_bind_blob(st, 8, doc, (int)plen, free);
 		else
 			sqlite3_bind_null(st, 8);
-	} else {
-		sqlite3_bind_null(st, 8);
-	}
-	/* Packed text is kept only once there is a dictionary. */
-	if (p->packed_bodies != NULL) {
-		sqlite3_bind_blob(st, 9, p->packed_bodies,
-				  (int)p->packed_bodies_len, SQLITE_STATIC);
-		packed = true;
-	} else if (a->nsections > 0 && kb_packer_ready(ix->packer)) {
-		struct kb_buf b;
-		size_t plen = 0;
-		void *z;
-
-		bodies_text(a, &b);
-		z = kb_packer_pack(ix->packer, b.data, b.len, &plen);
-		kb_buf_free(&b);
-		packed = z != NULL;
-		if (packed)
-			sqlite3_bind_blob(st, 9, z, (int)plen, free);
-		else
-			sqlite3_bind_null(st, 9);
-	} else {
-		sqlite3_bind_null(st, 9);
 	}
 	rc = run(ix, ST_INS_ARTICLE, err);
 	if (rc != KB_OK)
@@ -1101,7 +1095,9 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 
 	sids = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*sids));
 	headed = 0;
-	for (i = 0, off = 0; i < a->nsections; i++) {
+	/* offsets in the article's frame: the sections follow its Markdown */
+	off = a->markdown != NULL ? strlen(a->markdown) + 1 : 1;
+	for (i = 0; i < a->nsections; i++) {
 		const struct kb_section *s = &a->sections[i];
 		size_t blen = strlen(s->body);
 		unsigned char ref[KB_PACKER_REF_MAX];

@@ -556,6 +556,15 @@ pack_doc(size_t i, unsigned salt, char **path, char **text)
 		      i + 2);
 	*path = kb_xasprintf("p%03zu.md", i);
 	*text = kb_buf_steal(&b);
+	/* one plain text article among those an update adds */
+	if (i == PACK_N + 5) {
+		free(*path);
+		free(*text);
+		*path = kb_xasprintf("p%03zu.txt", i);
+		*text = kb_xasprintf("Note %zu\n\nHold the button for %zu"
+				     " seconds.\n",
+				     i, i + 2);
+	}
 }
 
 static int
@@ -659,13 +668,14 @@ START_TEST(section_text_is_packed_and_reads_back_whole)
 	v = pack_sql("SELECT count(*) FROM sections WHERE typeof(body) <> 'blob'");
 	ck_assert_str_eq(v, "0");
 	free(v);
-	/* the 10 new articles' sections point into one frame per article */
-	v = pack_sql("SELECT count(*) FROM articles WHERE bodies IS NOT NULL");
+	/* the 10 new articles' sections point into their articles' frames */
+	v = pack_sql("SELECT count(DISTINCT article_id) FROM sections"
+		     " WHERE substr(body, 1, 1) = x'00'");
 	ck_assert_str_eq(v, "10");
 	free(v);
 	v = pack_sql("SELECT count(*) FROM sections"
 		     " WHERE substr(body, 1, 1) = x'00'");
-	ck_assert_str_eq(v, "20");
+	ck_assert_str_eq(v, "19"); /* 9 x 2 Markdown, 1 plain text */
 	free(v);
 	ck_assert_msg(verify_after(NULL, msg, sizeof(msg)) == KB_OK, "%s", msg);
 	free(dict);
@@ -682,15 +692,31 @@ START_TEST(section_text_is_packed_and_reads_back_whole)
 			 n + 2);
 		ck_assert_str_eq(a->sections[1].body, want);
 		ck_assert_ptr_nonnull(strstr(a->sections[0].body, " "));
+		/* the Markdown from the same frame, without the sections */
+		pack_doc(n, n + 1 == PACK_N + 10 ? 7 : 0, &path, &text);
+		ck_assert_str_eq(a->markdown, strstr(text, "## Steps"));
+		free(path);
+		free(text);
 		kb_db_article_free(a);
 	}
+	/* an article without Markdown: its frame holds its sections only */
+	ck_assert_int_eq(kb_db_article(db, "p155.txt", &a, &err), KB_OK);
+	ck_assert_ptr_null(a->markdown);
+	ck_assert_uint_ge(a->nsections, 1);
+	ck_assert_ptr_nonnull(strstr(a->sections[a->nsections - 1].body,
+				     "Hold the button for 157 seconds."));
+	kb_db_article_free(a);
+	v = pack_sql("SELECT hex(substr(markdown, 1, 1)) FROM articles"
+		     " WHERE path = 'p155.txt'");
+	ck_assert_str_eq(v, "42"); /* 'B' */
+	free(v);
 	kb_db_close(db);
 
 	/* a damaged frame or reference is reported too */
 	good = kb_xasprintf("%s.good", dbpath);
 	copy_db(dbpath, good);
-	ck_assert_int_ne(verify_after("UPDATE articles SET bodies ="
-				      " substr(bodies, 1, length(bodies) - 3)"
+	ck_assert_int_ne(verify_after("UPDATE articles SET markdown ="
+				      " substr(markdown, 1, length(markdown) - 3)"
 				      " WHERE id = (SELECT max(id) FROM articles)",
 				      msg, sizeof(msg)),
 			 KB_OK);
