@@ -29,7 +29,12 @@ struct kb_section {
 	/* Filled by the indexer's tagging step, empty after parsing. */
 	struct kb_strv models;	 /* model display names */
 	struct kb_strv symptoms; /* symptom ids */
+	/* KB_COLOUR_NONE when tagging saw no word that starts a colour's
+	 * name, which spares the LED extractor looking */
+	int colour;
 };
+
+enum { KB_COLOUR_UNKNOWN = 0, KB_COLOUR_NONE, KB_COLOUR_MAYBE };
 
 struct kb_article {
 	enum kb_format format;

@@ -1016,8 +1016,14 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 	colour_filter_init(&filter, t);
 	for (i = 0; i < a->nsections; i++) {
 		s = &a->sections[i];
-		/* Most sections name no colour at all: skip them cheaply. */
-		if (!may_name_colour(&filter, s->heading) &&
+		/*
+		 * Most sections name no colour at all: skip them cheaply,
+		 * by what tagging saw in their words or else by a byte scan.
+		 */
+		if (s->colour == KB_COLOUR_NONE)
+			continue;
+		if (s->colour == KB_COLOUR_UNKNOWN &&
+		    !may_name_colour(&filter, s->heading) &&
 		    !may_name_colour(&filter, s->body))
 			continue;
 		x.section = i;

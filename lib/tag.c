@@ -40,7 +40,7 @@ static void
 find_in_tok(const struct kb_taxonomy *t, const char *text,
 	    const struct kb_token *tok, size_t ntok,
 	    const struct kb_token_terms *terms, struct kb_strv *models,
-	    struct kb_strv *symptoms)
+	    struct kb_strv *symptoms, bool *colour)
 {
 	struct kb_match *m = NULL;
 	size_t n = 0, i;
@@ -56,7 +56,7 @@ find_in_tok(const struct kb_taxonomy *t, const char *text,
 	if (symptoms != NULL) {
 		if (terms != NULL)
 			kb_taxonomy_find_symptoms_terms(t, text, tok, ntok,
-							terms, &m, &n);
+							terms, &m, &n, colour);
 		else
 			kb_taxonomy_find_symptoms_tok(t, text, tok, ntok, &m,
 						      &n);
@@ -77,7 +77,7 @@ find_in(const struct kb_taxonomy *t, const char *text, struct kb_strv *models,
 	if (text == NULL)
 		return;
 	kb_tokenize(text, &tok, &ntok);
-	find_in_tok(t, text, tok, ntok, NULL, models, symptoms);
+	find_in_tok(t, text, tok, ntok, NULL, models, symptoms, NULL);
 	kb_tokens_free(tok);
 }
 
@@ -182,6 +182,7 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 		struct kb_section_words own;
 		const struct kb_section_words *w = &own;
 		struct kb_token_terms terms;
+		bool colour;
 
 		if (words != NULL)
 			w = &words[i];
@@ -193,8 +194,13 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 		terms.at = w->term_at;
 		terms.neg = w->neg;
 		terms.stop = w->stop;
+		colour = false;
 		find_in_tok(t, w->text, w->tok, w->ntok, &terms,
-			    fm_models ? NULL : &s->models, &s->symptoms);
+			    fm_models ? NULL : &s->models, &s->symptoms,
+			    &colour);
+		s->colour = t == NULL ? KB_COLOUR_UNKNOWN
+			    : colour  ? KB_COLOUR_MAYBE
+				      : KB_COLOUR_NONE;
 		if (words == NULL)
 			kb_section_words_free(&own);
 		if (!fm_models)

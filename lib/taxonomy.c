@@ -1915,11 +1915,11 @@ static void
 find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 		 const struct kb_token *tok, size_t ntok,
 		 const struct kb_token_terms *terms, struct kb_match **out,
-		 size_t *n)
+		 size_t *n, bool *colour)
 {
 	struct kb_taxonomy_index *tmp = NULL;
 	const struct kb_taxonomy_index *x;
-	const struct phrase_set *set;
+	const struct phrase_set *set, *colours = NULL;
 	const struct phrase *ph;
 	struct candidates c = {0};
 	size_t i, nk = 0, p, f, j;
@@ -1930,6 +1930,14 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 		return;
 	x = index_of(t, &tmp);
 	set = &x->sets[which];
+	if (colour != NULL) {
+		colours = &x->sets[SET_COLORS];
+		if (colours->n == 0 || colours->first == NULL)
+			colours = NULL;
+		/* no keys made below: say "maybe" */
+		else if (set->n == 0)
+			*colour = true;
+	}
 	if (set->n == 0 || ntok == 0)
 		goto out;
 	/* The words that count: stop words dropped, each as its key. */
@@ -1949,6 +1957,9 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 			key[nk] = key_of_norm(x, tok[i].norm);
 		seg[nk] = s;
 		pos[nk] = i;
+		if (colours != NULL && key[nk] != 0 && key[nk] <= x->nkeys &&
+		    colours->first[key[nk]] < colours->first[key[nk] + 1])
+			*colour = true;
 		nk++;
 	}
 	for (p = 0; p < nk; p++) {
@@ -1984,7 +1995,7 @@ find_phrases(const struct kb_taxonomy *t, int which, const char *text,
 	if (t == NULL || text == NULL)
 		return;
 	kb_tokenize(text, &tok, &ntok);
-	find_phrases_tok(t, which, text, tok, ntok, NULL, out, n);
+	find_phrases_tok(t, which, text, tok, ntok, NULL, out, n, NULL);
 	kb_tokens_free(tok);
 }
 
@@ -2000,16 +2011,17 @@ kb_taxonomy_find_symptoms_tok(const struct kb_taxonomy *t, const char *text,
 			      const struct kb_token *tok, size_t ntok,
 			      struct kb_match **out, size_t *n)
 {
-	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, NULL, out, n);
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, NULL, out, n, NULL);
 }
 
 void
 kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t, const char *text,
 				const struct kb_token *tok, size_t ntok,
 				const struct kb_token_terms *terms,
-				struct kb_match **out, size_t *n)
+				struct kb_match **out, size_t *n, bool *colour)
 {
-	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, terms, out, n);
+	find_phrases_tok(t, SET_SYMPTOMS, text, tok, ntok, terms, out, n,
+			 colour);
 }
 
 void
@@ -2031,7 +2043,7 @@ kb_taxonomy_find_colors_tok(const struct kb_taxonomy *t, const char *text,
 			    const struct kb_token *tok, size_t ntok,
 			    struct kb_match **out, size_t *n)
 {
-	find_phrases_tok(t, SET_COLORS, text, tok, ntok, NULL, out, n);
+	find_phrases_tok(t, SET_COLORS, text, tok, ntok, NULL, out, n, NULL);
 }
 
 void
@@ -2039,5 +2051,5 @@ kb_taxonomy_find_patterns_tok(const struct kb_taxonomy *t, const char *text,
 			      const struct kb_token *tok, size_t ntok,
 			      struct kb_match **out, size_t *n)
 {
-	find_phrases_tok(t, SET_PATTERNS, text, tok, ntok, NULL, out, n);
+	find_phrases_tok(t, SET_PATTERNS, text, tok, ntok, NULL, out, n, NULL);
 }

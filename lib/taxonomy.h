@@ -160,12 +160,16 @@ struct kb_token_terms {
 	const uint32_t *at;
 	const unsigned char *neg, *stop;
 };
-/* kb_taxonomy_find_symptoms_tok, taking the tokens' stems from terms. */
+/*
+ * kb_taxonomy_find_symptoms_tok, taking the tokens' stems from terms;
+ * *colour (when not NULL) is set when a token starts a colour's name.
+ */
 void kb_taxonomy_find_symptoms_terms(const struct kb_taxonomy *t,
 				     const char *text,
 				     const struct kb_token *tok, size_t ntok,
 				     const struct kb_token_terms *terms,
-				     struct kb_match **out, size_t *n);
+				     struct kb_match **out, size_t *n,
+				     bool *colour);
 void kb_taxonomy_find_colors(const struct kb_taxonomy *t, const char *text,
 			     struct kb_match **out, size_t *n);
 void kb_taxonomy_find_patterns(const struct kb_taxonomy *t, const char *text,

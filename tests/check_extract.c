@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "extract.h"
+#include "index.h"
 
 #define DATA "tests/data/taxonomy/"
 #define N_ELEMS(a) (sizeof(a) / sizeof(*(a)))
@@ -197,6 +198,58 @@ static const struct extract_case no_fact_cases[] = {
 START_TEST(text_that_is_not_about_lights_gives_no_fact)
 {
 	check_case(&no_fact_cases[_i]);
+}
+END_TEST
+
+/*
+ * The indexer tags a section before it looks for LED facts, and tagging
+ * notes when no word of the section starts a colour's name: extraction
+ * then skips the section.  It must find what it finds without the note.
+ */
+static void
+check_tagged(const char *body, int want_colour)
+{
+	struct test_article t;
+	struct kb_section_words w;
+	struct kb_strv models, symptoms;
+	struct kb_led_facts f = {0};
+	char *tagged, *plain = facts_of(body);
+
+	article_init(&t, &body, 1);
+	kb_strv_init(&t.s[0].symptoms);
+	kb_strv_init(&models);
+	kb_strv_init(&symptoms);
+	kb_section_words_make(&t.s[0], &w);
+	kb_tag_article_words(small, &t.a, &w, &models, &symptoms);
+	kb_section_words_free(&w);
+	if (want_colour != KB_COLOUR_UNKNOWN)
+		ck_assert_int_eq(t.s[0].colour, want_colour);
+	ck_assert_int_ne(t.s[0].colour, KB_COLOUR_UNKNOWN);
+	kb_extract_leds(small, &t.a, NULL, &f);
+	tagged = render_facts(&f);
+	ck_assert_msg(strcmp(tagged, plain) == 0,
+		      "\"%s\": tagged \"%s\", untagged \"%s\"", body,
+		      tagged, plain);
+	free(tagged);
+	free(plain);
+	kb_led_facts_free(&f);
+	kb_strv_free(&models);
+	kb_strv_free(&symptoms);
+	kb_strv_free(&t.s[0].symptoms);
+	article_free(&t);
+}
+
+START_TEST(tagging_skips_only_sections_without_a_colour)
+{
+	size_t i;
+
+	for (i = 0; i < N_ELEMS(fact_cases); i++)
+		check_tagged(fact_cases[i].body, KB_COLOUR_MAYBE);
+	for (i = 0; i < N_ELEMS(no_fact_cases); i++)
+		check_tagged(no_fact_cases[i].body, KB_COLOUR_UNKNOWN);
+	check_tagged("Hold the button for ten seconds.", KB_COLOUR_NONE);
+	check_tagged("A steady AMBER glow", KB_COLOUR_MAYBE);
+	check_tagged("the light is blinking", KB_COLOUR_NONE);
 }
 END_TEST
 
@@ -459,6 +512,7 @@ extract_suite(void)
 			    N_ELEMS(fact_cases));
 	tcase_add_loop_test(tc, text_that_is_not_about_lights_gives_no_fact,
 			    0, N_ELEMS(no_fact_cases));
+	tcase_add_test(tc, tagging_skips_only_sections_without_a_colour);
 	tcase_add_test(tc, long_meanings_are_cut_on_a_word_under_eighty_bytes);
 	tcase_add_loop_test(
 		tc,
