@@ -1,5 +1,6 @@
 /* kbx.c - the search index: impact-ordered postings and per-section term lists. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -212,6 +213,15 @@ struct kbx_build {
 	size_t dfcap;
 	struct rebuild *rebuild; /* started by kbx_build_start */
 	struct kb_buf row;	 /* the fwd row being written */
+	/*
+	 * While counting, every fwd row also goes to a scratch file, in the
+	 * batches the rebuild reads (a uint32_t length, then rows as
+	 * read_term_lists hands them over): the rebuild's worker reads it
+	 * there, and finishing need not read fwd back through SQLite.
+	 */
+	int log_fd;	    /* -1 until the first batch is written */
+	struct kb_buf log;  /* the batch being filled */
+	bool log_off;	    /* it could not be written: read fwd */
 };
 
 static int
@@ -233,6 +243,7 @@ kbx_build_begin(sqlite3 *sql, struct kbx_build **out, struct kb_error *err)
 
 	*out = NULL;
 	b->sql = sql;
+	b->log_fd = -1;
 	kb_strv_init(&b->fresh);
 	b->next_id = 1;
 	if (sqlite3_prepare_v2(sql, "SELECT id, term FROM terms", -1, &st,
@@ -287,6 +298,9 @@ kbx_build_free(struct kbx_build *b)
 		return;
 	rebuild_stop(b->rebuild);
 	kb_buf_free(&b->row);
+	if (b->log_fd >= 0)
+		close(b->log_fd);
+	kb_buf_free(&b->log);
 	sqlite3_finalize(b->put_term);
 	sqlite3_finalize(b->put_fwd);
 	sqlite3_finalize(b->del_fwd);
@@ -407,6 +421,8 @@ count_section(struct kbx_build *b, int64_t section)
 	}
 }
 
+static void log_add(struct kbx_build *b, int64_t section);
+
 int
 kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	      const struct kbx_feat *feat, struct kb_error *err)
@@ -482,6 +498,8 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 		rc = build_fail(b, err, "section tokens");
 	sqlite3_reset(b->put_fwd);
 	b->dirty = true;
+	if (rc == KB_OK)
+		log_add(b, section);
 	return rc;
 }
 
@@ -724,21 +742,36 @@ spill_put(struct spill *s, uint32_t p, uint32_t ti, uint8_t imp, uint32_t sec)
 		spill_flush(s, p);
 }
 
+/* A scratch file beside the index, already unlinked; -1 and *path. */
+static int
+scratch_open(sqlite3 *sql, char **path)
+{
+	const char *db = sqlite3_db_filename(sql, "main");
+	const char *slash = db != NULL ? strrchr(db, '/') : NULL;
+	int fd;
+
+	if (db == NULL || *db == 0)
+		*path = kb_xstrdup("/tmp/kbx-spill-XXXXXX");
+	else if (slash == NULL)
+		*path = kb_xstrdup("kbx-spill-XXXXXX");
+	else
+		*path = kb_xasprintf("%.*s/kbx-spill-XXXXXX",
+				     (int)(slash - db), db);
+	fd = mkstemp(*path);
+	if (fd >= 0) {
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+	}
+	return fd;
+}
+
 static int
 spill_open(struct kbx_build *b, struct spill *s, struct kb_error *err)
 {
-	const char *db = sqlite3_db_filename(b->sql, "main");
-	const char *slash = db != NULL ? strrchr(db, '/') : NULL;
 	char *path;
 
-	if (db == NULL || *db == 0)
-		path = kb_xstrdup("/tmp/kbx-spill-XXXXXX");
-	else if (slash == NULL)
-		path = kb_xstrdup("kbx-spill-XXXXXX");
-	else
-		path = kb_xasprintf("%.*s/kbx-spill-XXXXXX",
-				    (int)(slash - db), db);
-	s->fd = mkstemp(path);
+	s->fd = scratch_open(b->sql, &path);
 	if (s->fd < 0) {
 		int e = errno, rc;
 
@@ -748,8 +781,6 @@ spill_open(struct kbx_build *b, struct spill *s, struct kb_error *err)
 		free(path);
 		return rc;
 	}
-	unlink(path);
-	free(path);
 	return KB_OK;
 }
 
@@ -779,6 +810,111 @@ struct batch {
 	unsigned char *data; /* rows: u32 section, u32 bytes, the row */
 	size_t len, cap;
 };
+
+/* n bytes at fd's offset at; false (errno set) when they cannot be. */
+static bool
+pwrite_all(int fd, const void *data, size_t n, off_t at)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t w = pwrite(fd, (const char *)data + put, n - put,
+				   at + (off_t)put);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return false;
+		}
+		put += (size_t)w;
+	}
+	return true;
+}
+
+/* Up to n bytes from fd's offset at: how many (short at the end), -1. */
+static ssize_t
+pread_all(int fd, void *data, size_t n, off_t at)
+{
+	size_t have = 0;
+
+	while (have < n) {
+		ssize_t got = pread(fd, (char *)data + have, n - have,
+				    at + (off_t)have);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		have += (size_t)got;
+	}
+	return (ssize_t)have;
+}
+
+/* Stop logging: finishing reads fwd. */
+static void
+log_drop(struct kbx_build *b)
+{
+	if (b->log_fd >= 0)
+		close(b->log_fd);
+	b->log_fd = -1;
+	b->log_off = true;
+	kb_buf_free(&b->log);
+}
+
+/* Write the batch being filled to the log; false if it is dropped. */
+static bool
+log_flush(struct kbx_build *b)
+{
+	uint32_t len = (uint32_t)b->log.len;
+	char *path = NULL;
+	off_t end;
+
+	if (b->log_off)
+		return false;
+	if (b->log.len == 0)
+		return true;
+	if (b->log_fd < 0 && (b->log_fd = scratch_open(b->sql, &path)) < 0) {
+		free(path);
+		log_drop(b);
+		return false;
+	}
+	end = lseek(b->log_fd, 0, SEEK_END);
+	if (end < 0 || b->log.len > UINT32_MAX ||
+	    !pwrite_all(b->log_fd, &len, sizeof(len), end) ||
+	    !pwrite_all(b->log_fd, b->log.data, b->log.len,
+			end + (off_t)sizeof(len))) {
+		log_drop(b);
+		return false;
+	}
+	kb_buf_reset(&b->log);
+	return true;
+}
+
+/* The fwd row just written (b->row), logged while counting. */
+static void
+log_add(struct kbx_build *b, int64_t section)
+{
+	uint32_t head[2];
+
+	if (b->log_off)
+		return;
+	if (!b->counting) {
+		log_drop(b);
+		return;
+	}
+	if (b->log.len > 0 &&
+	    b->log.len + sizeof(head) + b->row.len > BATCH_BYTES &&
+	    !log_flush(b))
+		return;
+	head[0] = (uint32_t)section;
+	head[1] = (uint32_t)b->row.len;
+	kb_buf_add(&b->log, (const char *)head, sizeof(head));
+	kb_buf_add(&b->log, b->row.data, b->row.len);
+}
 
 /*
  * Encoded postings handed back, a few terms at a time: u32 term, u32
@@ -811,6 +947,7 @@ struct rebuild {
 	struct batch in[NBATCH];
 	size_t in_put, in_got;
 	bool in_closed; /* every term list is handed over */
+	int log_fd;	/* the build's log, read by the worker; -1 none */
 	struct kb_buf out[NOUT];
 	size_t out_put, out_got;
 	bool out_closed; /* every part is handed back, or the worker failed */
@@ -1022,6 +1159,65 @@ encode_part(struct rebuild *r, uint32_t first, size_t width)
 	return true;
 }
 
+/* Every term list from the build's log (a new index); false to stop. */
+static bool
+read_log(struct rebuild *r)
+{
+	struct batch *bt = &r->in[0];
+	off_t at = 0;
+	const char *why = "cut short";
+	int e = 0;
+
+	for (;;) {
+		uint32_t len, head[2];
+		ssize_t n;
+		size_t k;
+		bool quit;
+
+		pthread_mutex_lock(&r->mu);
+		quit = r->quit;
+		pthread_mutex_unlock(&r->mu);
+		if (quit)
+			return false;
+		n = pread_all(r->log_fd, &len, sizeof(len), at);
+		if (n == 0)
+			return true;
+		if (n < 0)
+			e = errno;
+		if (n != (ssize_t)sizeof(len))
+			goto fail;
+		at += (off_t)sizeof(len);
+		if (bt->cap < len) {
+			bt->data = kb_xrealloc(bt->data, len);
+			bt->cap = len;
+		}
+		n = pread_all(r->log_fd, bt->data, len, at);
+		if (n < 0)
+			e = errno;
+		if (n != (ssize_t)len)
+			goto fail;
+		at += (off_t)len;
+		for (k = 0; k < len;) {
+			if (len - k < sizeof(head))
+				goto bad;
+			memcpy(head, bt->data + k, sizeof(head));
+			k += sizeof(head);
+			if (head[1] > len - k || head[1] > INT_MAX)
+				goto bad;
+			impact_row(r, head[0], bt->data + k, (int)head[1]);
+			k += head[1];
+		}
+	}
+bad:
+	why = "damaged";
+fail:
+	r->rc = kb_error_set(&r->err, KB_ERR_IO, 0,
+			     "writing postings: scratch file beside the index:"
+			     " %s",
+			     e != 0 ? strerror(e) : why);
+	return false;
+}
+
 /* The worker: impacts, then each part read back and encoded. */
 static void *
 rebuild_worker(void *arg)
@@ -1029,9 +1225,11 @@ rebuild_worker(void *arg)
 	struct rebuild *r = arg;
 	struct spill *s = r->s;
 	uint32_t p, nparts = s != NULL ? s->nparts : 1;
-	bool quit;
+	bool quit = false;
 
-	for (;;) {
+	if (r->log_fd >= 0)
+		quit = !read_log(r);
+	for (; !quit;) {
 		struct batch *bt;
 		size_t at;
 
@@ -1224,6 +1422,8 @@ rebuild_free(struct rebuild *r)
 	for (i = 0; i < NOUT; i++)
 		kb_buf_free(&r->out[i]);
 	spill_free(&r->sp);
+	if (r->log_fd >= 0)
+		close(r->log_fd);
 	free(r->df);
 	free(r->tf);
 	free(r->touched);
@@ -1271,6 +1471,14 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 	r->df = df;
 	r->t = *t;
 	s->fd = -1;
+	r->log_fd = -1;
+	/* A new index's term lists are in the log: the worker reads them. */
+	if (b->counting && log_flush(b) && b->log_fd >= 0) {
+		r->log_fd = b->log_fd;
+		b->log_fd = -1;
+		r->in_closed = true;
+	}
+	log_drop(b);
 	for (i = 0; i < NOUT; i++)
 		kb_buf_init(&r->out[i]);
 	/* The parts. */
@@ -1351,9 +1559,11 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 		goto fail;
 	}
 	r->running = true;
-	rc = read_term_lists(r, err);
-	if (rc != KB_OK)
-		goto fail;
+	if (r->log_fd < 0) {
+		rc = read_term_lists(r, err);
+		if (rc != KB_OK)
+			goto fail;
+	}
 	*out = r;
 	return KB_OK;
 fail:
