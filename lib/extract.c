@@ -76,8 +76,9 @@ in_list(const char *const *list, size_t n, const char *w)
 {
 	size_t i;
 
+	/* most words share no first letter with any: no call for them */
 	for (i = 0; i < n; i++)
-		if (strcmp(list[i], w) == 0)
+		if (list[i][0] == w[0] && strcmp(list[i], w) == 0)
 			return true;
 	return false;
 }

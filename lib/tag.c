@@ -283,7 +283,7 @@ kb_section_prior(const char *heading, size_t position)
 	}
 	word[n] = '\0';
 	for (i = 0; i < sizeof(fix_verbs) / sizeof(fix_verbs[0]); i++)
-		if (strcmp(word, fix_verbs[i]) == 0)
+		if (fix_verbs[i][0] == word[0] && strcmp(word, fix_verbs[i]) == 0)
 			return 1.15 * pos;
 	return pos;
 }
