@@ -522,19 +522,64 @@ kb_col_text(sqlite3_stmt *st, int col, int nonnull)
 char *
 kb_strv_to_json(const struct kb_strv *sv)
 {
-	json_t *a = json_array();
-	char *s, *r;
-	size_t i;
+	static const char hex[] = "0123456789ABCDEF";
+	struct kb_buf b;
+	size_t i, k, n = 0;
 
-	for (i = 0; i < sv->n; i++)
-		json_array_append_new(a, json_string(sv->v[i]));
-	s = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	if (s == NULL)
-		return kb_xstrdup("[]");
-	r = kb_xstrdup(s);
-	free(s);
-	return r;
+	/* Jansson's compact form, written directly: an article's lists are
+	 * short, and Jansson made a value per item to print them. */
+	kb_buf_init(&b);
+	kb_buf_addc(&b, '[');
+	for (i = 0; i < sv->n; i++) {
+		const unsigned char *v = (const unsigned char *)sv->v[i];
+		size_t len = strlen(sv->v[i]);
+
+		/* as json_string(): text that is not UTF-8 is left out */
+		if (!kb_utf8_valid(sv->v[i], len))
+			continue;
+		if (n++ > 0)
+			kb_buf_addc(&b, ',');
+		kb_buf_addc(&b, '"');
+		for (k = 0; k < len; k++) {
+			unsigned char c = v[k];
+			char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
+
+			switch (c) {
+			case '"':
+				kb_buf_add(&b, "\\\"", 2);
+				break;
+			case '\\':
+				kb_buf_add(&b, "\\\\", 2);
+				break;
+			case '\b':
+				kb_buf_add(&b, "\\b", 2);
+				break;
+			case '\f':
+				kb_buf_add(&b, "\\f", 2);
+				break;
+			case '\n':
+				kb_buf_add(&b, "\\n", 2);
+				break;
+			case '\r':
+				kb_buf_add(&b, "\\r", 2);
+				break;
+			case '\t':
+				kb_buf_add(&b, "\\t", 2);
+				break;
+			default:
+				if (c < 0x20) {
+					esc[4] = hex[c >> 4];
+					esc[5] = hex[c & 15];
+					kb_buf_add(&b, esc, 6);
+				} else {
+					kb_buf_addc(&b, (char)c);
+				}
+			}
+		}
+		kb_buf_addc(&b, '"');
+	}
+	kb_buf_addc(&b, ']');
+	return kb_buf_steal(&b);
 }
 
 void

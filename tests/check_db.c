@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "corpus.h"
 #include "db.h"
+#include "db_int.h"
 #include "testutil.h"
 
 static char *dir;
@@ -123,6 +126,37 @@ START_TEST(tag_counts_list_models_and_symptoms_in_use)
 }
 END_TEST
 
+/* Lists are stored as JSON written by hand: as Jansson writes them. */
+START_TEST(lists_are_stored_as_jansson_writes_them)
+{
+	static const char *const items[] = {
+		"Anker Soundcore 2", "a\x01\x1f/\"\\\b\f\n\r\t\x7f",
+		"caf\xc3\xa9 \xe2\x80\xa8", "", "bad\xff", "\xed\xa0\x80",
+		"\xc0\xaf", "x",
+	};
+	size_t n, i;
+
+	for (n = 0; n <= sizeof(items) / sizeof(items[0]); n++) {
+		struct kb_strv sv;
+		json_t *a = json_array();
+		char *want, *got;
+
+		kb_strv_init(&sv);
+		for (i = 0; i < n; i++) {
+			kb_strv_push(&sv, items[i]);
+			json_array_append_new(a, json_string(items[i]));
+		}
+		want = json_dumps(a, JSON_COMPACT);
+		got = kb_strv_to_json(&sv);
+		ck_assert_str_eq(got, want);
+		free(want);
+		free(got);
+		json_decref(a);
+		kb_strv_free(&sv);
+	}
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -135,6 +169,7 @@ db_suite(void)
 	tcase_add_test(tc, stats_count_articles_sections_and_build_time);
 	tcase_add_test(tc, an_article_reads_back_by_path_and_by_id);
 	tcase_add_test(tc, tag_counts_list_models_and_symptoms_in_use);
+	tcase_add_test(tc, lists_are_stored_as_jansson_writes_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
