@@ -183,23 +183,6 @@ seen_add_tokens(struct seen *seen, struct kb_words *out,
 	}
 }
 
-static void
-seen_start(struct seen *seen, struct kb_words *out)
-{
-	size_t i, at;
-
-	seen_init(seen);
-	/* what out already holds is distinct: the set learns it */
-	for (i = 0; i < out->n; i++) {
-		const char *v = out->text.data + out->at[i];
-
-		if (!seen_find(seen, out, v, strlen(v), out->hash[i], &at))
-			seen->slots[at] = (uint32_t)(i + 1);
-		if (++seen->n * 2 > seen->cap)
-			seen_grow(seen, out);
-	}
-}
-
 void
 kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 {
@@ -207,7 +190,7 @@ kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 	struct seen seen;
 	size_t ntok, k;
 
-	seen_start(&seen, out);
+	seen_init(&seen);
 	for (k = 0; k < n; k++) {
 		if (texts[k] == NULL)
 			continue;
@@ -227,7 +210,7 @@ kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
 	struct seen seen;
 	size_t k;
 
-	seen_start(&seen, out);
+	seen_init(&seen);
 	for (k = 0; k < n; k++)
 		seen_add_tokens(&seen, out, toks[k], ntoks[k]);
 	free(seen.slots);

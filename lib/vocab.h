@@ -36,8 +36,8 @@ void kb_words_init(struct kb_words *w);
 void kb_words_free(struct kb_words *w);
 /*
  * The same in two steps, so the words can be found on another thread:
- * the distinct words of texts[0..n) appended to out (in the order first
- * met; thread-safe),
+ * the distinct words of texts[0..n) put in out, which starts empty (in
+ * the order first met; thread-safe),
  * then each counted with sign.
  */
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out);
