@@ -36,19 +36,7 @@ kbx_set_part_postings(size_t n)
 	kbx_part = n > 0 ? n : KBX_PART;
 }
 
-/* ---- varints ---- */
-
-/* v as a LEB128 varint at o; the byte after it. */
-static unsigned char *
-put_varint(unsigned char *o, uint64_t v)
-{
-	while (v >= 0x80) {
-		*o++ = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	*o++ = (unsigned char)v;
-	return o;
-}
+/* ---- buffers ---- */
 
 /* Room for n more bytes at the end of b; where they go. */
 static unsigned char *
@@ -63,26 +51,6 @@ buf_room(struct kb_buf *b, size_t n)
 		b->cap = cap;
 	}
 	return (unsigned char *)b->data + b->len;
-}
-
-/* Reads one varint from [*p, end); false when it runs past end. */
-static bool
-get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-	uint64_t r = 0;
-	unsigned shift = 0;
-
-	while (*p < end && shift < 64) {
-		unsigned char c = *(*p)++;
-
-		r |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*v = r;
-			return true;
-		}
-		shift += 7;
-	}
-	return false;
 }
 
 /* ---- the term dictionary of a build ---- */
@@ -476,17 +444,17 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	o = buf_room(&b->row, 10 * (KBX_COLS + 3) + 5 * total +
 				  sizeof(feat->prior) + tags + atags);
 	for (c = 0; c < KBX_COLS; c++)
-		o = put_varint(o, b->colstart[c + 1] - b->colstart[c]);
+		o = kb_put_varint(o, b->colstart[c + 1] - b->colstart[c]);
 	for (i = 0; i < b->toks.n; i++)
-		o = put_varint(o, b->toks.v[i]);
-	o = put_varint(o, (uint64_t)feat->article);
+		o = kb_put_varint(o, b->toks.v[i]);
+	o = kb_put_varint(o, (uint64_t)feat->article);
 	memcpy(o, &feat->prior, sizeof(feat->prior));
 	o += sizeof(feat->prior);
-	o = put_varint(o, tags);
+	o = kb_put_varint(o, tags);
 	if (tags > 0)
 		memcpy(o, feat->tags, tags);
 	o += tags;
-	o = put_varint(o, atags);
+	o = kb_put_varint(o, atags);
 	if (atags > 0)
 		memcpy(o, feat->article_tags, atags);
 	o += atags;
@@ -532,7 +500,7 @@ fwd_next(struct fwd_row *r, uint64_t *v)
 	if (r->ntok == 0)
 		return false;
 	r->ntok--;
-	return get_varint(&r->p, r->end, v);
+	return kb_get_varint(&r->p, r->end, v);
 }
 
 static bool
@@ -545,7 +513,7 @@ fwd_open(struct fwd_row *r, const void *blob, int bytes)
 	for (c = 0; c < KBX_COLS; c++) {
 		uint64_t v;
 
-		if (!get_varint(&r->p, r->end, &v) || v > UINT32_MAX)
+		if (!kb_get_varint(&r->p, r->end, &v) || v > UINT32_MAX)
 			return false;
 		r->len[c] = (uint32_t)v;
 	}
@@ -641,8 +609,8 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 			order[start[imp[i]]++] = sec[i];
 	/* at most: two counts, 16 bytes a group, 5 a section */
 	o = buf_room(out, 20 + (size_t)nseg * 16 + n * 5);
-	o = put_varint(o, n);
-	o = put_varint(o, (uint64_t)nseg);
+	o = kb_put_varint(o, n);
+	o = kb_put_varint(o, (uint64_t)nseg);
 	for (v = 255; v >= 1; v--) {
 		size_t len = 0, j, from;
 		uint64_t prev = 0;
@@ -655,15 +623,15 @@ encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
 			prev = order[j];
 		}
 		*o++ = (unsigned char)v;
-		o = put_varint(o, cnt[v]);
-		o = put_varint(o, len);
+		o = kb_put_varint(o, cnt[v]);
+		o = kb_put_varint(o, len);
 	}
 	for (v = 255; v >= 1; v--) {
 		uint64_t prev = 0;
 		size_t j;
 
 		for (j = start[v] - cnt[v]; j < start[v]; j++) {
-			o = put_varint(o, order[j] - prev);
+			o = kb_put_varint(o, order[j] - prev);
 			prev = order[j];
 		}
 	}
@@ -707,23 +675,56 @@ struct spill {
  */
 #define SPILL_MAX 10
 
-static void
-spill_flush(struct spill *s, uint32_t p)
+/* n bytes at fd's offset at; false (errno set) when they cannot be. */
+static bool
+pwrite_all(int fd, const void *data, size_t n, off_t at)
 {
-	size_t len = s->nbuf[p], put = 0;
-	off_t at = (off_t)(s->base[p] + s->done[p]);
+	size_t put = 0;
 
-	while (put < len && s->err == 0) {
-		ssize_t w = pwrite(s->fd, s->buf[p] + put, len - put,
+	while (put < n) {
+		ssize_t w = pwrite(fd, (const char *)data + put, n - put,
 				   at + (off_t)put);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			s->err = w < 0 ? errno : EIO;
-		else
-			put += (size_t)w;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return false;
+		}
+		put += (size_t)w;
 	}
+	return true;
+}
+
+/* Up to n bytes from fd's offset at: how many (short at the end), -1. */
+static ssize_t
+pread_all(int fd, void *data, size_t n, off_t at)
+{
+	size_t have = 0;
+
+	while (have < n) {
+		ssize_t got = pread(fd, (char *)data + have, n - have,
+				    at + (off_t)have);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		have += (size_t)got;
+	}
+	return (ssize_t)have;
+}
+
+static void
+spill_flush(struct spill *s, uint32_t p)
+{
+	if (s->err == 0 &&
+	    !pwrite_all(s->fd, s->buf[p], s->nbuf[p],
+			(off_t)(s->base[p] + s->done[p])))
+		s->err = errno;
 	s->done[p] += s->nbuf[p];
 	s->nbuf[p] = 0;
 }
@@ -733,8 +734,8 @@ spill_put(struct spill *s, uint32_t p, uint32_t ti, uint8_t imp, uint32_t sec)
 {
 	unsigned char *o = s->buf[p] + s->nbuf[p];
 
-	o = put_varint(o, sec - s->last[p]);
-	o = put_varint(o, ti);
+	o = kb_put_varint(o, sec - s->last[p]);
+	o = kb_put_varint(o, ti);
 	*o++ = imp;
 	s->last[p] = sec;
 	s->nbuf[p] = (size_t)(o - s->buf[p]);
@@ -810,49 +811,6 @@ struct batch {
 	unsigned char *data; /* rows: u32 section, u32 bytes, the row */
 	size_t len, cap;
 };
-
-/* n bytes at fd's offset at; false (errno set) when they cannot be. */
-static bool
-pwrite_all(int fd, const void *data, size_t n, off_t at)
-{
-	size_t put = 0;
-
-	while (put < n) {
-		ssize_t w = pwrite(fd, (const char *)data + put, n - put,
-				   at + (off_t)put);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return false;
-		}
-		put += (size_t)w;
-	}
-	return true;
-}
-
-/* Up to n bytes from fd's offset at: how many (short at the end), -1. */
-static ssize_t
-pread_all(int fd, void *data, size_t n, off_t at)
-{
-	size_t have = 0;
-
-	while (have < n) {
-		ssize_t got = pread(fd, (char *)data + have, n - have,
-				    at + (off_t)have);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			break;
-		have += (size_t)got;
-	}
-	return (ssize_t)have;
-}
 
 /* Stop logging: finishing reads fwd. */
 static void
@@ -1057,8 +1015,8 @@ unspill(struct spill *s, uint32_t p, const size_t *off, size_t *fill,
 			uint64_t d, ti;
 			size_t pos;
 
-			if (!get_varint(&q, qend, &d) ||
-			    !get_varint(&q, qend, &ti) || q >= qend) {
+			if (!kb_get_varint(&q, qend, &d) ||
+			    !kb_get_varint(&q, qend, &ti) || q >= qend) {
 				free(buf);
 				return kb_error_set(err, KB_ERR_IO, 0,
 						    "writing postings: the "
@@ -1888,7 +1846,7 @@ read_dir(const unsigned char **p, const unsigned char *end, struct pdir *d,
 
 	d->nseg = 0;
 	*bad = 0;
-	if (!get_varint(p, end, &d->df) || !get_varint(p, end, &d->nseg) ||
+	if (!kb_get_varint(p, end, &d->df) || !kb_get_varint(p, end, &d->nseg) ||
 	    d->nseg > 255) {
 		*bad = d->nseg;
 		return false;
@@ -1898,8 +1856,8 @@ read_dir(const unsigned char **p, const unsigned char *end, struct pdir *d,
 		if (*p >= end || **p == 0 || **p >= last)
 			return false;
 		last = *(*p)++;
-		if (!get_varint(p, end, &d->cnt[s]) ||
-		    !get_varint(p, end, &d->bytes[s]))
+		if (!kb_get_varint(p, end, &d->cnt[s]) ||
+		    !kb_get_varint(p, end, &d->bytes[s]))
 			return false;
 		total += d->bytes[s];
 	}
@@ -1952,7 +1910,7 @@ verify_postings(struct verify *v, struct kb_error *err)
 
 			sec = 0;
 			for (e = 0; e < dir.cnt[s] && rc == KB_OK; e++) {
-				if (!get_varint(&p, gend, &d) || d == 0 ||
+				if (!kb_get_varint(&p, gend, &d) || d == 0 ||
 				    sec + d > UINT32_MAX)
 					rc = verify_fail(
 						err,
@@ -2255,7 +2213,7 @@ kbx_term_df(struct kb_db *db, const char *term)
 		if (n > (int)sizeof(head))
 			n = (int)sizeof(head);
 		if (sqlite3_blob_read(blob, head, n, 0) != SQLITE_OK ||
-		    !get_varint(&p, head + n, &df))
+		    !kb_get_varint(&p, head + n, &df))
 			df = 0;
 	}
 	sqlite3_blob_close(blob);
@@ -2327,7 +2285,7 @@ kbx_term_sections(struct kb_db *db, const char *term, int64_t **out)
 		const unsigned char *gend = p + dir.bytes[s];
 
 		for (sec = 0, e = 0; e < dir.cnt[s] && n < dir.df &&
-				     get_varint(&p, gend, &d);
+				     kb_get_varint(&p, gend, &d);
 		     e++) {
 			sec += d;
 			(*out)[n++] = (int64_t)sec;
@@ -2376,7 +2334,7 @@ plist_open(struct kb_db *db, uint32_t id, double weight, struct plist *l)
 	if (sqlite3_blob_read(l->blob, head, n, 0) != SQLITE_OK)
 		return -1;
 	end = head + n;
-	if (!get_varint(&p, end, &l->df) || !get_varint(&p, end, &v) ||
+	if (!kb_get_varint(&p, end, &l->df) || !kb_get_varint(&p, end, &v) ||
 	    v > 255)
 		return -1;
 	l->nseg = (size_t)v;
@@ -2384,8 +2342,8 @@ plist_open(struct kb_db *db, uint32_t id, double weight, struct plist *l)
 		if (p >= end)
 			return -1;
 		l->imp[i] = *p++;
-		if (!get_varint(&p, end, &l->cnt[i]) ||
-		    !get_varint(&p, end, &l->bytes[i]))
+		if (!kb_get_varint(&p, end, &l->cnt[i]) ||
+		    !kb_get_varint(&p, end, &l->bytes[i]))
 			return -1;
 	}
 	l->data_at = (size_t)(p - head);
@@ -2646,7 +2604,7 @@ next_id(const unsigned char **p, const unsigned char *end, uint64_t *id)
 		*id += *(*p)++;
 		return true;
 	}
-	if (!get_varint(p, end, &d))
+	if (!kb_get_varint(p, end, &d))
 		return false;
 	*id += d;
 	return true;
@@ -2831,7 +2789,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 		} else if (allow == NULL) {
 			seg_add(a, p, end, c, w);
 		} else {
-			for (e = 0; e < c && get_varint(&p, end, &d); e++) {
+			for (e = 0; e < c && kb_get_varint(&p, end, &d); e++) {
 				id += d;
 				if (allowed(allow, nallow, (int64_t)id))
 					acc_add(a, (int64_t)id, w);
@@ -2988,7 +2946,7 @@ get_text(const unsigned char **p, const unsigned char *end)
 	uint64_t n;
 	char *s;
 
-	if (!get_varint(p, end, &n) || n > (uint64_t)(end - *p))
+	if (!kb_get_varint(p, end, &n) || n > (uint64_t)(end - *p))
 		return kb_xstrdup("");
 	s = kb_xstrndup((const char *)*p, (size_t)n);
 	*p += n;
@@ -3000,7 +2958,7 @@ read_feat(struct fwd_row *r, struct kbx_owned_feat *f)
 {
 	uint64_t v = 0;
 
-	f->article = get_varint(&r->p, r->end, &v) ? (int64_t)v : 0;
+	f->article = kb_get_varint(&r->p, r->end, &v) ? (int64_t)v : 0;
 	f->prior = 1.0;
 	if (r->end - r->p >= (ptrdiff_t)sizeof(f->prior)) {
 		memcpy(&f->prior, r->p, sizeof(f->prior));

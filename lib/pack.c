@@ -292,47 +292,17 @@ kb_packer_unpack(struct kb_packer *p, const void *blob, size_t len)
 	return unpack(p, blob, len, &n);
 }
 
-static bool
-get_varint(const unsigned char *b, size_t len, size_t *at, uint64_t *v)
-{
-	unsigned shift = 0;
-
-	*v = 0;
-	while (*at < len && shift < 64) {
-		unsigned char c = b[(*at)++];
-
-		*v |= (uint64_t)(c & 0x7f) << shift;
-		if ((c & 0x80) == 0)
-			return true;
-		shift += 7;
-	}
-	return false;
-}
-
-static size_t
-put_varint(unsigned char *b, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		b[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	b[n++] = (unsigned char)v;
-	return n;
-}
-
 size_t
 kb_packer_ref(unsigned char out[KB_PACKER_REF_MAX], int64_t article,
 	      size_t off, size_t len)
 {
-	size_t n = 0;
+	unsigned char *o = out;
 
-	out[n++] = 0;
-	n += put_varint(out + n, (uint64_t)article);
-	n += put_varint(out + n, off);
-	n += put_varint(out + n, len);
-	return n;
+	*o++ = 0;
+	o = kb_put_varint(o, (uint64_t)article);
+	o = kb_put_varint(o, off);
+	o = kb_put_varint(o, len);
+	return (size_t)(o - out);
 }
 
 /* Article id's frame unpacked into p->bodies; false if damaged. */
@@ -382,11 +352,11 @@ load_bodies(struct kb_packer *p, int64_t id)
 static char *
 unpack_ref(struct kb_packer *p, const unsigned char *b, size_t len)
 {
+	const unsigned char *at = b + 1, *end = b + len;
 	uint64_t id, off, n;
-	size_t at = 1;
 
-	if (!get_varint(b, len, &at, &id) || !get_varint(b, len, &at, &off) ||
-	    !get_varint(b, len, &at, &n) || at != len || id > INT64_MAX ||
+	if (!kb_get_varint(&at, end, &id) || !kb_get_varint(&at, end, &off) ||
+	    !kb_get_varint(&at, end, &n) || at != end || id > INT64_MAX ||
 	    p == NULL || p->sql == NULL || !load_bodies(p, (int64_t)id))
 		return NULL;
 	/* each body is followed by its NUL */

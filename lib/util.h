@@ -91,6 +91,38 @@ uint64_t kb_fnv1a(const void *data, size_t n);
 uint64_t kb_fnv1a_str(const char *s, size_t *len);
 /* qsort/bsearch order of int64_t values, rising. */
 int kb_cmp_i64(const void *a, const void *b);
+/* v as a LEB128 varint at o; the byte after it. */
+static inline unsigned char *
+kb_put_varint(unsigned char *o, uint64_t v)
+{
+	while (v >= 0x80) {
+		*o++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*o++ = (unsigned char)v;
+	return o;
+}
+
+/* Reads one varint from [*p, end); false when it runs past end. */
+static inline bool
+kb_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t r = 0;
+	unsigned shift = 0;
+
+	while (*p < end && shift < 64) {
+		unsigned char c = *(*p)++;
+
+		r |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = r;
+			return true;
+		}
+		shift += 7;
+	}
+	return false;
+}
+
 /* The same as 16 lowercase hex digits into out[17]. */
 void kb_hash_hex(const void *data, size_t n, char out[17]);
 
