@@ -2385,6 +2385,8 @@ struct acc {
 };
 
 #define ACC_HUGE ((size_t)2 << 20)
+/* How far ahead of a pass over the touched ids their scores are fetched. */
+#define ACC_AHEAD 16
 
 /*
  * Make val and met cover cap section ids (a multiple of 64), keeping what
@@ -2522,9 +2524,13 @@ allowed(const int64_t *allow, size_t n, int64_t id)
 	return lo < n && allow[lo] == id;
 }
 
-/* The k best of the accumulator in out, best first. */
+/*
+ * The k best of the accumulator in out, best first, leaving it empty: a
+ * score is cleared as it is read, while its cache line is at hand,
+ * rather than by another pass over ids all over the array.
+ */
 static size_t
-acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
+acc_top(struct acc *a, size_t k, struct kbx_hit *out)
 {
 	size_t n = 0, i;
 
@@ -2535,8 +2541,12 @@ acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
 		struct kbx_hit h;
 		size_t j;
 
+		if (i + ACC_AHEAD < a->n)
+			__builtin_prefetch(&a->val[a->touched[i + ACC_AHEAD]], 1);
 		h.id = a->touched[i];
 		h.score = a->val[h.id];
+		a->val[h.id] = 0.0f;
+		a->met[h.id / 64] = 0;
 		if (n < k) {
 			j = n++;
 			while (j > 0 && WORSE(h, out[(j - 1) / 2])) {
@@ -2564,6 +2574,7 @@ acc_top(const struct acc *a, size_t k, struct kbx_hit *out)
 			out[j] = h;
 		}
 	}
+	a->n = 0;
 	/* Heap to best-first order. */
 	for (i = n; i > 1; i--) {
 		struct kbx_hit top = out[0], last = out[i - 1];
