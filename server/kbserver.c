@@ -373,10 +373,12 @@ error_for(struct MHD_Connection *c, struct request *rq, int kind, int status,
  * A query-string parameter, checked: NULL when absent; *bad set (and a
  * message given) when present but unusable.  Percent-decoding turns %00
  * into a control byte (see unescape below), so NUL is caught here too.
+ * A query's text (text true) may hold tabs and line breaks, which a
+ * pasted ticket has and search reads as spaces; no other value may.
  */
 static const char *
-param(struct MHD_Connection *c, const char *name, size_t max,
-      const char **bad)
+param_of(struct MHD_Connection *c, const char *name, size_t max, bool text,
+	 const char **bad)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 						    name);
@@ -395,12 +397,35 @@ param(struct MHD_Connection *c, const char *name, size_t max,
 		return NULL;
 	}
 	for (p = (const unsigned char *)v; *p; p++) {
+		if (text && (*p == '\t' || *p == '\n' || *p == '\r'))
+			continue;
 		if (*p < 0x20 || *p == 0x7f) {
 			*bad = "contains a control character or NUL";
 			return NULL;
 		}
 	}
 	return v;
+}
+
+static const char *
+param(struct MHD_Connection *c, const char *name, size_t max,
+      const char **bad)
+{
+	return param_of(c, name, max, false, bad);
+}
+
+/* A query's text: see param_of. */
+static const char *
+query_param(struct MHD_Connection *c, const char *name, const char **bad)
+{
+	return param_of(c, name, MAX_QUERY_BYTES, true, bad);
+}
+
+/* Nothing but spaces, tabs and line breaks. */
+static bool
+blank(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
 }
 
 static int
@@ -469,12 +494,12 @@ read_search_args(struct MHD_Connection *c, struct search_args *a,
 {
 	*why = NULL;
 	memset(a, 0, sizeof(*a));
-	a->q = param(c, "q", MAX_QUERY_BYTES, why);
+	a->q = query_param(c, "q", why);
 	if (*why) {
 		*badname = "q";
 		return -1;
 	}
-	if (need_q && (a->q == NULL || a->q[strspn(a->q, " \t")] == '\0')) {
+	if (need_q && (a->q == NULL || blank(a->q))) {
 		*badname = "q";
 		*why = "is required and must not be empty";
 		return -1;
@@ -684,7 +709,7 @@ route_leds(struct MHD_Connection *c, struct request *rq, const char *url)
 static int
 route_suggest(struct MHD_Connection *c, struct request *rq, const char *url)
 {
-	const char *why = NULL, *q = param(c, "q", MAX_QUERY_BYTES, &why);
+	const char *why = NULL, *q = query_param(c, "q", &why);
 	struct kb_suggestion *v = NULL;
 	struct kb_error err;
 	struct kb_db *db;
@@ -840,10 +865,10 @@ route_zendesk(struct MHD_Connection *c, struct request *rq, const char *url)
 	int ret;
 
 	(void)url;
-	query = param(c, "query", MAX_QUERY_BYTES, &why);
+	query = query_param(c, "query", &why);
 	if (why)
 		return bad_param(c, rq, KIND_API, "query", why);
-	if (query == NULL || query[strspn(query, " \t")] == '\0')
+	if (query == NULL || blank(query))
 		return bad_param(c, rq, KIND_API, "query",
 				 "is required and must not be empty");
 	labels = param(c, "label_names", 1000, &why);
@@ -965,7 +990,7 @@ route_page(struct MHD_Connection *c, struct request *rq, const char *url)
 	(void)url;
 	if (read_search_args(c, &a, &name, &why, false) != 0)
 		return bad_param(c, rq, KIND_HTML, name, why);
-	if (a.q != NULL && a.q[strspn(a.q, " \t")] != '\0' &&
+	if (a.q != NULL && !blank(a.q) &&
 	    run_search(c, rq, KIND_HTML, &a, &r, &ret) != 0)
 		return ret;
 	kb_buf_init(&b);
@@ -989,7 +1014,7 @@ route_article_page(struct MHD_Connection *c, struct request *rq,
 
 	if (parse_id(rest, &id) != 0)
 		return html_error(c, rq, MHD_HTTP_NOT_FOUND, "No such article.");
-	q = param(c, "q", MAX_QUERY_BYTES, &why);
+	q = query_param(c, "q", &why);
 	if (why)
 		q = NULL;
 	db = thread_db();

@@ -701,6 +701,16 @@ static const struct bad_request bad[] = {
 	{ "GET", "/api/search?q=", .status = { 400 }, .error_json = true },
 	{ "GET", "/api/search?q=%FF", .status = { 400 }, .error_json = true },
 	{ "GET", "/api/search?q=a%00b", .status = { 400 }, .error_json = true },
+	{ "GET", "/api/search?q=a%01b", .status = { 400 }, .error_json = true },
+	{ "GET", "/api/search?q=a%1Bb", .status = { 400 }, .error_json = true },
+	{ "GET", "/api/search?q=a%7Fb", .status = { 400 }, .error_json = true },
+	/* tabs and line breaks are spaces in a query: this one is blank */
+	{ "GET", "/api/search?q=%09%0D%0A%20", .status = { 400 },
+	  .error_json = true },
+	{ "GET", "/api/v2/help_center/articles/search.json?query=%0A%09",
+	  .status = { 400 }, .error_json = true },
+	{ "GET", "/api/search?q=battery&model=a%09b", .status = { 400 },
+	  .error_json = true },
 	{ "GET", "/api/search?q=battery&limit=abc", .status = { 400 },
 	  .error_json = true },
 	{ "GET", "/api/search?q=battery&limit=-1", .status = { 400 },
@@ -1136,6 +1146,11 @@ static const struct {
 	  "&symptom=wont-hold-charge",
 	  { "--symptom", "wont-hold-charge" } },
 	{ "usb-c \"AND\" * foo:bar", "", { NULL } },
+	/* a ticket pasted with its tabs and line breaks */
+	{ "Customer writes:\r\n\tmy Soundcore 2 light\nstays solid red,\r\n"
+	  "never full",
+	  "",
+	  { NULL } },
 };
 
 START_TEST(api_search_answers_exactly_what_kbsearch_json_prints)
