@@ -421,10 +421,13 @@ fill_alts(struct kb_db *db, struct concept *c,
 
 /*
  * The closest word of the unstemmed vocabulary within the typo budget;
- * ties go to the more common word.  NULL when there is none.
+ * ties go to the more common word.  NULL when there is none.  A word the
+ * index has never seen (unknown) may have one typo from four letters on,
+ * as Typesense allows, where a known word needs five ("lght" -> "light";
+ * "hose" stays "hose").
  */
 static char *
-correct(struct kb_db *db, const char *word)
+correct(struct kb_db *db, const char *word, bool unknown)
 {
 	size_t budget = kb_typo_budget(word), len = strlen(word), d;
 	size_t best = budget + 1;
@@ -434,6 +437,9 @@ correct(struct kb_db *db, const char *word)
 
 	char wstem[128], cstem[128];
 
+	if (budget == 0 && unknown && len == 4 &&
+	    strspn(word, "abcdefghijklmnopqrstuvwxyz") == len)
+		budget = 1;
 	if (budget == 0)
 		return NULL;
 	st = kb_db_stmt(db, vocab_sql);
@@ -780,7 +786,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		 */
 		if (c->df > 0 && !p->long_query && vocab_df(db, w) == 0 &&
 		    !(typing && i == ntok - 1 && prefix_df(db, w) > 0)) {
-			char *fix = correct(db, w);
+			char *fix = correct(db, w, false);
 
 			if (fix != NULL) {
 				note_correction(&fx, tok[i].start, tok[i].end,
@@ -790,7 +796,7 @@ build_plan(struct kb_db *db, const char *text, const struct kb_understood *u,
 		}
 		/* Neither the word nor a synonym is known: a typo? */
 		if (c->df == 0 && !p->long_query) {
-			char *fix = correct(db, w);
+			char *fix = correct(db, w, true);
 
 			if (fix != NULL) {
 				note_correction(&fx, tok[i].start, tok[i].end,

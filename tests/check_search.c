@@ -456,6 +456,18 @@ START_TEST(a_typo_is_corrected_and_suggested)
 	r = search("flip 6", NULL, NULL, 10, 0);
 	ck_assert_ptr_null(r->did_you_mean);
 	kb_result_free(r);
+	/* Four letters the index has never seen: one typo. */
+	r = search("cble", NULL, NULL, 10, 0);
+	ck_assert_ptr_nonnull(r->did_you_mean);
+	ck_assert_str_eq(r->did_you_mean, "cable");
+	ck_assert_uint_ge(r->nhits, 1);
+	ck_assert_str_eq(r->hits[0].heading, "Check the cable");
+	kb_result_free(r);
+	/* Three: none. */
+	r = search("cbl", NULL, NULL, 10, 0);
+	ck_assert_ptr_null(r->did_you_mean);
+	ck_assert_uint_eq(r->nhits, 0);
+	kb_result_free(r);
 }
 END_TEST
 
