@@ -493,17 +493,23 @@ decode(const char *raw, size_t *len)
 	return kb_buf_steal(&b);
 }
 
-/* What every endpoint must refuse: too long, not UTF-8, control bytes. */
+/*
+ * What every endpoint must refuse: too long, not UTF-8, control bytes
+ * (but for tabs and line breaks in a query's text, which are spaces).
+ */
 static bool
-unusable(const char *v, size_t n, size_t max)
+unusable(const char *v, size_t n, size_t max, bool text)
 {
 	size_t i;
 
 	if (n > max || !kb_utf8_valid(v, n))
 		return true;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (text && (v[i] == '\t' || v[i] == '\n' || v[i] == '\r'))
+			continue;
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 			return true;
+	}
 	return false;
 }
 
@@ -516,19 +522,23 @@ struct endpoint {
 	bool lenient;	    /* reads the value, ignores it when unusable: 200 */
 	bool strict;	    /* any usable value is answered 200 */
 	const char *member; /* what a 200 document holds; NULL: an array */
+	bool text;	    /* a query's text: tabs and line breaks allowed */
 };
 
 static const struct endpoint endpoints[] = {
-    {"/api/search?q=", MAX_QUERY_BYTES, false, true, false, false, "hits"},
+    {"/api/search?q=", MAX_QUERY_BYTES, false, true, false, false, "hits",
+     true},
     {"/api/suggest?q=", MAX_QUERY_BYTES, false, false, false, true,
-     "suggestions"},
-    {ZD "?query=", MAX_QUERY_BYTES, false, false, false, false, "results"},
-    {"/api/search?q=battery&model=", 200, false, false, false, false, "hits"},
-    {"/api/leds?model=", 200, false, false, false, true, NULL},
+     "suggestions", true},
+    {ZD "?query=", MAX_QUERY_BYTES, false, false, false, false, "results",
+     true},
+    {"/api/search?q=battery&model=", 200, false, false, false, false, "hits",
+     false},
+    {"/api/leds?model=", 200, false, false, false, true, NULL, false},
     {ZD "?query=battery&label_names=", 1000, false, false, false, false,
-     "results"},
-    {"/?q=", MAX_QUERY_BYTES, true, false, false, false, NULL},
-    {"/articles/1?q=", MAX_QUERY_BYTES, true, false, true, true, NULL},
+     "results", false},
+    {"/?q=", MAX_QUERY_BYTES, true, false, false, false, NULL, true},
+    {"/articles/1?q=", MAX_QUERY_BYTES, true, false, true, true, NULL, true},
 };
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
@@ -719,7 +729,7 @@ check_answer(struct hostile_run *h, const struct value *v,
 {
 	size_t dlen;
 	char *decoded = decode(v->raw, &dlen);
-	bool bad = unusable(decoded, dlen, e->max);
+	bool bad = unusable(decoded, dlen, e->max, e->text);
 	int want = 0; /* 0: 200 or 4xx */
 
 	if (rc != 0 || !r->complete) {
