@@ -58,3 +58,14 @@ kb_typo_budget(const char *word)
 	}
 	return n >= 9 ? 2 : n >= 5 ? 1 : 0;
 }
+
+size_t
+kb_typo_budget_unseen(const char *word)
+{
+	size_t budget = kb_typo_budget(word);
+
+	if (budget == 0 && strlen(word) == 4 &&
+	    strspn(word, "abcdefghijklmnopqrstuvwxyz") == 4)
+		return 1;
+	return budget;
+}

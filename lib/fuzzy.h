@@ -17,5 +17,11 @@ size_t kb_edit_distance(const char *a, const char *b, size_t max);
  * never read as "soundcore 3".
  */
 size_t kb_typo_budget(const char *word);
+/*
+ * The budget of a word the index has never seen: as kb_typo_budget, and
+ * one edit for four letters a-z too (Typesense's min_len_1typo), since
+ * such a word can only be a typo.
+ */
+size_t kb_typo_budget_unseen(const char *word);
 
 #endif

@@ -422,14 +422,15 @@ fill_alts(struct kb_db *db, struct concept *c,
 /*
  * The closest word of the unstemmed vocabulary within the typo budget;
  * ties go to the more common word.  NULL when there is none.  A word the
- * index has never seen (unknown) may have one typo from four letters on,
- * as Typesense allows, where a known word needs five ("lght" -> "light";
- * "hose" stays "hose").
+ * index has never seen (unknown) has the larger budget of fuzzy.h
+ * ("lght" -> "light").
  */
 static char *
 correct(struct kb_db *db, const char *word, bool unknown)
 {
-	size_t budget = kb_typo_budget(word), len = strlen(word), d;
+	size_t budget = unknown ? kb_typo_budget_unseen(word)
+				: kb_typo_budget(word);
+	size_t len = strlen(word), d;
 	size_t best = budget + 1;
 	int64_t best_df = 0;
 	sqlite3_stmt *st;
@@ -437,9 +438,6 @@ correct(struct kb_db *db, const char *word, bool unknown)
 
 	char wstem[128], cstem[128];
 
-	if (budget == 0 && unknown && len == 4 &&
-	    strspn(word, "abcdefghijklmnopqrstuvwxyz") == len)
-		budget = 1;
 	if (budget == 0)
 		return NULL;
 	st = kb_db_stmt(db, vocab_sql);
