@@ -1,5 +1,7 @@
 /* article.c - parse one file (Markdown, plain text, HTML) into an article. */
 #include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1242,6 +1244,171 @@ md_cost(const char *s, size_t n)
 	return cost;
 }
 
+/*
+ * cmark allocates each node, and each piece of a node's text, on its own:
+ * a typical article makes some 80 allocations, freed again node by node
+ * when the tree goes.  A document's allocations instead come from one
+ * region per thread, handed out in order and dropped together once the
+ * tree has been walked.  Blocks carry their size for realloc; the last
+ * block grows in place (cmark's strings mostly grow while they are the
+ * newest).
+ */
+#define MD_CHUNK (48 * 1024)
+
+struct md_chunk {
+	struct md_chunk *next; /* an older, fuller chunk */
+	size_t cap, used;
+	max_align_t data[];
+};
+
+struct md_arena {
+	struct md_chunk *top;
+	void *last; /* the newest block, which may grow in place */
+};
+
+static pthread_key_t md_arena_key;
+static pthread_once_t md_arena_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct md_arena *md_arena;
+
+#define MD_ALIGN sizeof(max_align_t)
+#define MD_HEAD	 MD_ALIGN /* the block's size, kept before it */
+
+static size_t
+md_round(size_t n)
+{
+	return (n + MD_ALIGN - 1) & ~(MD_ALIGN - 1);
+}
+
+/* Empty the region: every chunk goes but one of the usual size, kept. */
+static void
+md_arena_drop(struct md_arena *ar, bool all)
+{
+	struct md_chunk *c = ar->top, *next;
+
+	while (c != NULL &&
+	       (all || c->next != NULL || c->cap != MD_CHUNK)) {
+		next = c->next;
+		free(c);
+		c = next;
+	}
+	ar->top = c;
+	if (c != NULL)
+		c->used = 0;
+	ar->last = NULL;
+}
+
+static void
+md_arena_free(void *p)
+{
+	md_arena_drop(p, true);
+	free(p);
+}
+
+static void
+make_md_arena_key(void)
+{
+	/* The region goes with its thread. */
+	pthread_key_create(&md_arena_key, md_arena_free);
+}
+
+static struct md_arena *
+md_arena_get(void)
+{
+	if (md_arena == NULL) {
+		pthread_once(&md_arena_once, make_md_arena_key);
+		md_arena = kb_xcalloc(1, sizeof(*md_arena));
+		pthread_setspecific(md_arena_key, md_arena);
+	}
+	return md_arena;
+}
+
+static void *
+md_alloc(size_t size)
+{
+	struct md_arena *ar = md_arena;
+	struct md_chunk *c = ar->top;
+	size_t need;
+	char *p;
+
+	if (size > SIZE_MAX / 2 - MD_CHUNK)
+		kb_die_nomem();
+	need = MD_HEAD + md_round(size ? size : 1);
+	if (c == NULL || c->cap - c->used < need) {
+		size_t cap = need > MD_CHUNK ? need * 2 : MD_CHUNK;
+
+		c = kb_xmalloc(sizeof(*c) + cap);
+		c->cap = cap;
+		c->used = 0;
+		c->next = ar->top;
+		ar->top = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += need;
+	memcpy(p, &size, sizeof(size));
+	ar->last = p + MD_HEAD;
+	return ar->last;
+}
+
+static void *
+md_calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		kb_die_nomem();
+	p = md_alloc(n * size);
+	memset(p, 0, n * size);
+	return p;
+}
+
+static void *
+md_realloc(void *old, size_t size)
+{
+	struct md_arena *ar = md_arena;
+	struct md_chunk *c = ar->top;
+	size_t had, room;
+	void *p;
+
+	if (old == NULL)
+		return md_alloc(size);
+	memcpy(&had, (char *)old - MD_HEAD, sizeof(had));
+	if (old == ar->last && size <= SIZE_MAX / 2) {
+		/* the newest block: grow (or shrink) it where it is */
+		room = c->cap - (size_t)((char *)old - (char *)c->data);
+		if (md_round(size ? size : 1) <= room) {
+			c->used = (size_t)((char *)old - (char *)c->data) +
+				  md_round(size ? size : 1);
+			memcpy((char *)old - MD_HEAD, &size, sizeof(size));
+			return old;
+		}
+	}
+	p = md_alloc(size);
+	memcpy(p, old, had < size ? had : size);
+	return p;
+}
+
+static void
+md_free(void *p)
+{
+	(void)p; /* the region goes as a whole */
+}
+
+static cmark_mem md_mem = {md_calloc, md_realloc, md_free};
+
+static cmark_node *
+md_parse(const char *text, size_t len)
+{
+	cmark_parser *parser;
+	cmark_node *doc;
+
+	md_arena_get();
+	parser = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT, &md_mem);
+	cmark_parser_feed(parser, text, len);
+	doc = cmark_parser_finish(parser);
+	cmark_parser_free(parser);
+	return doc;
+}
+
 static int
 parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 	       const char *text, size_t len, struct kb_error *err)
@@ -1261,15 +1428,17 @@ parse_markdown(struct kb_article *a, struct sections *ss, const char *name,
 				    "safely",
 				    name);
 	a->markdown = kb_xstrndup(text + body, len - body);
-	md.doc =
-	    cmark_parse_document(text + body, len - body, CMARK_OPT_DEFAULT);
-	if (md.doc == NULL)
+	md.doc = md_parse(text + body, len - body);
+	if (md.doc == NULL) {
+		md_arena_drop(md_arena, false);
 		return kb_error_set(err, KB_ERR_PARSE, 0,
 				    "%s: cannot parse the Markdown", name);
+	}
 	md.ss = ss;
 	md_plan(&md, a);
 	md_walk(&md);
-	cmark_node_free(md.doc);
+	/* the tree, with everything cmark made for it */
+	md_arena_drop(md_arena, false);
 	free(md.counters);
 	return KB_OK;
 }
