@@ -1000,6 +1000,7 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 {
 	struct extractor x = {0};
 	struct colour_filter filter;
+	bool have_filter = false; /* made when first needed, if ever */
 	const struct kb_led_term *solid;
 	const struct kb_section *s;
 	size_t i;
@@ -1014,7 +1015,6 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		article_models = &a->fm_models;
 	if (article_models->n == 1)
 		x.article_model = article_models->v[0];
-	colour_filter_init(&filter, t);
 	for (i = 0; i < a->nsections; i++) {
 		s = &a->sections[i];
 		/*
@@ -1023,6 +1023,10 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		 */
 		if (s->colour == KB_COLOUR_NONE)
 			continue;
+		if (s->colour == KB_COLOUR_UNKNOWN && !have_filter) {
+			colour_filter_init(&filter, t);
+			have_filter = true;
+		}
 		if (s->colour == KB_COLOUR_UNKNOWN &&
 		    !may_name_colour(&filter, s->heading) &&
 		    !may_name_colour(&filter, s->body))
@@ -1034,7 +1038,8 @@ kb_extract_leds(const struct kb_taxonomy *t, const struct kb_article *a,
 		if (s->body != NULL)
 			extract_text(&x, s->body);
 	}
-	colour_filter_free(&filter);
+	if (have_filter)
+		colour_filter_free(&filter);
 }
 
 void

@@ -1,4 +1,5 @@
 /* index.c - building the index: a new file beside the live one, renamed into place. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -754,27 +755,75 @@ tags_text(const struct kb_taxonomy *t, const struct kb_article *a,
 }
 
 /* Append "kind RS value" items (US-separated), skipping repeats. */
+/*
+ * Tag items being joined: "kind RS value", separated by US, each kept
+ * once whatever its case.  An item is written at the end of the text and
+ * taken back when it repeats one before it.
+ */
+struct tag_items {
+	struct kb_buf b;
+	size_t (*item)[2]; /* each item's start and length */
+	size_t n, cap;
+};
+
 static void
-add_tag_items(struct kb_buf *b, struct kb_strv *seen, int kind,
-	      const struct kb_strv *values)
+tag_items_init(struct tag_items *t)
 {
-	size_t i, k;
+	kb_buf_init(&t->b);
+	kb_buf_add(&t->b, "", 0);
+	t->item = NULL;
+	t->n = t->cap = 0;
+}
 
-	for (i = 0; i < values->n; i++) {
-		char *key = kb_xasprintf("%d\x1e%s", kind, values->v[i]);
-		bool dup = false;
+/* The item kind RS value, or kind RS value GS value2 when value2 is set. */
+static void
+tag_item_add(struct tag_items *t, int kind, const char *value,
+	     const char *value2)
+{
+	size_t sep = t->b.len, start, len, i;
 
-		for (k = 0; k < seen->n && !dup; k++)
-			dup = strcasecmp(seen->v[k], key) == 0;
-		if (dup) {
-			free(key);
-			continue;
-		}
-		if (b->len)
-			kb_buf_addc(b, '\x1f');
-		kb_buf_adds(b, key);
-		kb_strv_push_own(seen, key);
+	assert(kind >= 0 && kind <= 9);
+	if (t->b.len > 0)
+		kb_buf_addc(&t->b, '\x1f');
+	start = t->b.len;
+	kb_buf_addc(&t->b, (char)('0' + kind));
+	kb_buf_addc(&t->b, '\x1e');
+	kb_buf_adds(&t->b, value);
+	if (value2 != NULL) {
+		kb_buf_addc(&t->b, '\x1d');
+		kb_buf_adds(&t->b, value2);
 	}
+	len = t->b.len - start;
+	for (i = 0; i < t->n; i++)
+		if (t->item[i][1] == len &&
+		    strncasecmp(t->b.data + t->item[i][0], t->b.data + start,
+				len) == 0) {
+			t->b.len = sep;
+			t->b.data[sep] = '\0';
+			return;
+		}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->item = kb_xrealloc(t->item, t->cap * sizeof(*t->item));
+	}
+	t->item[t->n][0] = start;
+	t->item[t->n++][1] = len;
+}
+
+static void
+tag_items_add(struct tag_items *t, int kind, const struct kb_strv *values)
+{
+	size_t i;
+
+	for (i = 0; i < values->n; i++)
+		tag_item_add(t, kind, values->v[i], NULL);
+}
+
+static char *
+tag_items_steal(struct tag_items *t)
+{
+	free(t->item);
+	return kb_buf_steal(&t->b);
 }
 
 /*
@@ -786,26 +835,17 @@ static char *
 tag_list(const struct kb_strv *models, const struct kb_strv *symptoms,
 	 const struct kb_led_facts *leds, size_t sec)
 {
-	struct kb_strv seen, states;
-	struct kb_buf b;
+	struct tag_items t;
 	size_t i;
 
-	kb_strv_init(&seen);
-	kb_strv_init(&states);
-	kb_buf_init(&b);
-	kb_buf_add(&b, "", 0);
-	add_tag_items(&b, &seen, KB_TAG_MODEL, models);
-	add_tag_items(&b, &seen, KB_TAG_SYMPTOM, symptoms);
+	tag_items_init(&t);
+	tag_items_add(&t, KB_TAG_MODEL, models);
+	tag_items_add(&t, KB_TAG_SYMPTOM, symptoms);
 	for (i = 0; i < leds->n; i++)
 		if (leds->v[i].section == sec)
-			kb_strv_push_own(&states,
-					 kb_xasprintf("%s\x1d%s",
-						      leds->v[i].color,
-						      leds->v[i].pattern));
-	add_tag_items(&b, &seen, KB_TAG_LED, &states);
-	kb_strv_free(&states);
-	kb_strv_free(&seen);
-	return kb_buf_steal(&b);
+			tag_item_add(&t, KB_TAG_LED, leds->v[i].color,
+				     leds->v[i].pattern);
+	return tag_items_steal(&t);
 }
 
 /* An article's symptom tags as article_tags holds them. */
@@ -813,16 +853,12 @@ static char *
 article_tag_list(const struct kb_strv *symptoms,
 		 const struct kb_strv *title)
 {
-	struct kb_strv seen;
-	struct kb_buf b;
+	struct tag_items t;
 
-	kb_strv_init(&seen);
-	kb_buf_init(&b);
-	kb_buf_add(&b, "", 0);
-	add_tag_items(&b, &seen, KB_TAG_ARTICLE_SYMPTOM, symptoms);
-	add_tag_items(&b, &seen, KB_TAG_TITLE_SYMPTOM, title);
-	kb_strv_free(&seen);
-	return kb_buf_steal(&b);
+	tag_items_init(&t);
+	tag_items_add(&t, KB_TAG_ARTICLE_SYMPTOM, symptoms);
+	tag_items_add(&t, KB_TAG_TITLE_SYMPTOM, title);
+	return tag_items_steal(&t);
 }
 
 struct kb_prepared_section {

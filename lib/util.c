@@ -503,6 +503,8 @@ clean_utf16(const unsigned char *u, size_t n, bool big)
  * stands, since re-encoding a valid sequence gives the same bytes, and
  * nothing grows, so the result fits in n + 1 bytes.
  */
+#define ONES64 0x0101010101010101ULL
+
 static char *
 clean_utf8(const char *s, size_t n)
 {
@@ -513,6 +515,21 @@ clean_utf8(const char *s, size_t n)
 	uint32_t cp;
 
 	while (i < n) {
+		/* Eight printable ASCII bytes at a time, the common case. */
+		while (n - i >= 8) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (((x - ONES64 * 0x20) & ~x & ONES64 * 0x80) != 0 ||
+			    ((x + ONES64 * (127 - 0x7E)) | x) & ONES64 * 0x80)
+				break;
+			memcpy(out + o, &x, 8);
+			o += 8;
+			i += 8;
+			last_cr = false;
+		}
+		if (i == n)
+			break;
 		if (u[i] >= 0x20 && u[i] < 0x7F) {
 			out[o++] = s[i++];
 			last_cr = false;

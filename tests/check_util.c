@@ -36,6 +36,43 @@ START_TEST(text_is_cleaned_to_utf8_with_lf_line_ends)
 }
 END_TEST
 
+/*
+ * Long runs of printable ASCII are copied eight bytes at a time: what
+ * breaks a run is found at every offset within and across those blocks.
+ */
+START_TEST(a_special_byte_is_handled_at_every_offset_of_a_long_line)
+{
+	static const struct {
+		const char *b, *out; /* b goes in at the offset; out replaces it */
+	} special[] = {
+		{ "\r", "\n" },	      { "\x7f", "" },	  { "\x01", "" },
+		{ "\t", "\t" },	      { "\n", "\n" },	  { "\xC3\xA9", "\xC3\xA9" },
+		{ "~", "~" },	      { " ", " " },	  { "\xC2\x85", "" },
+	};
+	char in[64], want[64];
+	size_t k, at, n = 24;
+
+	for (k = 0; k < sizeof(special) / sizeof(special[0]); k++)
+		for (at = 0; at <= n; at++) {
+			char *s;
+
+			memset(in, 'a', at);
+			strcpy(in + at, special[k].b);
+			memset(in + strlen(in), 'z', n - at);
+			in[at + strlen(special[k].b) + n - at] = '\0';
+			memset(want, 'a', at);
+			strcpy(want + at, special[k].out);
+			memset(want + strlen(want), 'z', n - at);
+			want[at + strlen(special[k].out) + n - at] = '\0';
+			s = kb_text_clean(in, strlen(in));
+			ck_assert_msg(strcmp(s, want) == 0,
+				      "special %zu at %zu: got \"%s\"", k, at,
+				      s);
+			free(s);
+		}
+}
+END_TEST
+
 START_TEST(utf8_validation_rejects_overlongs_surrogates_and_truncation)
 {
 	ck_assert(kb_utf8_valid("h\xC3\xA9llo", 6));
@@ -111,6 +148,7 @@ util_suite(void)
 
 	tcase_add_loop_test(tc, text_is_cleaned_to_utf8_with_lf_line_ends, 0,
 			    (int)(sizeof(clean_cases) / sizeof(clean_cases[0])));
+	tcase_add_test(tc, a_special_byte_is_handled_at_every_offset_of_a_long_line);
 	tcase_add_test(tc,
 		       utf8_validation_rejects_overlongs_surrogates_and_truncation);
 	tcase_add_test(tc, slugs_are_lowercase_words_joined_by_hyphens);
