@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "db.h"
 #include "index.h"
 #include "taxonomy.h"
 #include "util.h"
@@ -730,6 +731,7 @@ main(int argc, char **argv)
 	int c, status = 0;
 	size_t i;
 
+	kb_db_builder();
 	if (db == NULL || *db == '\0')
 		db = "kb.db";
 	while ((c = getopt_long(argc, argv, "d:fqt:hV", longopts, NULL)) != -1) {

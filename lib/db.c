@@ -186,6 +186,12 @@ kb_db_one_shot(void)
 		munmap(m, ONE_SHOT_CACHE);
 }
 
+void
+kb_db_builder(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 kb_db_configure(sqlite3 *db, int readonly)
 {

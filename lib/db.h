@@ -28,6 +28,12 @@ void kb_db_close(struct kb_db *db);
  * the default.
  */
 void kb_db_one_shot(void);
+/*
+ * For a process that only builds indexes (kbindex): SQLite keeps no
+ * allocation statistics, which cost a global mutex on every allocation.
+ * Call before anything else uses SQLite.
+ */
+void kb_db_builder(void);
 
 /*
  * Bound the time of every query on this connection: a statement still

@@ -406,8 +406,10 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 		if (rc != KB_OK)
 			goto out;
 	}
+	/* One thread uses the connection at a time: no mutex around calls. */
 	if (sqlite3_open_v2(ix->tmp, &ix->sql,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    kb_db_configure(ix->sql, 0) != SQLITE_OK) {
 		rc = sql_fail(ix, err, "cannot create");
