@@ -566,7 +566,10 @@ impact(const uint16_t tf[KBX_COLS], const double norm[KBX_COLS])
 		if (tf[c] != 0)
 			w += kbx_colw[c] * tf[c] / norm[c];
 	s = w * (KBX_K1 + 1.0) / (w + KBX_K1);
-	q = (int)ceil(s / (KBX_K1 + 1.0) * 255.0);
+	s = s / (KBX_K1 + 1.0) * 255.0;
+	/* ceil(s) for 0 <= s < 256, without a call into libm */
+	q = (int)s;
+	q += q < s;
 	return (uint8_t)(q < 1 ? 1 : q > 255 ? 255 : q);
 }
 
