@@ -778,9 +778,12 @@ static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
 static size_t
 stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 {
-	size_t len = strlen(norm), h = 5381, i;
+	size_t len, h = 5381;
 	struct stem_slot *slot;
 
+	/* its length and its hash in one pass */
+	for (len = 0; norm[len] != '\0'; len++)
+		h = h * 33 + (unsigned char)norm[len];
 	if (len == 0 || len >= STEM_WORD)
 		goto uncached;
 	if (stem_cache == NULL) {
@@ -793,8 +796,6 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 			goto uncached;
 		}
 	}
-	for (i = 0; i < len; i++)
-		h = h * 33 + (unsigned char)norm[i];
 	slot = &stem_cache[h % STEM_CACHE];
 	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
 		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
