@@ -104,8 +104,15 @@ def build_section(c):
                  ratio(k["seconds"],
                        raw["seconds"] + raw["optimize_seconds"]),
                  "", "", "", ratio(k["index_bytes"], raw["optimized_bytes"])])
-    return table(["", "wall time", "articles/s", "MB/s", "peak RSS",
-                  "index size"], rows)
+    out = table(["", "wall time", "articles/s", "MB/s", "peak RSS",
+                 "index size"], rows)
+    if "runs" in k and "runs" in raw:
+        out += ("\nkbindex and the raw FTS5 load are each the median of %d "
+                "runs taken in turns (kbindex %s s; raw FTS5 %s s); peak "
+                "RSS is the largest of the runs.\n"
+                % (len(k["runs"]), ", ".join(sig(w) for w in k["runs"]),
+                   ", ".join(sig(w) for w in raw["runs"])))
+    return out
 
 
 def classes_of(c):
