@@ -1,5 +1,6 @@
 /* check_util.c - text cleaning, UTF-8, slugs, buffers and lists. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,21 +50,19 @@ START_TEST(a_special_byte_is_handled_at_every_offset_of_a_long_line)
 		{ "\t", "\t" },	      { "\n", "\n" },	  { "\xC3\xA9", "\xC3\xA9" },
 		{ "~", "~" },	      { " ", " " },	  { "\xC2\x85", "" },
 	};
+	static const char as[] = "aaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char zs[] = "zzzzzzzzzzzzzzzzzzzzzzzz";
 	char in[64], want[64];
-	size_t k, at, n = 24;
+	size_t k, at, n = sizeof(as) - 1;
 
 	for (k = 0; k < sizeof(special) / sizeof(special[0]); k++)
 		for (at = 0; at <= n; at++) {
 			char *s;
 
-			memset(in, 'a', at);
-			strcpy(in + at, special[k].b);
-			memset(in + strlen(in), 'z', n - at);
-			in[at + strlen(special[k].b) + n - at] = '\0';
-			memset(want, 'a', at);
-			strcpy(want + at, special[k].out);
-			memset(want + strlen(want), 'z', n - at);
-			want[at + strlen(special[k].out) + n - at] = '\0';
+			snprintf(in, sizeof(in), "%.*s%s%.*s", (int)at, as,
+				 special[k].b, (int)(n - at), zs);
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)at, as,
+				 special[k].out, (int)(n - at), zs);
 			s = kb_text_clean(in, strlen(in));
 			ck_assert_msg(strcmp(s, want) == 0,
 				      "special %zu at %zu: got \"%s\"", k, at,
