@@ -2606,67 +2606,105 @@ acc_top(struct acc *a, size_t k, struct kbx_hit *out)
 }
 
 /*
- * The inner loops of the first stage, over one group's delta-coded
- * section ids: most deltas take one byte.
+ * The next id of a group whose buffer has KBX_PAD readable bytes past
+ * end: a one- or two-byte delta (nearly all of them) without a branch on
+ * its length, longer ones through kb_get_varint.  False past end.
  */
+#define KBX_PAD 8
 static inline bool
-next_id(const unsigned char **p, const unsigned char *end, uint64_t *id)
+next_id_padded(const unsigned char **p, const unsigned char *end,
+	       uint64_t *id)
 {
+	const unsigned char *q = *p;
+	uint64_t b0 = q[0], b1 = q[1], two = b0 >> 7;
 	uint64_t d;
 
-	if (*p < end && **p < 0x80) {
-		*id += *(*p)++;
+	if (__builtin_expect((b0 & b1) >= 0x80, 0) || q >= end) {
+		if (!kb_get_varint(p, end, &d))
+			return false;
+		*id += d;
 		return true;
 	}
-	if (!kb_get_varint(p, end, &d))
+	if (q + 1 + two > end)
 		return false;
-	*id += d;
+	*id += (b0 & 0x7f) | ((b1 << 7) & (0 - two));
+	*p = q + 1 + two;
 	return true;
 }
 
+/*
+ * Add w to each section of a group.  A section met before (its bit set)
+ * already has a score; one not met has 0, so the add is the same for both
+ * and only the list of touched ids depends on the bit, without a branch.
+ */
 static void
 seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
 	uint64_t c, float w)
 {
 	uint64_t id = 0;
+	uint64_t *met = a->met;
+	uint32_t *touched;
+	float *val = a->val;
+	size_t n, cap = a->cap;
 
 	if (a->n + c > a->tcap) {
 		a->tcap = a->n + c > 2 * a->tcap ? a->n + c : 2 * a->tcap;
 		a->touched = kb_xrealloc(a->touched,
 					 a->tcap * sizeof(*a->touched));
 	}
-	while (c-- > 0 && next_id(&p, end, &id)) {
-		uint64_t *m, bit;
+	touched = a->touched;
+	n = a->n;
+	while (c-- > 0 && next_id_padded(&p, end, &id)) {
+		uint64_t word, bit;
 
-		if (id == 0 || id >= a->cap) {
+		if (__builtin_expect(id == 0 || id >= cap, 0)) {
+			a->n = n;
 			acc_add(a, (int64_t)id, w);
+			n = a->n;
+			touched = a->touched;
+			met = a->met;
+			val = a->val;
+			cap = a->cap;
 			continue;
 		}
-		m = &a->met[id / 64];
-		bit = (uint64_t)1 << (id % 64);
-		if (*m & bit) {
-			a->val[id] += w;
-		} else {
-			*m |= bit;
-			a->val[id] = w;
-			a->touched[a->n++] = (uint32_t)id;
-		}
+		word = met[id / 64];
+		bit = (word >> (id % 64)) & 1;
+		met[id / 64] = word | (uint64_t)1 << (id % 64);
+		touched[n] = (uint32_t)id;
+		n += bit ^ 1;
+		val[id] += w;
 	}
+	a->n = n;
 }
 
 /*
  * Add to the sections already met; others stay out.  The bitmap is 1/32
- * of the scores' size and stays in cache where they would not.
+ * of the scores' size and stays in cache where they would not: the ids
+ * met are gathered first without a branch, then their scores added.
  */
 static void
 seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
 	 uint64_t c, float w)
 {
+	uint32_t hit[256];
+	const uint64_t *met = a->met;
+	float *val = a->val;
 	uint64_t id = 0;
+	size_t nh = 0, cap = a->cap, i;
 
-	while (c-- > 0 && next_id(&p, end, &id))
-		if (id < a->cap && (a->met[id / 64] >> (id % 64) & 1) != 0)
-			a->val[id] += w;
+	while (c-- > 0 && next_id_padded(&p, end, &id)) {
+		if (__builtin_expect(id >= cap, 0))
+			continue;
+		hit[nh] = (uint32_t)id;
+		nh += (met[id / 64] >> (id % 64)) & 1;
+		if (nh == sizeof(hit) / sizeof(hit[0])) {
+			for (i = 0; i < nh; i++)
+				val[hit[i]] += w;
+			nh = 0;
+		}
+	}
+	for (i = 0; i < nh; i++)
+		val[hit[i]] += w;
 }
 
 /* A list's weighted impact at segment s, 0 past its end. */
@@ -2786,8 +2824,8 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			*exhaustive = false;
 			break;
 		}
-		if (bytes > bufcap) {
-			bufcap = bytes;
+		if (bytes + KBX_PAD > bufcap) {
+			bufcap = bytes + KBX_PAD;
 			buf = kb_xrealloc(buf, bufcap);
 		}
 		if (at[sr[i].list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
@@ -2796,6 +2834,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 				       (int)at[sr[i].list]) != SQLITE_OK))
 			goto out;
 		at[sr[i].list] += bytes;
+		memset(buf + bytes, 0, KBX_PAD);
 		p = buf;
 		end = buf + bytes;
 		if (!admit) {

@@ -10,6 +10,7 @@
 
 #include "corpus.h"
 #include "db.h"
+#include "db_int.h"
 #include "index.h"
 #include "kbx.h"
 #include "search.h"
@@ -760,6 +761,88 @@ START_TEST(a_small_index_keeps_its_text_plain)
 }
 END_TEST
 
+/*
+ * The first stage reads postings group by group.  Past its budget it only
+ * adds to the sections already met; their scores must come out as they
+ * would with no budget at all.  Sections far apart make deltas of two
+ * bytes; one group holds more met sections than are added at a time.
+ */
+#define SPREAD_N 600
+
+START_TEST(the_first_stage_past_its_budget_completes_the_scores_it_met)
+{
+	struct kb_test_doc docs[SPREAD_N];
+	char *text[SPREAD_N], *path[SPREAD_N];
+	struct kbx_hit *all = calloc(2 * SPREAD_N, sizeof(*all));
+	struct kbx_hit *met = calloc(2 * SPREAD_N, sizeof(*met));
+	struct kbx_query *q;
+	struct kb_db *db = NULL;
+	struct kb_error err;
+	int64_t *ids = NULL;
+	char *term;
+	bool exact;
+	long n, nmet, nf, i, j;
+
+	for (i = 0; i < SPREAD_N; i++) {
+		path[i] = kb_xasprintf("s%03ld.md", i);
+		text[i] = kb_xasprintf("---\ntitle: Note\n---\nThe gasket %s "
+				       "%s here.\n",
+				       i % 2 ? "rim" : "seal",
+				       i % 150 ? "lid" : "flange");
+		docs[i].path = path[i];
+		docs[i].text = text[i];
+	}
+	ck_assert_int_eq(kb_test_index(dbpath, docs, SPREAD_N, NULL, true,
+				       NULL),
+			 KB_OK);
+	for (i = 0; i < SPREAD_N; i++) {
+		free(path[i]);
+		free(text[i]);
+	}
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+	q = kbx_query_new(db);
+	kbx_query_add(q, "\"gasket\"", 2.0, 0);
+	kbx_query_add(q, "\"seal\"", 1.0, 1);
+	kbx_query_add(q, "\"flange\"", 0.5, 2);
+	n = kbx_top(q, NULL, 0, 2 * SPREAD_N, 0, all, &exact);
+	ck_assert_int_ge(n, SPREAD_N);
+	ck_assert(exact);
+	nmet = kbx_top(q, NULL, 0, 2 * SPREAD_N, 1, met, &exact);
+	ck_assert(!exact);
+	ck_assert_int_ge(nmet, SPREAD_N / 2 + 1);
+	for (i = 0; i < nmet; i++) {
+		for (j = 0; j < n && all[j].id != met[i].id; j++)
+			;
+		ck_assert_int_lt(j, n);
+		ck_assert_msg(met[i].score == all[j].score,
+			      "section %lld: %g past the budget, %g without",
+			      (long long)met[i].id, met[i].score,
+			      all[j].score);
+	}
+	kbx_query_free(q);
+	/* the sections of a rare word, found through two-byte deltas */
+	q = kbx_query_new(db);
+	kbx_query_add(q, "\"flange\"", 1.0, 0);
+	n = kbx_top(q, NULL, 0, 2 * SPREAD_N, 0, all, &exact);
+	term = kb_fts_term("flange");
+	nf = kbx_term_sections(db, term, &ids);
+	free(term);
+	ck_assert_int_eq(nf, SPREAD_N / 150);
+	ck_assert_int_eq(n, nf);
+	ck_assert_int_ge(ids[1] - ids[0], 128);
+	for (i = 0; i < nf; i++) {
+		for (j = 0; j < n && all[j].id != ids[i]; j++)
+			;
+		ck_assert_int_lt(j, n);
+	}
+	kbx_query_free(q);
+	free(ids);
+	free(all);
+	free(met);
+	kb_db_close(db);
+}
+END_TEST
+
 static Suite *
 index_suite(void)
 {
@@ -790,6 +873,8 @@ index_suite(void)
 			    (int)(sizeof(damage) / sizeof(damage[0])));
 	tcase_add_test(tc, section_text_is_packed_and_reads_back_whole);
 	tcase_add_test(tc, a_small_index_keeps_its_text_plain);
+	tcase_add_test(tc,
+		       the_first_stage_past_its_budget_completes_the_scores_it_met);
 	suite_add_tcase(s, tc);
 	return s;
 }
