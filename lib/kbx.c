@@ -2359,16 +2359,64 @@ struct segref {
 	uint32_t seg;
 };
 
-static int
-cmp_segref(const void *a, const void *b)
+/* Groups are read by falling weighted impact; ties by list, then group. */
+static bool
+segref_before(const struct segref *x, const struct segref *y)
 {
-	const struct segref *x = a, *y = b;
-
 	if (x->pri != y->pri)
-		return x->pri > y->pri ? -1 : 1;
+		return x->pri > y->pri;
 	if (x->list != y->list)
-		return x->list < y->list ? -1 : 1;
-	return x->seg < y->seg ? -1 : x->seg > y->seg;
+		return x->list < y->list;
+	return x->seg < y->seg;
+}
+
+/*
+ * The lists' groups merged in that order, one at a time: each list's are
+ * in order already (impacts fall within a list), so a heap of one next
+ * group per list gives them without sorting every group of every list,
+ * most of which a query never reaches.
+ */
+struct segheap {
+	struct segref *v;
+	size_t n;
+};
+
+static void
+segheap_push(struct segheap *h, struct segref r)
+{
+	size_t j = h->n++;
+
+	while (j > 0 && segref_before(&r, &h->v[(j - 1) / 2])) {
+		h->v[j] = h->v[(j - 1) / 2];
+		j = (j - 1) / 2;
+	}
+	h->v[j] = r;
+}
+
+static struct segref
+segheap_pop(struct segheap *h)
+{
+	struct segref top = h->v[0], last = h->v[--h->n];
+	size_t j = 0;
+
+	for (;;) {
+		size_t l = 2 * j + 1, r = l + 1, m = j;
+		const struct segref *mr = &last;
+
+		if (l < h->n && segref_before(&h->v[l], mr)) {
+			m = l;
+			mr = &h->v[l];
+		}
+		if (r < h->n && segref_before(&h->v[r], mr))
+			m = r;
+		if (m == j)
+			break;
+		h->v[j] = h->v[m];
+		j = m;
+	}
+	if (h->n > 0)
+		h->v[j] = last;
+	return top;
 }
 
 /*
@@ -2719,9 +2767,10 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	size_t budget, struct kbx_hit *out, bool *exhaustive)
 {
 	struct plist *l = NULL;
-	struct segref *sr = NULL;
+	struct segheap heap = { NULL, 0 };
+	struct segref cur;
 	struct acc *a = kb_db_scratch(q->db, acc_make, acc_drop);
-	size_t nl = 0, ns = 0, i, j;
+	size_t nl = 0, i, j;
 	size_t *at = NULL; /* per list: byte offset of its next segment */
 	uint64_t seen = 0;
 	unsigned char *buf = NULL;
@@ -2785,18 +2834,16 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	}
 	nl = j;
 	at = kb_xcalloc(nl ? nl : 1, sizeof(*at));
+	heap.v = kb_xcalloc(nl ? nl : 1, sizeof(*heap.v));
 	for (i = 0; i < nl; i++) {
 		at[i] = l[i].data_at;
-		sr = kb_xrealloc(sr, (ns + l[i].nseg) * sizeof(*sr));
-		for (j = 0; j < l[i].nseg; j++) {
-			sr[ns].pri = seg_pri(&l[i], j);
-			sr[ns].list = (uint32_t)i;
-			sr[ns].seg = (uint32_t)j;
-			ns++;
+		if (l[i].nseg > 0) {
+			cur.pri = seg_pri(&l[i], 0);
+			cur.list = (uint32_t)i;
+			cur.seg = 0;
+			segheap_push(&heap, cur);
 		}
 	}
-	if (ns > 0)
-		qsort(sr, ns, sizeof(*sr), cmp_segref);
 	acc_clear(a);
 	acc_size(q->db, a);
 	/*
@@ -2807,16 +2854,27 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 	 * common words (a pasted ticket) needs to stay fast.  With one list
 	 * the order is the score's, so k sections met are the k best.
 	 */
-	for (i = 0; i < ns; i++) {
-		struct plist *x = &l[sr[i].list];
-		size_t s = sr[i].seg;
-		uint64_t c = x->cnt[s], id = 0, d, e;
-		size_t bytes = (size_t)x->bytes[s];
-		float w = (float)sr[i].pri;
+	while (heap.n > 0) {
+		struct plist *x;
+		size_t s, bytes;
+		uint64_t c, id = 0, d, e;
+		float w;
 		const unsigned char *p, *end;
 
 		if (nl == 1 && a->n >= k)
 			break;
+		cur = segheap_pop(&heap);
+		x = &l[cur.list];
+		s = cur.seg;
+		c = x->cnt[s];
+		bytes = (size_t)x->bytes[s];
+		w = (float)cur.pri;
+		if (s + 1 < x->nseg) {
+			struct segref next = { seg_pri(x, s + 1), cur.list,
+					       cur.seg + 1 };
+
+			segheap_push(&heap, next);
+		}
 		/* Blob reads never reach SQLite's progress handler. */
 		if (kb_db_timed_out(q->db))
 			goto out;
@@ -2828,12 +2886,12 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			bufcap = bytes + KBX_PAD;
 			buf = kb_xrealloc(buf, bufcap);
 		}
-		if (at[sr[i].list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
+		if (at[cur.list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
 		    (bytes > 0 &&
 		     sqlite3_blob_read(x->blob, buf, (int)bytes,
-				       (int)at[sr[i].list]) != SQLITE_OK))
+				       (int)at[cur.list]) != SQLITE_OK))
 			goto out;
-		at[sr[i].list] += bytes;
+		at[cur.list] += bytes;
 		memset(buf + bytes, 0, KBX_PAD);
 		p = buf;
 		end = buf + bytes;
@@ -2849,7 +2907,7 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			}
 		}
 		seen += c;
-		if (admit && budget > 0 && seen >= budget && i + 1 < ns) {
+		if (admit && budget > 0 && seen >= budget && heap.n > 0) {
 			admit = false;
 			*exhaustive = false;
 		}
@@ -2860,7 +2918,7 @@ out:
 		if (l[i].blob != NULL)
 			sqlite3_blob_close(l[i].blob);
 	free(l);
-	free(sr);
+	free(heap.v);
 	free(at);
 	free(buf);
 	return rc;
