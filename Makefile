@@ -94,9 +94,20 @@ $(LIBKB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# kbindex allocates and frees a few hundred blocks per article on each of
+# its threads; with jemalloc a build of the 10k bench corpus takes 6-9%
+# less CPU than with glibc's malloc (eight builds of each in turns).  Not
+# under a sanitizer, which brings its own; KBINDEX_JEMALLOC=0, or no
+# jemalloc.pc, links glibc's.
+KBINDEX_JEMALLOC ?= 1
+KBINDEX_ALLOC_LIBS = $(if $(and $(filter 1,$(KBINDEX_JEMALLOC)), \
+	$(if $(SANITIZER),,1)), \
+	$(shell $(PKG_CONFIG) --libs jemalloc 2>/dev/null))
+
 $(BUILD)/kbindex: $(BUILD)/indexer/kbindex.o $(LIBKB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(KBINDEX_ALLOC_LIBS) \
+		-lpthread -lm
 
 # kbsearch starts once per query, so what starting costs counts: SQLite,
 # Jansson, zlib and zstd are linked in from their static archives (the

@@ -41,7 +41,7 @@ for t in "$@"; do
 	# kbindex under a file size limit of 0 cannot write the file; either
 	# way memcheck exits before kbindex starts (both in check_faults).
 	"$vg" --tool=memcheck --error-exitcode=99 --leak-check=full \
-		--vgdb=no \
+		--vgdb=no --soname-synonyms=somalloc=*jemalloc* \
 		--show-leak-kinds=definite,indirect,possible \
 		--errors-for-leak-kinds=definite,indirect,possible \
 		--trace-children=yes --num-callers=30 \
