@@ -296,6 +296,9 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 				i++;
 				continue;
 			}
+			/* any other ASCII byte but an apostrophe ends it */
+			if (ch < 0x80 && ch != '\'')
+				break;
 			c = class_at(text, len, i, &cp, &k);
 			if (c == CP_WORD) {
 				used += fold_cp(norms + used, cp);
