@@ -123,7 +123,11 @@ kb_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 	return false;
 }
 
-/* The same as 16 lowercase hex digits into out[17]. */
+/*
+ * A digest of data[0..n) as 16 lowercase hex digits into out[17]: XXH3's
+ * 64-bit hash, which reads eight bytes at a step where FNV-1a takes one
+ * (the indexer digests every file it reads, to skip unchanged ones).
+ */
 void kb_hash_hex(const void *data, size_t n, char out[17]);
 
 /* Monotonic clock in seconds. */

@@ -3,7 +3,7 @@
 # usage: scripts/deps.sh build|test|fuzz|valgrind|all
 set -eu
 
-build_pkgs="gcc make pkg-config libsqlite3-dev libcmark-dev libyaml-dev libxml2-dev libjansson-dev libmicrohttpd-dev zlib1g-dev libzstd-dev libjemalloc-dev"
+build_pkgs="gcc make pkg-config libsqlite3-dev libcmark-dev libyaml-dev libxml2-dev libjansson-dev libmicrohttpd-dev zlib1g-dev libzstd-dev libjemalloc-dev libxxhash-dev"
 # The browser test runs Debian's Chromium, driven by playwright-core.
 test_pkgs="check chromium"
 # make fuzz: clang and its runtimes; libFuzzer is in libclang-rt-dev, which

@@ -134,7 +134,7 @@ START_TEST(whitespace_is_squeezed_and_hashes_are_stable)
 	ck_assert_str_eq(s, "a b c");
 	kb_hash_hex("abc", 3, h1);
 	kb_hash_hex("abd", 3, h2);
-	ck_assert_str_eq(h1, "e71fa2190541574b");
+	ck_assert_str_eq(h1, "78af5f94892f3950"); /* XXH3_64bits("abc") */
 	ck_assert_str_ne(h1, h2);
 }
 END_TEST
