@@ -889,6 +889,7 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	struct kb_section_words *w = kb_xcalloc(nsec + 1, sizeof(*w));
 	const struct kb_token **toks = kb_xcalloc(ntexts, sizeof(*toks));
 	size_t *ntoks = kb_xcalloc(ntexts, sizeof(*ntoks));
+	const uint64_t **hashes = kb_xcalloc(ntexts, sizeof(*hashes));
 	struct kb_token *title = NULL, *tags;
 	struct kbx_terms title_terms = {0}, tag_terms = {0};
 	const char *prev_tags = NULL;
@@ -914,7 +915,10 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 		toks[i + 1] = w[i].tok;
 		ntoks[i + 1] = w[i].ntok;
 	}
-	kb_vocab_words_tok(toks, ntoks, ntexts, &p->words);
+	hashes[0] = NULL; /* the title's: taken as the words are met */
+	for (i = 0; i < nsec; i++)
+		hashes[i + 1] = w[i].norm_hash;
+	kb_vocab_words_tok(toks, ntoks, hashes, ntexts, &p->words);
 	kb_extract_leds(tax, a, &p->models, &p->leds);
 	p->atags = article_tag_list(&p->symptoms, &p->title_sym);
 	p->sec = kb_xcalloc(nsec ? nsec : 1, sizeof(*p->sec));
@@ -926,12 +930,6 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 
 		ps->tags = tags_text(tax, a, s);
 		ps->stags = tag_list(&s->models, &s->symptoms, &p->leds, i);
-		kbx_terms_copy(&ps->terms, &title_terms);
-		kbx_terms_add_made(&ps->terms, 1, w[i].terms, w[i].head_len,
-				   w[i].nhead);
-		kbx_terms_add_made(&ps->terms, 2, w[i].terms + w[i].head_len,
-				   w[i].terms_len - w[i].head_len,
-				   w[i].ntok - w[i].nhead);
 		/* Sections of an article mostly share their tags. */
 		if (prev_tags == NULL || strcmp(prev_tags, ps->tags) != 0) {
 			kbx_terms_free(&tag_terms);
@@ -942,8 +940,17 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 			kb_tokens_free(tags);
 			prev_tags = ps->tags;
 		}
+		kbx_terms_copy(&ps->terms, &title_terms,
+			       w[i].terms_len + tag_terms.len,
+			       w[i].ntok + tag_terms.n[3]);
+		kbx_terms_add_made(&ps->terms, 1, w[i].terms, w[i].head_len,
+				   w[i].term_key, w[i].nhead);
+		kbx_terms_add_made(&ps->terms, 2, w[i].terms + w[i].head_len,
+				   w[i].terms_len - w[i].head_len,
+				   w[i].term_key + w[i].nhead,
+				   w[i].ntok - w[i].nhead);
 		kbx_terms_add_made(&ps->terms, 3, tag_terms.text, tag_terms.len,
-				   tag_terms.n[3]);
+				   tag_terms.key, tag_terms.n[3]);
 		kb_section_words_free(&w[i]);
 	}
 	kbx_terms_free(&title_terms);
@@ -951,6 +958,7 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	kb_tokens_free(title);
 	free(toks);
 	free(ntoks);
+	free(hashes);
 	free(w);
 	return p;
 }

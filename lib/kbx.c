@@ -296,11 +296,23 @@ term_id(struct kbx_build *b, const char *term, size_t len, uint32_t h)
 	return id;
 }
 
+/* Room for n more keys in t. */
+static uint64_t *
+terms_key_room(struct kbx_terms *t, size_t n)
+{
+	if (t->nkey + n > t->keycap) {
+		t->keycap = t->nkey + n + t->keycap;
+		t->key = kb_xrealloc(t->key, t->keycap * sizeof(*t->key));
+	}
+	return t->key + t->nkey;
+}
+
 void
 kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 	      size_t n)
 {
 	char buf[256];
+	uint64_t *key = terms_key_room(t, n);
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
@@ -312,36 +324,49 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		memcpy(t->text + t->len, buf, k);
 		t->text[t->len + k] = 0;
 		t->len += k + 1;
-		t->n[col]++;
+		key[i] = KB_TERM_KEY(k, kb_fnv1a(buf, k));
 	}
+	t->nkey += n;
+	t->n[col] += (uint32_t)n;
 }
 
 void
 kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms, size_t len,
-		   size_t n)
+		   const uint64_t *key, size_t n)
 {
+	uint64_t *to = terms_key_room(t, n);
+
 	if (t->len + len > t->cap) {
 		t->cap = (t->len + len) * 2;
 		t->text = kb_xrealloc(t->text, t->cap);
 	}
 	if (len > 0)
 		memcpy(t->text + t->len, terms, len);
+	if (n > 0)
+		memcpy(to, key, n * sizeof(*key));
+	t->nkey += n;
 	t->len += len;
 	t->n[col] += (uint32_t)n;
 }
 
 void
-kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src)
+kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src,
+	       size_t more_bytes, size_t more_terms)
 {
 	int c;
 
-	if (src->len > dst->cap) {
-		dst->cap = src->len * 2;
+	if (src->len + more_bytes > dst->cap) {
+		dst->cap = src->len + more_bytes;
 		dst->text = kb_xrealloc(dst->text, dst->cap);
 	}
 	if (src->len > 0)
 		memcpy(dst->text, src->text, src->len);
 	dst->len = src->len;
+	dst->nkey = 0;
+	terms_key_room(dst, src->nkey + more_terms);
+	if (src->nkey > 0)
+		memcpy(dst->key, src->key, src->nkey * sizeof(*src->key));
+	dst->nkey = src->nkey;
 	for (c = 0; c < KBX_COLS; c++)
 		dst->n[c] = src->n[c];
 }
@@ -350,6 +375,7 @@ void
 kbx_terms_free(struct kbx_terms *t)
 {
 	free(t->text);
+	free(t->key);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -410,10 +436,11 @@ kbx_add_terms(struct kbx_build *b, int64_t section, const struct kbx_terms *t,
 	for (c = 0; c < KBX_COLS; c++) {
 		b->colstart[c] = b->toks.n;
 		for (i = 0; i < t->n[c]; i++) {
-			size_t k;
-			uint64_t h = kb_fnv1a_str(p, &k);
+			uint64_t key = t->key[b->toks.n];
+			size_t k = KB_TERM_KEY_LEN(key);
 
-			b->toks.v[b->toks.n++] = term_id(b, p, k, (uint32_t)h);
+			b->toks.v[b->toks.n++] =
+			    term_id(b, p, k, KB_TERM_KEY_HASH(key));
 			p += k + 1;
 		}
 	}
@@ -923,6 +950,7 @@ impact_row(struct rebuild *r, uint32_t id, const void *blob, int bytes)
 	struct spill *s = r->s;
 	double norm[KBX_COLS];
 	struct fwd_row fr;
+	const unsigned char *p;
 	size_t nt = 0, k;
 	uint64_t v;
 	int c;
@@ -938,24 +966,34 @@ impact_row(struct rebuild *r, uint32_t id, const void *blob, int bytes)
 		norm[c] = r->avg[c] > 0
 				  ? 1.0 - KBX_B + KBX_B * fr.len[c] / r->avg[c]
 				  : 1.0;
-	c = 0;
-	k = 0;
-	while (fwd_next(&fr, &v)) {
-		uint16_t *x;
+	/*
+	 * A column at a time.  Term ids under 2^14 take one or two bytes;
+	 * those are decoded without a loop (no branch on which it is).
+	 */
+	p = fr.p;
+	for (c = 0; c < KBX_COLS; c++) {
+		for (k = fr.len[c]; k > 0; k--) {
+			uint16_t *x;
 
-		while (c < KBX_COLS - 1 && k >= fr.len[c]) {
-			k -= fr.len[c];
-			c++;
+			if (fr.end - p >= 2 && !(p[0] & p[1] & 0x80)) {
+				unsigned two = p[0] >> 7;
+
+				v = (p[0] & 0x7fu) |
+				    (((p[1] & 0x7fu) << 7) & (0u - two));
+				p += 1 + two;
+			} else if (!kb_get_varint(&p, fr.end, &v)) {
+				goto counted;
+			}
+			if (v >= b->next_id)
+				continue;
+			x = &r->tf[v * KBX_COLS];
+			if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
+				r->touched[nt++] = (uint32_t)v;
+			if (x[c] < UINT16_MAX)
+				x[c]++;
 		}
-		k++;
-		if (v >= b->next_id)
-			continue;
-		x = &r->tf[v * KBX_COLS];
-		if (x[0] == 0 && x[1] == 0 && x[2] == 0 && x[3] == 0)
-			r->touched[nt++] = (uint32_t)v;
-		if (x[c] < UINT16_MAX)
-			x[c]++;
 	}
+counted:
 	for (k = 0; k < nt; k++) {
 		uint32_t ti = r->touched[k];
 		uint8_t w = impact(&r->tf[(size_t)ti * KBX_COLS], norm);
@@ -971,9 +1009,9 @@ impact_row(struct rebuild *r, uint32_t id, const void *blob, int bytes)
 				r->fill[ti]++;
 			}
 		} else {
-			uint32_t p = s->part_of[ti];
+			uint32_t part = s->part_of[ti];
 
-			spill_put(s, p, ti - s->part_lo[p], w, id);
+			spill_put(s, part, ti - s->part_lo[part], w, id);
 		}
 	}
 }

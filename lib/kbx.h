@@ -59,6 +59,8 @@ struct kbx_terms {
 	char *text;	       /* the terms, each NUL-terminated */
 	size_t len, cap;
 	uint32_t n[KBX_COLS]; /* terms in each column */
+	uint64_t *key;	       /* KB_TERM_KEY of each term */
+	size_t nkey, keycap;
 };
 /*
  * A section's terms, a column at a time, as the "kb" tokenizer makes
@@ -70,12 +72,17 @@ void kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		   size_t n);
 /*
  * The same for terms made beforehand with kb_fts_term_of(norm, 1, ...):
- * n of them, each NUL-terminated, one after another in terms[0..len).
+ * n of them, each NUL-terminated, one after another in terms[0..len),
+ * and key[0..n) their KB_TERM_KEYs.
  */
 void kbx_terms_add_made(struct kbx_terms *t, int col, const char *terms,
-			size_t len, size_t n);
-/* Make dst the same terms as src. */
-void kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src);
+			size_t len, const uint64_t *key, size_t n);
+/*
+ * Make dst the same terms as src, with room for more_terms more terms of
+ * more_bytes in all (NULs included) to be added without growing.
+ */
+void kbx_terms_copy(struct kbx_terms *dst, const struct kbx_terms *src,
+		    size_t more_bytes, size_t more_terms);
 void kbx_terms_free(struct kbx_terms *t);
 int kbx_add_terms(struct kbx_build *b, int64_t section,
 		  const struct kbx_terms *t, const struct kbx_feat *feat,

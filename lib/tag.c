@@ -93,6 +93,7 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 {
 	size_t hl = strlen(s->heading), bl = strlen(s->body), i, k, cap;
 	char buf[256];
+	uint64_t th;
 	bool stop, neg;
 
 	/* "heading\nbody": a section is tagged by what either names. */
@@ -116,17 +117,24 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 	w->term_at = kb_xmalloc((w->ntok ? w->ntok : 1) * sizeof(*w->term_at));
 	w->neg = kb_xmalloc(2 * (w->ntok ? w->ntok : 1));
 	w->stop = w->neg + w->ntok;
+	w->norm_hash = kb_xmalloc(2 * (w->ntok ? w->ntok : 1) *
+				  sizeof(*w->norm_hash));
+	w->term_key = w->norm_hash + w->ntok;
 	for (i = 0; i < w->ntok; i++) {
 		if (i == w->nhead)
 			w->head_len = w->terms_len;
 		/* The term as kb_fts_term_of(norm, 1, ...) makes it. */
-		k = kb_stem_info(w->tok[i].norm, buf, sizeof(buf), &stop, &neg);
+		k = kb_stem_hashed(w->tok[i].norm, buf, sizeof(buf), &stop,
+				   &neg, &w->norm_hash[i], &th);
 		if (neg) {
 			memcpy(buf, "not", 4);
 			k = 3;
+			th = kb_fnv1a(buf, k);
 		} else if (k >= sizeof(buf)) {
 			k = sizeof(buf) - 1;
+			th = kb_fnv1a(buf, k);
 		}
+		w->term_key[i] = KB_TERM_KEY(k, th);
 		w->neg[i] = neg;
 		w->stop[i] = stop;
 		if (w->terms_len + k + 1 > cap) {
@@ -152,6 +160,7 @@ kb_section_words_free(struct kb_section_words *w)
 	free(w->terms);
 	free(w->term_at);
 	free(w->neg); /* and stop with it */
+	free(w->norm_hash); /* and term_key with it */
 	memset(w, 0, sizeof(*w));
 }
 
@@ -194,6 +203,7 @@ kb_tag_article_words(const struct kb_taxonomy *t, struct kb_article *a,
 		terms.at = w->term_at;
 		terms.neg = w->neg;
 		terms.stop = w->stop;
+		terms.key = w->term_key;
 		colour = false;
 		find_in_tok(t, w->text, w->tok, w->ntok, &terms,
 			    fm_models ? NULL : &s->models, &s->symptoms,

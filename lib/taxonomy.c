@@ -273,31 +273,34 @@ key_of_norm(const struct kb_taxonomy_index *x, const char *norm)
 {
 	char stem[128];
 	const uint32_t *v;
+	uint64_t nh, sh;
 	size_t len;
+	bool stop, neg;
 
-	if (kb_is_negation(norm))
+	/* the stem's hash comes with it (kb_fnv1a, as the map's) */
+	len = kb_stem_hashed(norm, stem, sizeof(stem), &stop, &neg, &nh, &sh);
+	if (neg)
 		return x->not_key;
-	len = kb_stem(norm, stem, sizeof(stem));
 	if (len >= sizeof(stem))
 		return 0; /* longer than any word we stored */
-	v = strmap_get(&x->dict, stem, len);
+	v = strmap_get_h(&x->dict, sh, stem, len);
 	return v != NULL ? x->canon[*v] : 0;
 }
 
 /* Key of a term made beforehand (see struct kb_token_terms). */
 static uint32_t
-key_of_term(const struct kb_taxonomy_index *x, const char *term, bool neg)
+key_of_term(const struct kb_taxonomy_index *x, const char *term, bool neg,
+	    uint64_t tk)
 {
 	const uint32_t *v;
-	size_t len;
+	size_t len = KB_TERM_KEY_LEN(tk);
 
 	if (neg)
 		return x->not_key;
 	/* key_of_norm gives up on stems of 128 bytes or more; so here. */
-	len = strlen(term);
 	if (len >= 128)
 		return 0;
-	v = strmap_get(&x->dict, term, len);
+	v = strmap_get_h(&x->dict, KB_TERM_KEY_HASH(tk), term, len);
 	return v != NULL ? x->canon[*v] : 0;
 }
 
@@ -1952,7 +1955,7 @@ find_phrases_tok(const struct kb_taxonomy *t, int which, const char *text,
 			continue;
 		if (terms != NULL)
 			key[nk] = key_of_term(x, terms->text + terms->at[i],
-					      terms->neg[i]);
+					      terms->neg[i], terms->key[i]);
 		else
 			key[nk] = key_of_norm(x, tok[i].norm);
 		seg[nk] = s;

@@ -159,6 +159,7 @@ struct kb_token_terms {
 	const char *text;
 	const uint32_t *at;
 	const unsigned char *neg, *stop;
+	const uint64_t *key; /* KB_TERM_KEY of each term */
 };
 /*
  * kb_taxonomy_find_symptoms_tok, taking the tokens' stems from terms;

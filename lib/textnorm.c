@@ -761,6 +761,7 @@ struct stem_slot {
 	char stem[STEM_WORD];
 	unsigned char stemlen;
 	bool stop, neg; /* kb_is_stopword, kb_is_negation of word */
+	uint64_t word_hash, stem_hash; /* kb_fnv1a of word and of stem */
 };
 
 static pthread_key_t stem_key;
@@ -777,11 +778,15 @@ make_stem_key(void)
 
 static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
 
-/* kb_stem, and when stop is not NULL kb_is_stopword and kb_is_negation. */
+/*
+ * kb_stem; when stop is not NULL kb_is_stopword and kb_is_negation too,
+ * and when hash is not NULL the kb_fnv1a of norm and of the stem.
+ */
 static size_t
-stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
+stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
+	    uint64_t hash[2])
 {
-	size_t len, h = 5381;
+	size_t len, n, h = 5381;
 	struct stem_slot *slot;
 
 	/* its length and its hash in one pass */
@@ -801,8 +806,7 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 	}
 	slot = &stem_cache[h % STEM_CACHE];
 	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
-		size_t n = porter(norm, len, slot->stem, sizeof(slot->stem));
-
+		n = porter(norm, len, slot->stem, sizeof(slot->stem));
 		if (n >= sizeof(slot->stem)) {
 			slot->word[0] = '\0'; /* its stem was cut short */
 			goto uncached;
@@ -811,10 +815,16 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 		slot->stemlen = (unsigned char)n;
 		slot->stop = kb_is_stopword(norm);
 		slot->neg = kb_is_negation(norm);
+		slot->word_hash = kb_fnv1a(norm, len);
+		slot->stem_hash = kb_fnv1a(slot->stem, n);
 	}
 	if (stop != NULL) {
 		*stop = slot->stop;
 		*neg = slot->neg;
+	}
+	if (hash != NULL) {
+		hash[0] = slot->word_hash;
+		hash[1] = slot->stem_hash;
 	}
 	return put_stem(slot->stem, slot->stemlen, out, outsz);
 uncached:
@@ -822,19 +832,36 @@ uncached:
 		*stop = kb_is_stopword(norm);
 		*neg = kb_is_negation(norm);
 	}
-	return porter(norm, len, out, outsz);
+	n = porter(norm, len, out, outsz);
+	if (hash != NULL) {
+		hash[0] = kb_fnv1a(norm, len);
+		hash[1] = n < outsz ? kb_fnv1a(out, n) : 0;
+	}
+	return n;
 }
 
 size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
-	return stem_cached(norm, out, outsz, NULL, NULL);
+	return stem_cached(norm, out, outsz, NULL, NULL, NULL);
 }
 
 size_t
 kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 {
-	return stem_cached(norm, out, outsz, stop, neg);
+	return stem_cached(norm, out, outsz, stop, neg, NULL);
+}
+
+size_t
+kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
+	       bool *neg, uint64_t *norm_hash, uint64_t *stem_hash)
+{
+	uint64_t h[2];
+	size_t n = stem_cached(norm, out, outsz, stop, neg, h);
+
+	*norm_hash = h[0];
+	*stem_hash = h[1];
+	return n;
 }
 
 static size_t

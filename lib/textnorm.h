@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * One word of a text.  norm is the word lowercased and folded to ASCII
@@ -72,5 +73,12 @@ size_t kb_stem(const char *norm, char *out, size_t outsz);
  */
 size_t kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
 		    bool *neg);
+/*
+ * kb_stem_info, also giving kb_fnv1a of norm (*norm_hash) and of the stem
+ * (*stem_hash, when the stem fits in out): hashes the indexer would
+ * otherwise take again of every token, kept with each cached stem.
+ */
+size_t kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
+		      bool *neg, uint64_t *norm_hash, uint64_t *stem_hash);
 
 #endif

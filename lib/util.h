@@ -89,6 +89,13 @@ void kb_squeeze_space(char *s);
 uint64_t kb_fnv1a(const void *data, size_t n);
 /* kb_fnv1a(s, strlen(s)) in one pass; *len (may be NULL) gets strlen(s). */
 uint64_t kb_fnv1a_str(const char *s, size_t *len);
+/*
+ * A term's length and the low 32 bits of its kb_fnv1a in one word: all a
+ * term dictionary needs, besides the bytes, to look the term up.
+ */
+#define KB_TERM_KEY(len, hash) (((uint64_t)(len) << 32) | (uint32_t)(hash))
+#define KB_TERM_KEY_LEN(key) ((size_t)((key) >> 32))
+#define KB_TERM_KEY_HASH(key) ((uint32_t)(key))
 /* qsort/bsearch order of int64_t values, rising. */
 int kb_cmp_i64(const void *a, const void *b);
 /* v as a LEB128 varint at o; the byte after it. */

@@ -162,14 +162,21 @@ seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
 
 static void
 seen_add_tokens(struct seen *seen, struct kb_words *out,
-		const struct kb_token *tok, size_t ntok)
+		const struct kb_token *tok, const uint64_t *hash, size_t ntok)
 {
 	size_t i, len, at;
 
 	for (i = 0; i < ntok; i++) {
 		const char *w = tok[i].norm;
-		uint64_t h = kb_fnv1a_str(w, &len);
+		uint64_t h;
 		size_t k = 0;
+
+		if (hash != NULL) {
+			h = hash[i];
+			len = strlen(w);
+		} else {
+			h = kb_fnv1a_str(w, &len);
+		}
 
 		/* kept: 2 to 32 bytes, not all digits */
 		if (len < 2 || len > 32)
@@ -197,7 +204,7 @@ kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 		tok = NULL;
 		ntok = 0;
 		kb_tokenize(texts[k], &tok, &ntok);
-		seen_add_tokens(&seen, out, tok, ntok);
+		seen_add_tokens(&seen, out, tok, NULL, ntok);
 		kb_tokens_free(tok);
 	}
 	free(seen.slots);
@@ -205,14 +212,16 @@ kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 
 void
 kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-		   size_t n, struct kb_words *out)
+		   const uint64_t *const *hashes, size_t n,
+		   struct kb_words *out)
 {
 	struct seen seen;
 	size_t k;
 
 	seen_init(&seen);
 	for (k = 0; k < n; k++)
-		seen_add_tokens(&seen, out, toks[k], ntoks[k]);
+		seen_add_tokens(&seen, out, toks[k],
+				hashes != NULL ? hashes[k] : NULL, ntoks[k]);
 	free(seen.slots);
 }
 

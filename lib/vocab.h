@@ -41,9 +41,14 @@ void kb_words_free(struct kb_words *w);
  * then each counted with sign.
  */
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out);
-/* The same for texts already tokenised: toks[k][0..ntoks[k]), k < n. */
+/*
+ * The same for texts already tokenised: toks[k][0..ntoks[k]), k < n;
+ * hashes[k], when hashes and it are not NULL, holds the kb_fnv1a of each
+ * of those tokens' norms.
+ */
 void kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-			size_t n, struct kb_words *out);
+			const uint64_t *const *hashes, size_t n,
+			struct kb_words *out);
 void kb_vocab_delta_words(struct kb_vocab_delta *d,
 			  const struct kb_words *words, int sign);
 /* Visit every word whose count changed. */
