@@ -41,21 +41,27 @@ size_t
 kb_fts_term_of(const char *norm, int stem, char *buf, size_t bufsz)
 {
 	size_t n;
+	bool stop, neg;
 
+	if (stem) {
+		/* the stem and the negation test from one cache lookup */
+		n = kb_stem_info(norm, buf, bufsz, &stop, &neg);
+		if (neg) {
+			memcpy(buf, "not", 4);
+			return 3;
+		}
+		return n < bufsz ? n : bufsz - 1;
+	}
 	if (kb_is_negation(norm)) {
 		memcpy(buf, "not", 4);
 		return 3;
 	}
-	if (!stem) {
-		n = strlen(norm);
-		if (n >= bufsz)
-			n = bufsz - 1;
-		memcpy(buf, norm, n);
-		buf[n] = '\0';
-		return n;
-	}
-	n = kb_stem(norm, buf, bufsz);
-	return n < bufsz ? n : bufsz - 1;
+	n = strlen(norm);
+	if (n >= bufsz)
+		n = bufsz - 1;
+	memcpy(buf, norm, n);
+	buf[n] = '\0';
+	return n;
 }
 
 static int

@@ -889,7 +889,7 @@ kb_index_prepare(const struct kb_taxonomy *tax, struct kb_article *a)
 	struct kb_section_words *w = kb_xcalloc(nsec + 1, sizeof(*w));
 	const struct kb_token **toks = kb_xcalloc(ntexts, sizeof(*toks));
 	size_t *ntoks = kb_xcalloc(ntexts, sizeof(*ntoks));
-	const uint64_t **hashes = kb_xcalloc(ntexts, sizeof(*hashes));
+	const uint32_t **hashes = kb_xcalloc(ntexts, sizeof(*hashes));
 	struct kb_token *title = NULL, *tags;
 	struct kbx_terms title_terms = {0}, tag_terms = {0};
 	const char *prev_tags = NULL;

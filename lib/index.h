@@ -130,8 +130,8 @@ struct kb_section_words {
 	size_t terms_len, head_len;
 	uint32_t *term_at;
 	unsigned char *neg, *stop;
-	uint64_t *norm_hash; /* kb_fnv1a of each token's norm */
 	uint64_t *term_key;  /* KB_TERM_KEY of each token's term */
+	uint32_t *norm_hash; /* kb_fnv1a of each token's norm, low bits */
 };
 void kb_section_words_make(const struct kb_section *s,
 			   struct kb_section_words *w);

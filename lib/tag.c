@@ -93,7 +93,7 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 {
 	size_t hl = strlen(s->heading), bl = strlen(s->body), i, k, cap;
 	char buf[256];
-	uint64_t th;
+	uint32_t th;
 	bool stop, neg;
 
 	/* "heading\nbody": a section is tagged by what either names. */
@@ -117,9 +117,9 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 	w->term_at = kb_xmalloc((w->ntok ? w->ntok : 1) * sizeof(*w->term_at));
 	w->neg = kb_xmalloc(2 * (w->ntok ? w->ntok : 1));
 	w->stop = w->neg + w->ntok;
-	w->norm_hash = kb_xmalloc(2 * (w->ntok ? w->ntok : 1) *
-				  sizeof(*w->norm_hash));
-	w->term_key = w->norm_hash + w->ntok;
+	w->term_key = kb_xmalloc((w->ntok ? w->ntok : 1) *
+				 (sizeof(*w->term_key) + sizeof(*w->norm_hash)));
+	w->norm_hash = (uint32_t *)(w->term_key + w->ntok);
 	for (i = 0; i < w->ntok; i++) {
 		if (i == w->nhead)
 			w->head_len = w->terms_len;
@@ -129,10 +129,10 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 		if (neg) {
 			memcpy(buf, "not", 4);
 			k = 3;
-			th = kb_fnv1a(buf, k);
+			th = (uint32_t)kb_fnv1a(buf, k);
 		} else if (k >= sizeof(buf)) {
 			k = sizeof(buf) - 1;
-			th = kb_fnv1a(buf, k);
+			th = (uint32_t)kb_fnv1a(buf, k);
 		}
 		w->term_key[i] = KB_TERM_KEY(k, th);
 		w->neg[i] = neg;
@@ -160,7 +160,7 @@ kb_section_words_free(struct kb_section_words *w)
 	free(w->terms);
 	free(w->term_at);
 	free(w->neg); /* and stop with it */
-	free(w->norm_hash); /* and term_key with it */
+	free(w->term_key); /* and norm_hash with it */
 	memset(w, 0, sizeof(*w));
 }
 

@@ -37,7 +37,29 @@ struct strmap {
 	size_t keylen, keycap;
 	bool keys_borrowed;  /* keys live in an unpacked taxonomy's arena */
 	bool slots_borrowed; /* and so do the slots */
+	/*
+	 * A map being built also keeps a bit for each key's hash, eight
+	 * bits a slot, so that most absent words (nearly every word of an
+	 * article) are told apart without touching the slots; NULL in an
+	 * unpacked map.
+	 */
+	unsigned char *filter;
+	unsigned filter_shift; /* 32 - log2 of its bits */
 };
+
+static size_t
+filter_bit(const struct strmap *m, uint32_t h)
+{
+	return (size_t)((h * 0x9E3779B1u) >> m->filter_shift);
+}
+
+static void
+filter_add(struct strmap *m, uint32_t h)
+{
+	size_t b = filter_bit(m, h);
+
+	m->filter[b >> 3] |= (unsigned char)(1u << (b & 7));
+}
 
 static uint64_t
 hash_more(uint64_t h, const char *s, size_t n)
@@ -58,6 +80,7 @@ strmap_free(struct strmap *m)
 		free(m->keys);
 	if (!m->slots_borrowed)
 		free(m->slots);
+	free(m->filter);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -84,9 +107,15 @@ static const uint32_t *
 strmap_get_h(const struct strmap *m, uint64_t h, const char *key, size_t len)
 {
 	const struct strmap_slot *s;
+	size_t b;
 
 	if (m->cap == 0)
 		return NULL;
+	if (m->filter != NULL) {
+		b = filter_bit(m, (uint32_t)h);
+		if (!(m->filter[b >> 3] & (1u << (b & 7))))
+			return NULL;
+	}
 	s = strmap_slot(m, h, key, len);
 	return s->key != 0 ? &s->val : NULL;
 }
@@ -106,6 +135,11 @@ strmap_grow(struct strmap *m)
 
 	m->cap = old.cap ? old.cap * 2 : 64;
 	m->slots = kb_xcalloc(m->cap, sizeof(*m->slots));
+	/* cap bytes of filter: 8 * cap bits, cap a power of two >= 64 */
+	m->filter = kb_xcalloc(m->cap, 1);
+	m->filter_shift = 32 - 3;
+	for (i = m->cap; i > 1; i >>= 1)
+		m->filter_shift--;
 	for (i = 0; i < old.cap; i++) {
 		if (old.slots[i].key == 0)
 			continue;
@@ -113,8 +147,10 @@ strmap_grow(struct strmap *m)
 				m->keys + old.slots[i].key - 1,
 				old.slots[i].len);
 		*s = old.slots[i];
+		filter_add(m, old.slots[i].hash);
 	}
 	free(old.slots);
+	free(old.filter);
 }
 
 /*
@@ -150,6 +186,7 @@ strmap_put(struct strmap *m, const char *key, size_t len, uint32_t val,
 		s->len = (uint32_t)len;
 		s->hash = (uint32_t)h;
 		s->val = val;
+		filter_add(m, s->hash);
 		m->keylen += len + 1;
 		m->n++;
 	}
@@ -273,7 +310,7 @@ key_of_norm(const struct kb_taxonomy_index *x, const char *norm)
 {
 	char stem[128];
 	const uint32_t *v;
-	uint64_t nh, sh;
+	uint32_t nh, sh;
 	size_t len;
 	bool stop, neg;
 

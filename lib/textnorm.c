@@ -757,12 +757,14 @@ put_stem(const char *src, size_t n, char *out, size_t outsz)
 #define STEM_WORD 24
 
 struct stem_slot {
-	char word[STEM_WORD];
+	/* a slot to a cache line: a lookup reads one line */
+	_Alignas(64) char word[STEM_WORD];
 	char stem[STEM_WORD];
+	uint32_t word_hash, stem_hash; /* kb_fnv1a of word and stem, low bits */
 	unsigned char stemlen;
 	bool stop, neg; /* kb_is_stopword, kb_is_negation of word */
-	uint64_t word_hash, stem_hash; /* kb_fnv1a of word and of stem */
 };
+_Static_assert(sizeof(struct stem_slot) == 64, "a slot to a line");
 
 static pthread_key_t stem_key;
 static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
@@ -784,7 +786,7 @@ static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
  */
 static size_t
 stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
-	    uint64_t hash[2])
+	    uint32_t hash[2])
 {
 	size_t len, n, h = 5381;
 	struct stem_slot *slot;
@@ -796,7 +798,10 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
 		goto uncached;
 	if (stem_cache == NULL) {
 		pthread_once(&stem_once, make_stem_key);
-		stem_cache = calloc(STEM_CACHE, sizeof(*stem_cache));
+		stem_cache = aligned_alloc(_Alignof(struct stem_slot),
+					   STEM_CACHE * sizeof(*stem_cache));
+		if (stem_cache != NULL)
+			memset(stem_cache, 0, STEM_CACHE * sizeof(*stem_cache));
 		if (stem_cache == NULL ||
 		    pthread_setspecific(stem_key, stem_cache) != 0) {
 			free(stem_cache);
@@ -815,8 +820,8 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
 		slot->stemlen = (unsigned char)n;
 		slot->stop = kb_is_stopword(norm);
 		slot->neg = kb_is_negation(norm);
-		slot->word_hash = kb_fnv1a(norm, len);
-		slot->stem_hash = kb_fnv1a(slot->stem, n);
+		slot->word_hash = (uint32_t)kb_fnv1a(norm, len);
+		slot->stem_hash = (uint32_t)kb_fnv1a(slot->stem, n);
 	}
 	if (stop != NULL) {
 		*stop = slot->stop;
@@ -834,8 +839,8 @@ uncached:
 	}
 	n = porter(norm, len, out, outsz);
 	if (hash != NULL) {
-		hash[0] = kb_fnv1a(norm, len);
-		hash[1] = n < outsz ? kb_fnv1a(out, n) : 0;
+		hash[0] = (uint32_t)kb_fnv1a(norm, len);
+		hash[1] = n < outsz ? (uint32_t)kb_fnv1a(out, n) : 0;
 	}
 	return n;
 }
@@ -854,9 +859,9 @@ kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop, bool *neg)
 
 size_t
 kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
-	       bool *neg, uint64_t *norm_hash, uint64_t *stem_hash)
+	       bool *neg, uint32_t *norm_hash, uint32_t *stem_hash)
 {
-	uint64_t h[2];
+	uint32_t h[2];
 	size_t n = stem_cached(norm, out, outsz, stop, neg, h);
 
 	*norm_hash = h[0];

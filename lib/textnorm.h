@@ -74,11 +74,12 @@ size_t kb_stem(const char *norm, char *out, size_t outsz);
 size_t kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
 		    bool *neg);
 /*
- * kb_stem_info, also giving kb_fnv1a of norm (*norm_hash) and of the stem
- * (*stem_hash, when the stem fits in out): hashes the indexer would
- * otherwise take again of every token, kept with each cached stem.
+ * kb_stem_info, also giving the low 32 bits of kb_fnv1a of norm
+ * (*norm_hash) and of the stem (*stem_hash, when the stem fits in out):
+ * hashes the indexer would otherwise take again of every token, kept
+ * with each cached stem.
  */
 size_t kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
-		      bool *neg, uint64_t *norm_hash, uint64_t *stem_hash);
+		      bool *neg, uint32_t *norm_hash, uint32_t *stem_hash);
 
 #endif

@@ -162,7 +162,7 @@ seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
 
 static void
 seen_add_tokens(struct seen *seen, struct kb_words *out,
-		const struct kb_token *tok, const uint64_t *hash, size_t ntok)
+		const struct kb_token *tok, const uint32_t *hash, size_t ntok)
 {
 	size_t i, len, at;
 
@@ -175,7 +175,7 @@ seen_add_tokens(struct seen *seen, struct kb_words *out,
 			h = hash[i];
 			len = strlen(w);
 		} else {
-			h = kb_fnv1a_str(w, &len);
+			h = (uint32_t)kb_fnv1a_str(w, &len);
 		}
 
 		/* kept: 2 to 32 bytes, not all digits */
@@ -212,7 +212,7 @@ kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out)
 
 void
 kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-		   const uint64_t *const *hashes, size_t n,
+		   const uint32_t *const *hashes, size_t n,
 		   struct kb_words *out)
 {
 	struct seen seen;

@@ -23,7 +23,7 @@ void kb_vocab_delta_article(struct kb_vocab_delta *d,
 			    const char *const *texts, size_t n, int sign);
 /*
  * An article's distinct words, packed: word i is text.data + at[i]
- * (NUL-ended) and hash[i] its kb_fnv1a_str.
+ * (NUL-ended) and hash[i] the low 32 bits of its kb_fnv1a_str.
  */
 struct kb_words {
 	struct kb_buf text;
@@ -43,11 +43,11 @@ void kb_words_free(struct kb_words *w);
 void kb_vocab_words(const char *const *texts, size_t n, struct kb_words *out);
 /*
  * The same for texts already tokenised: toks[k][0..ntoks[k]), k < n;
- * hashes[k], when hashes and it are not NULL, holds the kb_fnv1a of each
- * of those tokens' norms.
+ * hashes[k], when hashes and it are not NULL, holds the low 32 bits of
+ * the kb_fnv1a of each of those tokens' norms.
  */
 void kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
-			const uint64_t *const *hashes, size_t n,
+			const uint32_t *const *hashes, size_t n,
 			struct kb_words *out);
 void kb_vocab_delta_words(struct kb_vocab_delta *d,
 			  const struct kb_words *words, int sign);
