@@ -797,17 +797,22 @@ stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
 	if (len == 0 || len >= STEM_WORD)
 		goto uncached;
 	if (stem_cache == NULL) {
+		/*
+		 * calloc, not aligned_alloc and memset: a block this large
+		 * is fresh zeroed pages, and only the slots a thread uses
+		 * ever become resident (a server thread stems a few words).
+		 * Aligned by hand; the key frees the block itself.
+		 */
+		void *raw = calloc(STEM_CACHE + 1, sizeof(*stem_cache));
+
 		pthread_once(&stem_once, make_stem_key);
-		stem_cache = aligned_alloc(_Alignof(struct stem_slot),
-					   STEM_CACHE * sizeof(*stem_cache));
-		if (stem_cache != NULL)
-			memset(stem_cache, 0, STEM_CACHE * sizeof(*stem_cache));
-		if (stem_cache == NULL ||
-		    pthread_setspecific(stem_key, stem_cache) != 0) {
-			free(stem_cache);
-			stem_cache = NULL;
+		if (raw == NULL || pthread_setspecific(stem_key, raw) != 0) {
+			free(raw);
 			goto uncached;
 		}
+		stem_cache = (struct stem_slot *)(void *)(
+		    ((uintptr_t)raw + (_Alignof(struct stem_slot) - 1)) &
+		    ~(uintptr_t)(_Alignof(struct stem_slot) - 1));
 	}
 	slot = &stem_cache[h % STEM_CACHE];
 	if (slot->word[len] != '\0' || memcmp(slot->word, norm, len) != 0) {
