@@ -782,7 +782,8 @@ static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
 
 /*
  * kb_stem; when stop is not NULL kb_is_stopword and kb_is_negation too,
- * and when hash is not NULL the kb_fnv1a of norm and of the stem.
+ * and when hash is not NULL the low 32 bits of the kb_fnv1a of norm and
+ * of the stem.
  */
 static size_t
 stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
