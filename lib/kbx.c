@@ -313,10 +313,29 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 {
 	char buf[256];
 	uint64_t *key = terms_key_room(t, n);
-	size_t i, k;
+	size_t i, k, room = 0;
+	uint32_t nh, th;
+	bool stop, neg;
 
+	/* A term is its norm's stem, or "not": never longer than both. */
+	for (i = 0; i < n; i++)
+		room += (tok[i].len > 3 ? tok[i].len : 3) + 1;
+	if (t->len + room > t->cap) {
+		t->cap = t->len + room;
+		t->text = kb_xrealloc(t->text, t->cap);
+	}
 	for (i = 0; i < n; i++) {
-		k = kb_fts_term_of(tok[i].norm, 1, buf, sizeof(buf));
+		/* kb_fts_term_of(norm, 1, ...), with the cached hashes */
+		k = kb_stem_token(&tok[i], buf, sizeof(buf), &stop, &neg, &nh,
+				  &th);
+		if (neg) {
+			memcpy(buf, "not", 4);
+			k = 3;
+			th = (uint32_t)kb_fnv1a(buf, k);
+		} else if (k >= sizeof(buf)) {
+			k = sizeof(buf) - 1;
+			th = (uint32_t)kb_fnv1a(buf, k);
+		}
 		if (t->len + k + 1 > t->cap) {
 			t->cap = (t->len + k + 1) * 2;
 			t->text = kb_xrealloc(t->text, t->cap);
@@ -324,7 +343,7 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		memcpy(t->text + t->len, buf, k);
 		t->text[t->len + k] = 0;
 		t->len += k + 1;
-		key[i] = KB_TERM_KEY(k, kb_fnv1a(buf, k));
+		key[i] = KB_TERM_KEY(k, th);
 	}
 	t->nkey += n;
 	t->n[col] += (uint32_t)n;
@@ -905,10 +924,13 @@ log_add(struct kbx_build *b, int64_t section)
 }
 
 /*
- * Encoded postings handed back, a few terms at a time: u32 term, u32
- * bytes, the postings.
+ * Encoded postings handed back through a scratch file, a few terms at a
+ * time: u32 term, u32 bytes, the postings.  The calling thread has the
+ * index's own finishing to do meanwhile (its late indexes, the title
+ * index); a file lets the worker run ahead of it by the whole 40-odd MB
+ * of a 100k build's postings without holding them in memory, where two
+ * 256 KiB buffers held the worker back until the caller came to store.
  */
-#define NOUT 2
 #define OUT_BYTES (256u << 10)
 
 struct rebuild {
@@ -936,8 +958,10 @@ struct rebuild {
 	size_t in_put, in_got;
 	bool in_closed; /* every term list is handed over */
 	int log_fd;	/* the build's log, read by the worker; -1 none */
-	struct kb_buf out[NOUT];
-	size_t out_put, out_got;
+	int out_fd;	     /* the encoded postings, or -1 */
+	struct kb_buf out;   /* the worker's, not yet written */
+	uint64_t out_at;     /* the worker's: bytes written */
+	uint64_t out_end;    /* shared: bytes of whole records in out_fd */
 	bool out_closed; /* every part is handed back, or the worker failed */
 	bool quit;	 /* the reading thread failed: stop */
 };
@@ -1097,38 +1121,38 @@ part_offsets(const uint32_t *df, uint32_t first, size_t width, size_t *off,
 	off[width] = sum;
 }
 
-/* The next free output buffer, emptied; NULL when told to stop. */
-static struct kb_buf *
-out_take(struct rebuild *r)
+/*
+ * Write the worker's encoded postings to the file and tell the reading
+ * thread; false when told to stop or the write failed (r->rc says).
+ */
+static bool
+out_flush(struct rebuild *r)
 {
-	struct kb_buf *out = NULL;
+	bool quit;
 
+	if (r->out.len > 0 &&
+	    !pwrite_all(r->out_fd, r->out.data, r->out.len, (off_t)r->out_at)) {
+		r->rc = kb_error_set(&r->err, KB_ERR_IO, 0,
+				     "writing postings: scratch file beside "
+				     "the index: %s",
+				     strerror(errno));
+		return false;
+	}
+	r->out_at += r->out.len;
+	kb_buf_reset(&r->out);
 	pthread_mutex_lock(&r->mu);
-	while (r->out_put - r->out_got == NOUT && !r->quit)
-		pthread_cond_wait(&r->cv, &r->mu);
-	if (!r->quit)
-		out = &r->out[r->out_put % NOUT];
-	pthread_mutex_unlock(&r->mu);
-	if (out != NULL)
-		kb_buf_reset(out);
-	return out;
-}
-
-/* Hand the buffer out_take gave to the reading thread. */
-static void
-out_give(struct rebuild *r)
-{
-	pthread_mutex_lock(&r->mu);
-	r->out_put++;
+	r->out_end = r->out_at;
+	quit = r->quit;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+	return !quit;
 }
 
 /* Encode a part's terms' postings for the reading thread; false: stop. */
 static bool
 encode_part(struct rebuild *r, uint32_t first, size_t width)
 {
-	struct kb_buf *out = NULL;
+	struct kb_buf *out = &r->out;
 	size_t i;
 
 	for (i = 0; i < width; i++) {
@@ -1137,8 +1161,6 @@ encode_part(struct rebuild *r, uint32_t first, size_t width)
 
 		if (r->fill[i] == 0)
 			continue;
-		if (out == NULL && (out = out_take(r)) == NULL)
-			return false;
 		head[0] = first + (uint32_t)i;
 		head[1] = 0;
 		at = out->len;
@@ -1148,13 +1170,9 @@ encode_part(struct rebuild *r, uint32_t first, size_t width)
 		head[1] = (uint32_t)(out->len - at - sizeof(head));
 		memcpy(out->data + at + sizeof(uint32_t), &head[1],
 		       sizeof(head[1]));
-		if (out->len >= OUT_BYTES) {
-			out_give(r);
-			out = NULL;
-		}
+		if (out->len >= OUT_BYTES && !out_flush(r))
+			return false;
 	}
-	if (out != NULL)
-		out_give(r);
 	return true;
 }
 
@@ -1289,6 +1307,8 @@ rebuild_worker(void *arg)
 		if (!encode_part(r, first, width))
 			break;
 	}
+	if (!quit && r->rc == KB_OK)
+		out_flush(r);
 	pthread_mutex_lock(&r->mu);
 	r->out_closed = true;
 	pthread_cond_broadcast(&r->cv);
@@ -1359,48 +1379,80 @@ static int
 store_parts(struct rebuild *r, struct kb_error *err)
 {
 	sqlite3_stmt *put = NULL;
+	struct kb_buf in;   /* read from the file, not yet stored */
+	uint64_t read = 0;  /* bytes of the file read */
+	size_t at = 0;	    /* in in.data: the next record */
 	int rc = KB_OK;
 
+	kb_buf_init(&in);
 	if (sqlite3_prepare_v2(r->b->sql,
 			       "INSERT INTO postings(id, data) VALUES (?, ?)",
 			       -1, &put, NULL) != SQLITE_OK)
 		rc = build_fail(r->b, err, "postings");
-	for (;;) {
-		struct kb_buf *out;
-		size_t at;
+	while (rc == KB_OK) {
+		uint64_t end;
+		uint32_t head[2];
+		size_t want;
+		ssize_t got;
+		bool failed;
 
+		/* Every whole record in hand is stored first. */
+		if (in.len - at >= sizeof(head)) {
+			memcpy(head, in.data + at, sizeof(head));
+			if (in.len - at - sizeof(head) >= head[1]) {
+				at += sizeof(head);
+				sqlite3_bind_int64(put, 1,
+						   (sqlite3_int64)head[0]);
+				sqlite3_bind_blob(put, 2, in.data + at,
+						  (int)head[1], SQLITE_STATIC);
+				if (sqlite3_step(put) != SQLITE_DONE)
+					rc = build_fail(r->b, err, "postings");
+				sqlite3_reset(put);
+				at += head[1];
+				continue;
+			}
+		}
 		pthread_mutex_lock(&r->mu);
-		while (rc == KB_OK && r->out_got == r->out_put &&
-		       !r->out_closed)
+		while (r->out_end == read && !r->out_closed)
 			pthread_cond_wait(&r->cv, &r->mu);
-		if (rc != KB_OK || r->out_got == r->out_put) {
-			/* done, or failed: the worker stops at its next step */
-			r->quit = true;
-			pthread_cond_broadcast(&r->cv);
-			pthread_mutex_unlock(&r->mu);
+		end = r->out_end;
+		failed = r->out_closed && r->rc != KB_OK;
+		pthread_mutex_unlock(&r->mu);
+		if (end == read) {
+			/* the worker is done (a failure is told by r->rc) */
+			if (!failed && at != in.len)
+				rc = kb_error_set(err, KB_ERR_IO, 0,
+						  "writing postings: the "
+						  "scratch file is corrupt");
 			break;
 		}
-		out = &r->out[r->out_got % NOUT];
-		pthread_mutex_unlock(&r->mu);
-		for (at = 0; at < out->len && rc == KB_OK;) {
-			uint32_t head[2];
-
-			memcpy(head, out->data + at, sizeof(head));
-			at += sizeof(head);
-			sqlite3_bind_int64(put, 1, (sqlite3_int64)head[0]);
-			sqlite3_bind_blob(put, 2, out->data + at, (int)head[1],
-					  SQLITE_STATIC);
-			if (sqlite3_step(put) != SQLITE_DONE)
-				rc = build_fail(r->b, err, "postings");
-			sqlite3_reset(put);
-			at += head[1];
+		/* Keep the record begun, and read on. */
+		if (at > 0) {
+			memmove(in.data, in.data + at, in.len - at);
+			in.len -= at;
+			at = 0;
 		}
-		pthread_mutex_lock(&r->mu);
-		r->out_got++;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
+		want = end - read > OUT_BYTES ? OUT_BYTES : (size_t)(end - read);
+		kb_buf_reserve(&in, want);
+		got = pread_all(r->out_fd, in.data + in.len, want, (off_t)read);
+		if (got != (ssize_t)want) {
+			rc = kb_error_set(err, KB_ERR_IO, 0,
+					  "writing postings: reading back the "
+					  "scratch file: %s",
+					  got < 0 ? strerror(errno)
+						  : "short read");
+			break;
+		}
+		in.len += want;
+		read += want;
 	}
+	/* done, or failed: the worker stops at its next step */
+	pthread_mutex_lock(&r->mu);
+	r->quit = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
 	sqlite3_finalize(put);
+	kb_buf_free(&in);
 	return rc;
 }
 
@@ -1418,8 +1470,9 @@ rebuild_free(struct rebuild *r)
 	}
 	for (i = 0; i < NBATCH; i++)
 		free(r->in[i].data);
-	for (i = 0; i < NOUT; i++)
-		kb_buf_free(&r->out[i]);
+	kb_buf_free(&r->out);
+	if (r->out_fd >= 0)
+		close(r->out_fd);
 	spill_free(&r->sp);
 	if (r->log_fd >= 0)
 		close(r->log_fd);
@@ -1471,6 +1524,7 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 	r->t = *t;
 	s->fd = -1;
 	r->log_fd = -1;
+	r->out_fd = -1;
 	/* A new index's term lists are in the log: the worker reads them. */
 	if (b->counting && log_flush(b) && b->log_fd >= 0) {
 		r->log_fd = b->log_fd;
@@ -1478,8 +1532,7 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 		r->in_closed = true;
 	}
 	log_drop(b);
-	for (i = 0; i < NOUT; i++)
-		kb_buf_init(&r->out[i]);
+	kb_buf_init(&r->out);
 	/* The parts. */
 	s->part_lo = kb_xmalloc(sizeof(*s->part_lo));
 	s->part_lo[0] = 1;
@@ -1542,6 +1595,19 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 			s->buf[p] = kb_xmalloc(s->bufcap);
 		}
 		r->s = s;
+	}
+	{
+		char *path;
+
+		r->out_fd = scratch_open(b->sql, &path);
+		if (r->out_fd < 0) {
+			rc = kb_error_set(err, KB_ERR_IO, 0,
+					  "writing postings: cannot create "
+					  "%s: %s",
+					  path, strerror(errno));
+			free(path);
+			goto fail;
+		}
 	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);

@@ -124,8 +124,8 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 		if (i == w->nhead)
 			w->head_len = w->terms_len;
 		/* The term as kb_fts_term_of(norm, 1, ...) makes it. */
-		k = kb_stem_hashed(w->tok[i].norm, buf, sizeof(buf), &stop,
-				   &neg, &w->norm_hash[i], &th);
+		k = kb_stem_token(&w->tok[i], buf, sizeof(buf), &stop, &neg,
+				  &w->norm_hash[i], &th);
 		if (neg) {
 			memcpy(buf, "not", 4);
 			k = 3;
@@ -301,15 +301,22 @@ kb_section_prior(const char *heading, size_t position)
 void
 kb_tag_token_add(struct kb_buf *b, int kind, const char *value)
 {
+	size_t n = strlen(value);
+	char *o;
+
 	kb_buf_adds(b, kind == KB_TAG_MODEL ? "kbmodel" : "kbsym");
+	kb_buf_reserve(b, n);
+	o = b->data + b->len;
 	for (; *value; value++) {
 		char c = *value;
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			kb_buf_addc(b, c);
+			*o++ = c;
 	}
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
 }
 
 char *

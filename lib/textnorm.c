@@ -140,22 +140,30 @@ fold_cp(char *dst, uint32_t cp)
 	return 4;
 }
 
-/* ASCII letters and digits: the word characters below U+0080. */
-static const bool ascii_word[128] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-    ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
-    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
-    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
-    ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
-    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
-    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+/*
+ * ASCII letters and digits, the word characters below U+0080, each to its
+ * norm (capitals lowercased); 0 for every other byte, U+0080 up included.
+ */
+static const unsigned char ascii_fold[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+    ['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+    ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+    ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+    ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+    ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i',
+    ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's',
+    ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+    ['y'] = 'y', ['z'] = 'z',
 };
 
 struct raw_token {
 	size_t start, end; /* in the text */
 	size_t off;	   /* of the norm in the norm buffer */
+	uint32_t hash;	   /* djb2 of the norm */
 };
 
 /* Class of the code point at text[i], with its length in *k. */
@@ -249,7 +257,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	struct tok_scratch *sc = scratch_get();
 	struct raw_token *raw = sc->raw;
 	size_t nraw = 0, capraw = sc->capraw, i = 0, k, k2, after, t, used = 0;
-	uint32_t cp, cp2;
+	uint32_t cp, cp2, h;
 	enum cp_class c, c2;
 	struct kb_token *tok;
 	char *norms, *pool;
@@ -269,7 +277,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	while (i < len) {
 		/* Most text is ASCII: its bytes are classed by a table. */
 		if ((unsigned char)text[i] < 0x80) {
-			if (!ascii_word[(unsigned char)text[i]]) {
+			if (ascii_fold[(unsigned char)text[i]] == 0) {
 				i++;
 				continue;
 			}
@@ -286,22 +294,33 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 		}
 		raw[nraw].start = i;
 		raw[nraw].off = used;
-		while (i < len) {
-			unsigned char ch = (unsigned char)text[i];
+		/* the norm's hash as it is written (kb_token.hash) */
+		h = 5381;
+		for (;;) {
+			const unsigned char *p = (const unsigned char *)text + i,
+					    *e = (const unsigned char *)text + len;
+			unsigned char *o = (unsigned char *)norms + used, f;
 
-			if (ch < 0x80 && ascii_word[ch]) {
-				norms[used++] = (char)(ch >= 'A' && ch <= 'Z'
-							   ? ch - 'A' + 'a'
-							   : ch);
-				i++;
-				continue;
+			/* a run of ASCII letters and digits */
+			while (p < e && (f = ascii_fold[*p]) != 0) {
+				*o++ = f;
+				h = h * 33 + f;
+				p++;
 			}
+			i = (size_t)(p - (const unsigned char *)text);
+			used = (size_t)(o - (unsigned char *)norms);
+			if (i >= len)
+				break;
 			/* any other ASCII byte but an apostrophe ends it */
-			if (ch < 0x80 && ch != '\'')
+			if (*p < 0x80 && *p != '\'')
 				break;
 			c = class_at(text, len, i, &cp, &k);
 			if (c == CP_WORD) {
+				size_t from = used;
+
 				used += fold_cp(norms + used, cp);
+				for (; from < used; from++)
+					h = h * 33 + (unsigned char)norms[from];
 			} else if (c == CP_APOS) {
 				if (i + k >= len)
 					break;
@@ -318,6 +337,7 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 			i += k;
 		}
 		raw[nraw].end = i;
+		raw[nraw].hash = h;
 		norms[used++] = '\0';
 		nraw++;
 	}
@@ -328,9 +348,13 @@ kb_tokenize_n(const char *text, size_t len, struct kb_token **out,
 	pool = (char *)(tok + nraw);
 	memcpy(pool, norms, used);
 	for (t = 0; t < nraw; t++) {
+		size_t next = t + 1 < nraw ? raw[t + 1].off : used;
+
 		tok[t].norm = pool + raw[t].off;
 		tok[t].start = raw[t].start;
 		tok[t].end = raw[t].end;
+		tok[t].len = (uint32_t)(next - raw[t].off - 1);
+		tok[t].hash = raw[t].hash;
 	}
 	*out = tok;
 	*n = nraw;
@@ -786,15 +810,12 @@ static size_t porter(const char *norm, size_t len, char *out, size_t outsz);
  * of the stem.
  */
 static size_t
-stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
-	    uint32_t hash[2])
+stem_cached_n(const char *norm, size_t len, uint32_t h, char *out,
+	      size_t outsz, bool *stop, bool *neg, uint32_t hash[2])
 {
-	size_t len, n, h = 5381;
+	size_t n;
 	struct stem_slot *slot;
 
-	/* its length and its hash in one pass */
-	for (len = 0; norm[len] != '\0'; len++)
-		h = h * 33 + (unsigned char)norm[len];
 	if (len == 0 || len >= STEM_WORD)
 		goto uncached;
 	if (stem_cache == NULL) {
@@ -851,6 +872,19 @@ uncached:
 	return n;
 }
 
+/* stem_cached_n of norm, its length and djb2 hash taken in one pass. */
+static size_t
+stem_cached(const char *norm, char *out, size_t outsz, bool *stop, bool *neg,
+	    uint32_t hash[2])
+{
+	size_t len;
+	uint32_t h = 5381;
+
+	for (len = 0; norm[len] != '\0'; len++)
+		h = h * 33 + (unsigned char)norm[len];
+	return stem_cached_n(norm, len, h, out, outsz, stop, neg, hash);
+}
+
 size_t
 kb_stem(const char *norm, char *out, size_t outsz)
 {
@@ -869,6 +903,19 @@ kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
 {
 	uint32_t h[2];
 	size_t n = stem_cached(norm, out, outsz, stop, neg, h);
+
+	*norm_hash = h[0];
+	*stem_hash = h[1];
+	return n;
+}
+
+size_t
+kb_stem_token(const struct kb_token *t, char *out, size_t outsz, bool *stop,
+	      bool *neg, uint32_t *norm_hash, uint32_t *stem_hash)
+{
+	uint32_t h[2];
+	size_t n = stem_cached_n(t->norm, t->len, t->hash, out, outsz, stop,
+				 neg, h);
 
 	*norm_hash = h[0];
 	*stem_hash = h[1];

@@ -26,6 +26,8 @@ struct kb_token {
 	const char *norm; /* NUL-terminated, never empty; lives in the array */
 	size_t start;
 	size_t end;
+	uint32_t len;  /* strlen(norm) */
+	uint32_t hash; /* djb2 of norm (h = h * 33 + byte from 5381), 32 bits */
 };
 
 /*
@@ -81,5 +83,9 @@ size_t kb_stem_info(const char *norm, char *out, size_t outsz, bool *stop,
  */
 size_t kb_stem_hashed(const char *norm, char *out, size_t outsz, bool *stop,
 		      bool *neg, uint32_t *norm_hash, uint32_t *stem_hash);
+/* kb_stem_hashed of a token's norm, its length and hash taken as made. */
+size_t kb_stem_token(const struct kb_token *t, char *out, size_t outsz,
+		     bool *stop, bool *neg, uint32_t *norm_hash,
+		     uint32_t *stem_hash);
 
 #endif

@@ -133,6 +133,12 @@ buf_grow(struct kb_buf *b, size_t extra)
 }
 
 void
+kb_buf_reserve(struct kb_buf *b, size_t n)
+{
+	buf_grow(b, n);
+}
+
+void
 kb_buf_add(struct kb_buf *b, const char *s, size_t n)
 {
 	buf_grow(b, n);

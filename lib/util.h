@@ -36,6 +36,8 @@ void kb_buf_init(struct kb_buf *b);
 void kb_buf_free(struct kb_buf *b);
 void kb_buf_reset(struct kb_buf *b);
 void kb_buf_add(struct kb_buf *b, const char *s, size_t n);
+/* Room for n more bytes (and the NUL) without reallocating. */
+void kb_buf_reserve(struct kb_buf *b, size_t n);
 void kb_buf_adds(struct kb_buf *b, const char *s);
 void kb_buf_addc(struct kb_buf *b, char c);
 void kb_buf_printf(struct kb_buf *b, const char *fmt, ...)

@@ -139,7 +139,8 @@ seen_find(const struct seen *s, const struct kb_words *out, const char *w,
 	return false;
 }
 
-/* Append w[0..n) with its hash h to out, and to the set at slot at. */
+/* Append w[0..n] (NUL-terminated) with its hash h to out, and to the set
+ * at slot at. */
 static void
 seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
 	 uint64_t h, size_t at)
@@ -152,8 +153,7 @@ seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
 	}
 	out->at[out->n] = out->text.len;
 	out->hash[out->n] = h;
-	kb_buf_add(&out->text, w, n);
-	kb_buf_addc(&out->text, '\0');
+	kb_buf_add(&out->text, w, n + 1); /* with its NUL */
 	s->slots[at] = (uint32_t)++out->n;
 	s->n++;
 	if (s->n * 2 > s->cap)
@@ -171,12 +171,11 @@ seen_add_tokens(struct seen *seen, struct kb_words *out,
 		uint64_t h;
 		size_t k = 0;
 
-		if (hash != NULL) {
+		len = tok[i].len;
+		if (hash != NULL)
 			h = hash[i];
-			len = strlen(w);
-		} else {
-			h = (uint32_t)kb_fnv1a_str(w, &len);
-		}
+		else
+			h = (uint32_t)kb_fnv1a(w, len);
 
 		/* kept: 2 to 32 bytes, not all digits */
 		if (len < 2 || len > 32)
@@ -216,8 +215,13 @@ kb_vocab_words_tok(const struct kb_token *const *toks, const size_t *ntoks,
 		   struct kb_words *out)
 {
 	struct seen seen;
-	size_t k;
+	size_t k, i, bytes = 0;
 
+	/* Room for every word (each is copied at most once). */
+	for (k = 0; k < n; k++)
+		for (i = 0; i < ntoks[k]; i++)
+			bytes += toks[k][i].len + 1;
+	kb_buf_reserve(&out->text, bytes);
 	seen_init(&seen);
 	for (k = 0; k < n; k++)
 		seen_add_tokens(&seen, out, toks[k],
