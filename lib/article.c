@@ -404,11 +404,12 @@ assign_anchors(struct kb_article *a)
 				base = kb_xstrdup("section");
 			}
 		}
+		/* The set's keys are the sections' anchors, not copies. */
 		slot = anchor_find(&set, base);
 		if (slot->key == NULL) {
 			slot->key = base;
 			slot->next = 2;
-			a->sections[i].anchor = kb_xstrdup(base);
+			a->sections[i].anchor = base;
 			continue;
 		}
 		for (;;) {
@@ -421,11 +422,9 @@ assign_anchors(struct kb_article *a)
 			}
 			free(cand);
 		}
-		a->sections[i].anchor = kb_xstrdup(cand);
+		a->sections[i].anchor = cand;
 		free(base);
 	}
-	for (i = 0; i < size; i++)
-		free(set.slots[i].key);
 	free(set.slots);
 }
 

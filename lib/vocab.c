@@ -153,7 +153,12 @@ seen_put(struct seen *s, struct kb_words *out, const char *w, size_t n,
 	}
 	out->at[out->n] = out->text.len;
 	out->hash[out->n] = h;
-	kb_buf_add(&out->text, w, n + 1); /* with its NUL */
+	/* with its NUL (the buffer's own NUL comes after: room for both) */
+	if (out->text.len + n + 2 > out->text.cap)
+		kb_buf_reserve(&out->text, n + 1);
+	memcpy(out->text.data + out->text.len, w, n + 1);
+	out->text.len += n + 1;
+	out->text.data[out->text.len] = '\0';
 	s->slots[at] = (uint32_t)++out->n;
 	s->n++;
 	if (s->n * 2 > s->cap)
