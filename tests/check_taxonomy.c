@@ -6,6 +6,7 @@
 
 #include "taxonomy.h"
 #include "textnorm.h"
+#include "util.h"
 
 #define DATA "tests/data/taxonomy/"
 #define N_ELEMS(a) (sizeof(a) / sizeof(*(a)))
@@ -116,6 +117,55 @@ START_TEST(token_offsets_point_at_the_word_as_written)
 	ck_assert_uint_eq(tok[1].end, tok[1].start + strlen("Été's"));
 	ck_assert_str_eq(tok[1].norm, "ete");
 	ck_assert_str_eq(tok[2].norm, "x");
+	kb_tokens_free(tok);
+}
+END_TEST
+
+/* djb2 as kb_token.hash is documented: h = h * 33 + byte, from 5381. */
+static uint32_t
+djb2(const char *s)
+{
+	uint32_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+START_TEST(tokens_carry_their_norms_length_and_hash)
+{
+	const char *text = "Won’t CHARGE; Été's ＡＢ12 batteries x";
+	struct kb_token *tok;
+	char a[64], b[64];
+	size_t n, i, ka, kb;
+	bool sa, na, sb, nb;
+	uint32_t ha[2], hb[2];
+
+	kb_tokenize(text, &tok, &n);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_str_eq(tok[3].norm, "ab12"); /* fullwidth, folded */
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(tok[i].len, strlen(tok[i].norm));
+		ck_assert_uint_eq(tok[i].hash, djb2(tok[i].norm));
+		/* stemming a token is stemming its norm */
+		ka = kb_stem_token(&tok[i], a, sizeof(a), &sa, &na, &ha[0],
+				   &ha[1]);
+		kb = kb_stem_hashed(tok[i].norm, b, sizeof(b), &sb, &nb,
+				    &hb[0], &hb[1]);
+		ck_assert_uint_eq(ka, kb);
+		ck_assert_str_eq(a, b);
+		ck_assert(sa == sb && na == nb);
+		ck_assert_uint_eq(ha[0], hb[0]);
+		ck_assert_uint_eq(ha[1], hb[1]);
+		ck_assert_uint_eq(ha[0],
+				  (uint32_t)kb_fnv1a(tok[i].norm, tok[i].len));
+	}
+	ck_assert(na == false);
+	kb_stem_token(&tok[0], a, sizeof(a), &sa, &na, &ha[0], &ha[1]);
+	ck_assert(na); /* "wont" negates */
+	kb_stem_token(&tok[4], a, sizeof(a), &sa, &na, &ha[0], &ha[1]);
+	ck_assert_str_eq(a, "batteri");
+	ck_assert_uint_eq(ha[1], (uint32_t)kb_fnv1a("batteri", 7));
 	kb_tokens_free(tok);
 }
 END_TEST
@@ -1005,6 +1055,7 @@ taxonomy_suite(void)
 	tcase_add_loop_test(tc, words_are_lowercased_folded_and_split, 0,
 			    N_ELEMS(tokenize_cases));
 	tcase_add_test(tc, token_offsets_point_at_the_word_as_written);
+	tcase_add_test(tc, tokens_carry_their_norms_length_and_hash);
 	tcase_add_test(tc, tokenizing_a_prefix_stops_at_its_length);
 	tcase_add_test(tc, normalize_joins_norms_with_single_spaces);
 	tcase_add_loop_test(tc, stop_words_keep_negations_and_light_words, 0,
