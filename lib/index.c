@@ -183,6 +183,23 @@ struct kb_index {
 /* Fewer than this and the text stays plain. */
 #define PACK_MIN_SAMPLES 100
 
+/*
+ * A failure the postings' rebuild reported (kbx.c), told as every failed
+ * write is: where, and that the live index was not touched.
+ */
+static int
+rebuild_fail(struct kb_index *ix, struct kb_error *err, int rc)
+{
+	char msg[sizeof(err->msg)];
+
+	if (rc == KB_OK || err == NULL)
+		return rc;
+	memcpy(msg, err->msg, sizeof(msg));
+	return kb_error_set(err, (enum kb_status)rc, 0,
+			    "%s: %s; the previous index is unchanged", ix->tmp,
+			    msg);
+}
+
 static int
 sql_fail(struct kb_index *ix, struct kb_error *err, const char *what)
 {
@@ -1469,7 +1486,7 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 		rc = write_meta(ix, err);
 	/* The postings are rebuilt on another thread meanwhile. */
 	if (rc == KB_OK)
-		rc = kbx_build_start(ix->kbx, err);
+		rc = rebuild_fail(ix, err, kbx_build_start(ix->kbx, err));
 	if (rc == KB_OK)
 		rc = mark_best_leds(ix, err);
 	if (rc == KB_OK)
@@ -1483,7 +1500,7 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	kb_packer_free(ix->packer);
 	ix->packer = NULL;
 	if (rc == KB_OK)
-		rc = kbx_build_finish(ix->kbx, err);
+		rc = rebuild_fail(ix, err, kbx_build_finish(ix->kbx, err));
 	if (rc == KB_OK)
 		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
 			  err);
