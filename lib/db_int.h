@@ -20,6 +20,15 @@ extern const char kb_db_late_indexes_sql[];
 int kb_fts_register(sqlite3 *db);
 /* The index term of one token's norm into buf; returns its length. */
 size_t kb_fts_term_of(const char *norm, int stem, char *buf, size_t bufsz);
+struct kb_token;
+/*
+ * kb_fts_term_of(tok->norm, 1, buf, bufsz), from the token's own length
+ * and hash through the stem cache; also its stop-word and negation flags
+ * and the low 32 bits of kb_fnv1a of the norm and of the term.
+ */
+size_t kb_fts_term_of_token(const struct kb_token *tok, char *buf,
+			    size_t bufsz, bool *stop, bool *neg,
+			    uint32_t *norm_hash, uint32_t *term_hash);
 /* The index term the tokenizer makes of one word, or NULL if none. */
 char *kb_fts_term(const char *word);
 

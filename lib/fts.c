@@ -64,6 +64,25 @@ kb_fts_term_of(const char *norm, int stem, char *buf, size_t bufsz)
 	return n;
 }
 
+size_t
+kb_fts_term_of_token(const struct kb_token *tok, char *buf, size_t bufsz,
+		     bool *stop, bool *neg, uint32_t *norm_hash,
+		     uint32_t *term_hash)
+{
+	size_t k = kb_stem_token(tok, buf, bufsz, stop, neg, norm_hash,
+				 term_hash);
+
+	if (*neg) {
+		memcpy(buf, "not", 4);
+		k = 3;
+		*term_hash = (uint32_t)kb_fnv1a(buf, k);
+	} else if (k >= bufsz) {
+		k = bufsz - 1;
+		*term_hash = (uint32_t)kb_fnv1a(buf, k);
+	}
+	return k;
+}
+
 static int
 tok_tokenize(Fts5Tokenizer *t, void *ctx, int flags, const char *text,
 	     int len, int (*cb)(void *, int, const char *, int, int, int))

@@ -325,17 +325,8 @@ kbx_terms_add(struct kbx_terms *t, int col, const struct kb_token *tok,
 		t->text = kb_xrealloc(t->text, t->cap);
 	}
 	for (i = 0; i < n; i++) {
-		/* kb_fts_term_of(norm, 1, ...), with the cached hashes */
-		k = kb_stem_token(&tok[i], buf, sizeof(buf), &stop, &neg, &nh,
-				  &th);
-		if (neg) {
-			memcpy(buf, "not", 4);
-			k = 3;
-			th = (uint32_t)kb_fnv1a(buf, k);
-		} else if (k >= sizeof(buf)) {
-			k = sizeof(buf) - 1;
-			th = (uint32_t)kb_fnv1a(buf, k);
-		}
+		k = kb_fts_term_of_token(&tok[i], buf, sizeof(buf), &stop, &neg,
+					 &nh, &th);
 		if (t->len + k + 1 > t->cap) {
 			t->cap = (t->len + k + 1) * 2;
 			t->text = kb_xrealloc(t->text, t->cap);

@@ -123,17 +123,8 @@ kb_section_words_make(const struct kb_section *s, struct kb_section_words *w)
 	for (i = 0; i < w->ntok; i++) {
 		if (i == w->nhead)
 			w->head_len = w->terms_len;
-		/* The term as kb_fts_term_of(norm, 1, ...) makes it. */
-		k = kb_stem_token(&w->tok[i], buf, sizeof(buf), &stop, &neg,
-				  &w->norm_hash[i], &th);
-		if (neg) {
-			memcpy(buf, "not", 4);
-			k = 3;
-			th = (uint32_t)kb_fnv1a(buf, k);
-		} else if (k >= sizeof(buf)) {
-			k = sizeof(buf) - 1;
-			th = (uint32_t)kb_fnv1a(buf, k);
-		}
+		k = kb_fts_term_of_token(&w->tok[i], buf, sizeof(buf), &stop,
+					 &neg, &w->norm_hash[i], &th);
 		w->term_key[i] = KB_TERM_KEY(k, th);
 		w->neg[i] = neg;
 		w->stop[i] = stop;
