@@ -807,13 +807,14 @@ scratch_open(sqlite3 *sql, char **path)
 	return fd;
 }
 
+/* A scratch file for the rebuild in *fd, or an error naming it. */
 static int
-spill_open(struct kbx_build *b, struct spill *s, struct kb_error *err)
+scratch_create(struct kbx_build *b, int *fd, struct kb_error *err)
 {
 	char *path;
 
-	s->fd = scratch_open(b->sql, &path);
-	if (s->fd < 0) {
+	*fd = scratch_open(b->sql, &path);
+	if (*fd < 0) {
 		int e = errno, rc;
 
 		rc = kb_error_set(err, KB_ERR_IO, 0,
@@ -1558,7 +1559,7 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 		/* One part: term ids index OFF and FILL directly. */
 		part_offsets(df, 0, b->next_id, r->off, r->fill);
 	} else {
-		rc = spill_open(b, s, err);
+		rc = scratch_create(b, &s->fd, err);
 		if (rc != KB_OK)
 			goto fail;
 		s->part_of =
@@ -1587,19 +1588,9 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 		}
 		r->s = s;
 	}
-	{
-		char *path;
-
-		r->out_fd = scratch_open(b->sql, &path);
-		if (r->out_fd < 0) {
-			rc = kb_error_set(err, KB_ERR_IO, 0,
-					  "writing postings: cannot create "
-					  "%s: %s",
-					  path, strerror(errno));
-			free(path);
-			goto fail;
-		}
-	}
+	rc = scratch_create(b, &r->out_fd, err);
+	if (rc != KB_OK)
+		goto fail;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->locks = true;
