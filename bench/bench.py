@@ -16,6 +16,7 @@ the figures to OUT.json, which report.py turns into Markdown.
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -144,6 +145,48 @@ def lat_lines(out):
             "queries": int(f[3]), "samples": int(f[4]), "empty": int(f[5]),
             "p50": float(f[6]), "p95": float(f[7]), "p99": float(f[8]),
             "max": float(f[9]), "mean": float(f[10])}
+    return d
+
+
+def percentile(sorted_v, p):
+    """Nearest rank, as bench/stats.c computes it."""
+    rank = min(max(math.ceil(p / 100.0 * len(sorted_v)), 1), len(sorted_v))
+    return sorted_v[rank - 1]
+
+
+def pooled(qpath, outs):
+    """{system: {class: stats}} from the smp lines of several runs: each
+    query's samples from all of them, then per class as lat_lines reads
+    a single run's (empty: the query found nothing in its first run)."""
+    classes = []
+    with open(qpath, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if line and not line.startswith("#"):
+                classes.append(line.split("\t", 1)[0])
+    samples, empty = {}, {}
+    for out in outs:
+        for line in out.splitlines():
+            f = line.split("\t")
+            if len(f) != 5 or f[0] != "smp":
+                continue
+            system, i = f[1], int(f[2])
+            samples.setdefault(system, [[] for _ in classes])[i].extend(
+                float(x) for x in f[4].split(","))
+            empty.setdefault(system, {}).setdefault(i, f[3] == "1")
+    d = {}
+    for system, per in samples.items():
+        for cls in list(dict.fromkeys(classes)) + [None]:
+            idx = [i for i, c in enumerate(classes) if cls in (None, c)]
+            v = sorted(x for i in idx for x in per[i])
+            if not v:
+                continue
+            d.setdefault(system, {})[cls or "all"] = {
+                "queries": len(idx), "samples": len(v),
+                "empty": sum(empty[system].get(i, False) for i in idx),
+                "p50": percentile(v, 50), "p95": percentile(v, 95),
+                "p99": percentile(v, 99), "max": v[-1],
+                "mean": sum(v) / len(v)}
     return d
 
 
@@ -277,18 +320,22 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
         "seconds": wall, "words": int(m.group(1)) if m else None}
 
     r = str(reps)
-    log("[%s] kbsearch: query latency" % label)
+    # kbsearch and Xapian, the engines the targets compare, in turns: a
+    # round of each at a time (each after its own warm-up), the samples
+    # pooled, so a slow or fast spell of the machine lands on both.
     settle()
-    res["latency"].update(lat_lines(run([os.path.join(build, "bench/kbbench"),
-                                         "latency", kbdb, queries, r])))
+    outs = []
+    for i in range(reps):
+        log("[%s] kbsearch, then Xapian: query latency, round %d/%d"
+            % (label, i + 1, reps))
+        outs.append(run([os.path.join(build, "bench/kbbench"), "latency",
+                         kbdb, queries, "1"]))
+        outs.append(run([PY, xbench, "latency", xdb, queries, "1", xspell]))
+    res["latency"].update(pooled(queries, outs))
     log("[%s] raw FTS5: query latency" % label)
     settle()
     res["latency"].update(lat_lines(run([rawfts, "latency", rawdb, queries,
                                          r])))
-    log("[%s] Xapian: query latency" % label)
-    settle()
-    res["latency"].update(lat_lines(run([PY, xbench, "latency", xdb, queries,
-                                         r, xspell])))
 
     log("[%s] one-shot: %r, median of %d" % (label, oneshot, ONESHOT_RUNS))
     settle()

@@ -390,7 +390,12 @@ def main():
             "build, so every builder finds them in the page cache.",
             "- Latency: every query once to warm up, then every query again "
             "in each timed round; each timed run is one sample, percentiles "
-            "are nearest-rank over the samples of a class. kbsearch is "
+            "are nearest-rank over the samples of a class. kbsearch and "
+            "Xapian take their rounds in turns (a kbbench run of one round, "
+            "then an xapian_bench.py run of one round, each after its own "
+            "warm-up, and again), their samples pooled, so a slow or fast "
+            "spell of the machine lands on both; raw FTS5 runs its rounds "
+            "after them. kbsearch is "
             "`kb_search()` with limit 10 (libkb has no result cache). "
             "Raw FTS5: each word quoted, joined by space (every-word) or OR "
             "(any-word), `ORDER BY bm25(docs) LIMIT 10`, on the optimized "

@@ -189,6 +189,23 @@ print_class(const struct bench_samples *s, const struct bench_queries *q,
 	       buf[n - 1], sum / (double)n);
 }
 
+/*
+ * Every sample as well, a line per query (smp SYSTEM QUERY EMPTY MS,MS,...),
+ * so runs taken in turns with another engine can be pooled.
+ */
+static void
+print_raw(const struct bench_samples *s, const char *system)
+{
+	size_t i, r;
+
+	for (i = 0; i < s->nqueries; i++) {
+		printf("smp\t%s\t%zu\t%d\t", system, i, s->empty[i] != 0);
+		for (r = 0; r < s->reps; r++)
+			printf("%s%.4f", r ? "," : "", s->ms[i * s->reps + r]);
+		putchar('\n');
+	}
+}
+
 void
 bench_samples_print(const struct bench_samples *s,
 		    const struct bench_queries *q, const char *system)
@@ -205,6 +222,7 @@ bench_samples_print(const struct bench_samples *s,
 		print_class(s, q, system, q->classes[c], buf);
 	print_class(s, q, system, NULL, buf);
 	free(buf);
+	print_raw(s, system);
 	fflush(stdout);
 }
 

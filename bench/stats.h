@@ -38,7 +38,10 @@ void bench_samples_free(struct bench_samples *s);
 /*
  * Print one line per class and one for "all":
  * lat SYSTEM CLASS QUERIES SAMPLES EMPTY P50 P95 P99 MAX MEAN (ms, tabs).
- * Every timed run of every query of the class is one sample.
+ * Every timed run of every query of the class is one sample.  Then the
+ * samples themselves, a line per query of the file, in its order:
+ * smp SYSTEM QUERY EMPTY MS,MS,... (QUERY counts from 0; EMPTY is 1 when
+ * the query found nothing).
  */
 void bench_samples_print(const struct bench_samples *s,
 			 const struct bench_queries *q, const char *system);

@@ -139,6 +139,11 @@ def print_stats(system, queries, samples, empty):
             system, cls or "all", len(idx), len(v), sum(empty[i] for i in idx),
             percentile(v, 50), percentile(v, 95), percentile(v, 99), v[-1],
             sum(v) / len(v)))
+    # The samples too, as stats.c prints them, to be pooled with others.
+    for i in range(len(queries)):
+        print("smp\t%s\t%d\t%d\t%s" % (
+            system, i, 1 if empty[i] else 0,
+            ",".join("%.4f" % x for x in samples[i])))
     sys.stdout.flush()
 
 
