@@ -192,6 +192,15 @@ def wrk_section(w):
                 "unanswered after its 2 s timeout) and non-2xx answers; its "
                 "latency percentiles leave timed-out requests out, so they "
                 "flatter the server.")
+    if w.get("turns", 1) > 1:
+        note += ("\n\nThe three took turns %d times; each figure is the "
+                 "median of its %d runs (p99 ms of the runs: nginx %s; "
+                 "kbserver %s; kbserver, no cache %s)."
+                 % (w["turns"], w["turns"],
+                    ", ".join(sig(x["p99_ms"]) for x in n["runs"]),
+                    ", ".join(sig(x["p99_ms"]) for x in k["runs"]),
+                    ", ".join(sig(x["p99_ms"])
+                              for x in w["kbserver-nocache"]["runs"])))
     return ("`wrk %s`, query `%s`, both on 127.0.0.1 in the same run:\n\n"
             % (w["args"], w["query"])
             + table(["", "requests/s", "p50 ms", "p99 ms", "response bytes",
