@@ -94,6 +94,22 @@ def timed(cmd):
     return wall, int(m.group(1)), out
 
 
+def cpu_ticks():
+    """(steal, all) ticks of every CPU since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[7] if len(v) > 7 else 0), sum(v)
+
+
+def steal_since(t0):
+    """Percent of the CPU time since cpu_ticks() gave t0 that the
+    hypervisor gave to other guests (steal): on a shared host it is when
+    this machine's cores stall, and what turns a quiet p99 into a noisy
+    one."""
+    s, a = cpu_ticks()
+    return 100.0 * (s - t0[0]) / (a - t0[1]) if a > t0[1] else 0.0
+
+
 def median_run(runs):
     """The median wall time of (wall, rss) runs."""
     walls = sorted(w for w, _ in runs)
@@ -270,32 +286,38 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
     # The two builds are timed BUILD_RUNS times each, taking turns, and
     # each is reported by its median run: on a shared 2-core machine one
     # run of either swings by 10-20% with what else the host is doing.
-    kruns, rruns = [], []
+    kruns, rruns, ksteal, rsteal = [], [], [], []
     for i in range(BUILD_RUNS):
         remove(kbdb, kbdb + ".new", kbdb + ".lock")
         settle()
+        t0 = cpu_ticks()
         wall, rss, _ = timed(cmd)
+        ksteal.append(steal_since(t0))
         kruns.append((wall, rss))
-        log("[%s] kbindex run %d/%d: %.2f s" % (label, i + 1, BUILD_RUNS,
-                                                 wall))
+        log("[%s] kbindex run %d/%d: %.2f s (steal %.1f%%)"
+            % (label, i + 1, BUILD_RUNS, wall, ksteal[-1]))
         remove(rawdb)
         settle()
+        t0 = cpu_ticks()
         wall, rss, out = timed([rawfts, "load", rawdb, artdir])
+        rsteal.append(steal_since(t0))
         load = kv_lines(out, "load")
         if int(load["articles"]) != articles:
             die("rawfts loaded %d articles, not %d"
                 % (load["articles"], articles))
         rruns.append((wall, rss))
-        log("[%s] raw FTS5 bulk load run %d/%d: %.2f s"
-            % (label, i + 1, BUILD_RUNS, wall))
+        log("[%s] raw FTS5 bulk load run %d/%d: %.2f s (steal %.1f%%)"
+            % (label, i + 1, BUILD_RUNS, wall, rsteal[-1]))
     res["build"]["kbindex"] = {"seconds": median_run(kruns),
                                "runs": [w for w, _ in kruns],
+                               "steal_pct": ksteal,
                                "rss_kb": max(r for _, r in kruns),
                                "index_bytes": size_of(kbdb),
                                "command": " ".join(cmd)}
     wall = median_run(rruns)
     rss = max(r for _, r in rruns)
     raw = {"seconds": wall, "runs": [w for w, _ in rruns], "rss_kb": rss,
+           "steal_pct": rsteal,
            "index_bytes": size_of(rawdb)}
     log("[%s] raw FTS5: optimize (timed separately)" % label)
     settle()
@@ -325,6 +347,7 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
     # pooled, so a slow or fast spell of the machine lands on both.
     settle()
     outs = []
+    t0 = cpu_ticks()
     for i in range(reps):
         log("[%s] kbsearch, then Xapian: query latency, round %d/%d"
             % (label, i + 1, reps))
@@ -332,6 +355,7 @@ def measure(label, artdir, taxonomy, queries, oneshot, build, work, reps,
                          kbdb, queries, "1"]))
         outs.append(run([PY, xbench, "latency", xdb, queries, "1", xspell]))
     res["latency"].update(pooled(queries, outs))
+    res["latency_steal_pct"] = steal_since(t0)
     log("[%s] raw FTS5: query latency" % label)
     settle()
     res["latency"].update(lat_lines(run([rawfts, "latency", rawdb, queries,
@@ -424,7 +448,12 @@ def stop(proc):
 
 
 def wrk(url):
-    return parse_wrk(run(["wrk"] + WRK_ARGS + [url]))
+    t0 = cpu_ticks()
+    d = parse_wrk(run(["wrk"] + WRK_ARGS + [url]))
+    d["steal_pct"] = steal_since(t0)
+    log("wrk: %.0f requests/s, p99 %.2f ms (steal %.1f%%)"
+        % (d["requests_per_s"], d["p99_ms"], d["steal_pct"]))
+    return d
 
 
 def wrk_nginx(label):
@@ -499,6 +528,7 @@ def median_of(runs):
         out[key] = v[len(v) // 2]
     for key in ("errors", "non2xx"):
         out[key] = sum(r[key] for r in runs)
+    out.pop("steal_pct", None)
     out["runs"] = runs
     return out
 

@@ -112,7 +112,16 @@ def build_section(c):
                 "RSS is the largest of the runs.\n"
                 % (len(k["runs"]), ", ".join(sig(w) for w in k["runs"]),
                    ", ".join(sig(w) for w in raw["runs"])))
+    if "steal_pct" in k and "steal_pct" in raw:
+        out += ("Steal during the runs (CPU time the host gave to other "
+                "machines): kbindex %s; raw FTS5 %s.\n"
+                % (pcts(k["steal_pct"]), pcts(raw["steal_pct"])))
     return out
+
+
+def pcts(v):
+    """Steal percentages, as printed beside the runs they were taken in."""
+    return ", ".join("%.1f%%" % x for x in v)
 
 
 def classes_of(c):
@@ -201,6 +210,17 @@ def wrk_section(w):
                     ", ".join(sig(x["p99_ms"]) for x in k["runs"]),
                     ", ".join(sig(x["p99_ms"])
                               for x in w["kbserver-nocache"]["runs"])))
+        if all("steal_pct" in x for key in ("nginx", "kbserver",
+                                             "kbserver-nocache")
+               for x in w[key]["runs"]):
+            note += (" Steal during those runs: nginx %s; kbserver %s; "
+                     "kbserver, no cache %s."
+                     % tuple(pcts([x["steal_pct"] for x in w[key]["runs"]])
+                             for key in ("nginx", "kbserver",
+                                         "kbserver-nocache")))
+    elif "steal_pct" in n and "steal_pct" in k:
+        note += ("\n\nSteal during the runs: nginx %.1f%%, kbserver %.1f%%."
+                 % (n["steal_pct"], k["steal_pct"]))
     return ("`wrk %s`, query `%s`, both on 127.0.0.1 in the same run:\n\n"
             % (w["args"], w["query"])
             + table(["", "requests/s", "p50 ms", "p99 ms", "response bytes",
@@ -213,8 +233,11 @@ def corpus_section(c, title):
            "%d times." % (c["articles"], mb(c["bytes"]), c["queries"],
                           c["reps"]), "",
            "### Build", "", build_section(c), "",
-           "### Query latency, in-process (ms)", "", latency_section(c), "",
-           "### One-shot", "", oneshot_section(c), ""]
+           "### Query latency, in-process (ms)", "", latency_section(c), ""]
+    if "latency_steal_pct" in c:
+        out += ["Steal while kbsearch and Xapian took their turns: %.1f%%."
+                % c["latency_steal_pct"], ""]
+    out += ["### One-shot", "", oneshot_section(c), ""]
     if "wrk" in c:
         out += ["### kbserver under wrk", "", wrk_section(c["wrk"]), ""]
     return out
@@ -421,6 +444,12 @@ def main():
             "run, the one-shot runs) `sync` writes out what the phase before "
             "left in the page cache, so no phase pays for another's "
             "writeback.",
+            "- Steal: the share of the CPU time during a measurement that "
+            "the hypervisor gave to other machines on the host (from "
+            "/proc/stat), printed beside the builds, the latency turns and "
+            "each wrk run. While it is above a few percent this machine's "
+            "cores stall for milliseconds at a time, which lands in p99s "
+            "and build times whatever the engine.",
             "- Ratios are kbsearch's figure divided by the other engine's: "
             "below 1× kbsearch is faster or smaller.", ""]
     if len(gen) > 0:
