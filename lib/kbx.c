@@ -626,53 +626,56 @@ varint_len(uint64_t v)
  * One term's postings, added to out: df, the number of groups, then per
  * group its impact, count and byte length; then the groups' section
  * numbers, each group in rising order, delta-coded from 0.  SEC is in
- * rising order; ORDER (n entries) is scratch.
+ * rising order.  A first pass sizes every group, so the second writes
+ * each section straight to its group's place: no copy of the term's
+ * sections is made, whatever its df.
  */
 static void
 encode_postings(const uint32_t *sec, const uint8_t *imp, size_t n,
-		uint32_t *order, struct kb_buf *out)
+		struct kb_buf *out)
 {
-	size_t cnt[256] = { 0 }, start[256], i;
-	unsigned char *o;
+	size_t cnt[256] = { 0 }, len[256] = { 0 }, head, body = 0, i;
+	uint32_t prev[256] = { 0 };
+	unsigned char *o, *at[256];
 	int v, nseg = 0;
 
-	for (i = 0; i < n; i++)
-		cnt[imp[i]]++;
-	/* Counting sort by falling impact, stable so sections stay rising. */
-	for (v = 255, i = 0; v >= 1; v--) {
-		start[v] = i;
-		i += cnt[v];
-		nseg += cnt[v] > 0;
+	for (i = 0; i < n; i++) {
+		uint8_t m = imp[i];
+
+		cnt[m]++;
+		len[m] += varint_len(sec[i] - prev[m]);
+		prev[m] = sec[i];
 	}
-	for (i = 0; i < n; i++)
-		if (imp[i] >= 1)
-			order[start[imp[i]]++] = sec[i];
-	/* at most: two counts, 16 bytes a group, 5 a section */
-	o = buf_room(out, 20 + (size_t)nseg * 16 + n * 5);
+	head = 0;
+	for (v = 255; v >= 1; v--) {
+		if (cnt[v] == 0)
+			continue;
+		nseg++;
+		head += 1 + varint_len(cnt[v]) + varint_len(len[v]);
+		body += len[v];
+	}
+	head += varint_len(n) + varint_len((uint64_t)nseg);
+	o = buf_room(out, head + body);
 	o = kb_put_varint(o, n);
 	o = kb_put_varint(o, (uint64_t)nseg);
 	for (v = 255; v >= 1; v--) {
-		size_t len = 0, j, from;
-		uint64_t prev = 0;
-
 		if (cnt[v] == 0)
 			continue;
-		from = start[v] - cnt[v];
-		for (j = from; j < start[v]; j++) {
-			len += varint_len(order[j] - prev);
-			prev = order[j];
-		}
 		*o++ = (unsigned char)v;
 		o = kb_put_varint(o, cnt[v]);
-		o = kb_put_varint(o, len);
+		o = kb_put_varint(o, len[v]);
 	}
 	for (v = 255; v >= 1; v--) {
-		uint64_t prev = 0;
-		size_t j;
+		at[v] = o;
+		o += len[v];
+		prev[v] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t m = imp[i];
 
-		for (j = start[v] - cnt[v]; j < start[v]; j++) {
-			o = kb_put_varint(o, order[j] - prev);
-			prev = order[j];
+		if (m >= 1) {
+			at[m] = kb_put_varint(at[m], sec[i] - prev[m]);
+			prev[m] = sec[i];
 		}
 	}
 	out->len = (size_t)((char *)o - out->data);
@@ -939,7 +942,7 @@ struct rebuild {
 	size_t tcap;
 	double avg[KBX_COLS];
 	size_t *off, *fill;
-	uint32_t *sec, *order;
+	uint32_t *sec;
 	uint8_t *imp;
 	struct kb_error err; /* a failed scratch-file read */
 	int rc;
@@ -1158,7 +1161,7 @@ encode_part(struct rebuild *r, uint32_t first, size_t width)
 		at = out->len;
 		kb_buf_add(out, (const char *)head, sizeof(head));
 		encode_postings(r->sec + r->off[i], r->imp + r->off[i],
-				r->fill[i], r->order, out);
+				r->fill[i], out);
 		head[1] = (uint32_t)(out->len - at - sizeof(head));
 		memcpy(out->data + at + sizeof(uint32_t), &head[1],
 		       sizeof(head[1]));
@@ -1474,7 +1477,6 @@ rebuild_free(struct rebuild *r)
 	free(r->off);
 	free(r->fill);
 	free(r->sec);
-	free(r->order);
 	free(r->imp);
 	free(r);
 }
@@ -1506,7 +1508,7 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 	struct rebuild *r = kb_xcalloc(1, sizeof(*r));
 	struct spill *s = &r->sp;
 	sigset_t all, old;
-	size_t maxpart = 0, maxdf = 0, sum, i;
+	size_t maxpart = 0, sum;
 	uint32_t p, lo;
 	int rc = KB_OK, c;
 
@@ -1543,16 +1545,12 @@ rebuild_start(struct kbx_build *b, const struct totals *t, uint32_t *df,
 		s->part_lo[++s->nparts] = hi;
 		lo = hi;
 	}
-	for (i = 1; i < b->next_id; i++)
-		if (df[i] > maxdf)
-			maxdf = df[i];
 	for (c = 0; c < KBX_COLS; c++)
 		r->avg[c] =
 		    t->rows ? (double)t->tok[c] / (double)t->rows : 0.0;
 	r->tf = kb_xcalloc((size_t)b->next_id * KBX_COLS, sizeof(*r->tf));
 	r->off = kb_xcalloc((size_t)b->next_id + 1, sizeof(*r->off));
 	r->fill = kb_xcalloc((size_t)b->next_id + 1, sizeof(*r->fill));
-	r->order = kb_xcalloc(maxdf ? maxdf : 1, sizeof(*r->order));
 	r->sec = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*r->sec));
 	r->imp = kb_xcalloc(maxpart ? maxpart : 1, sizeof(*r->imp));
 	if (s->nparts <= 1) {
