@@ -40,15 +40,23 @@ enum file_action {
 	F_KEEP_FOLDER, /* unreadable folder: keep every article under rel */
 };
 
+/*
+ * A path found: 16 bytes and its relative path's, so a folder of a
+ * million articles lists in ~27 MB.  The path opened is its root's
+ * prefix (the folder given, with a slash) followed by the relative path.
+ */
 struct file {
-	char *path; /* as opened */
-	char *rel;  /* as stored: relative to the folder given */
+	size_t rel;    /* in names: as stored, relative to the folder given */
+	uint32_t root; /* in roots */
 	enum file_action action;
 };
 
 struct files {
 	struct file *v;
 	size_t n, cap;
+	struct kb_buf names; /* every relative path, each ending in NUL */
+	char **roots;
+	size_t nroots;
 };
 
 struct dirid {
@@ -112,18 +120,54 @@ usage(FILE *fp)
 	      fp);
 }
 
+/* A new root, whose prefix is the first n bytes of path. */
+static uint32_t
+add_root(struct files *fs, const char *path, size_t n)
+{
+	fs->roots = kb_xrealloc(fs->roots,
+				(fs->nroots + 1) * sizeof(*fs->roots));
+	fs->roots[fs->nroots] = kb_xstrndup(path, n);
+	return (uint32_t)fs->nroots++;
+}
+
 static void
-add_file(struct files *fs, const char *path, const char *rel,
+add_file(struct files *fs, uint32_t root, const char *rel,
 	 enum file_action action)
 {
 	if (fs->n == fs->cap) {
 		fs->cap = fs->cap ? fs->cap * 2 : 64;
 		fs->v = kb_xrealloc(fs->v, fs->cap * sizeof(*fs->v));
 	}
-	fs->v[fs->n].path = kb_xstrdup(path);
-	fs->v[fs->n].rel = kb_xstrdup(rel);
+	fs->v[fs->n].rel = fs->names.len;
+	fs->v[fs->n].root = root;
 	fs->v[fs->n].action = action;
+	kb_buf_add(&fs->names, rel, strlen(rel) + 1);
 	fs->n++;
+}
+
+static const char *
+file_rel(const struct files *fs, const struct file *f)
+{
+	return fs->names.data + f->rel;
+}
+
+/* The path to open f by, malloc'd. */
+static char *
+file_path(const struct files *fs, const struct file *f)
+{
+	return kb_xasprintf("%s%s", fs->roots[f->root], file_rel(fs, f));
+}
+
+static void
+files_free(struct files *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->nroots; i++)
+		free(fs->roots[i]);
+	free(fs->roots);
+	kb_buf_free(&fs->names);
+	free(fs->v);
 }
 
 /* Why stat(path) failed, errno still set: a dangling link says so. */
@@ -139,8 +183,8 @@ stat_error(const char *path)
 }
 
 static void
-walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
-     int depth)
+walk(struct files *fs, uint32_t root, const char *dir, const char *rel,
+     struct dirid *seen, int depth)
 {
 	DIR *d;
 	struct dirent *de;
@@ -149,7 +193,7 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 
 	if (stat(dir, &sb) != 0) {
 		warnx_file(dir, 0, stat_error(dir));
-		add_file(fs, dir, rel, F_KEEP_FOLDER);
+		add_file(fs, root, rel, F_KEEP_FOLDER);
 		return;
 	}
 	/* A folder already on the path is a symlink loop. */
@@ -161,7 +205,7 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	}
 	if (depth >= MAX_DEPTH) {
 		warnx_file(dir, 0, "folders nested too deeply, not read");
-		add_file(fs, dir, rel, F_KEEP_FOLDER);
+		add_file(fs, root, rel, F_KEEP_FOLDER);
 		return;
 	}
 	seen[depth].dev = sb.st_dev;
@@ -169,7 +213,7 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	d = opendir(dir);
 	if (d == NULL) {
 		warnx_file(dir, 0, strerror(errno));
-		add_file(fs, dir, rel, F_KEEP_FOLDER);
+		add_file(fs, root, rel, F_KEEP_FOLDER);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -186,21 +230,21 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 			 : kb_xstrdup(de->d_name);
 		if (de->d_type == DT_REG) {
 			/* a regular file itself, not a link: no stat needed */
-			add_file(fs, path, r, F_INDEX);
+			add_file(fs, root, r, F_INDEX);
 		} else if (stat(path, &sb) != 0) {
 			if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN) {
 				warnx_file(path, 0, stat_error(path));
-				add_file(fs, path, r, F_KEEP);
+				add_file(fs, root, r, F_KEEP);
 			}
 		} else if (S_ISDIR(sb.st_mode)) {
-			walk(fs, path, r, seen, depth + 1);
+			walk(fs, root, path, r, seen, depth + 1);
 		} else if (kb_article_format_of(path) != KB_FORMAT_UNKNOWN) {
 			if (S_ISREG(sb.st_mode)) {
-				add_file(fs, path, r, F_INDEX);
+				add_file(fs, root, r, F_INDEX);
 			} else {
 				warnx_file(path, 0,
 					   "not a regular file, skipped");
-				add_file(fs, path, r, F_KEEP);
+				add_file(fs, root, r, F_KEEP);
 			}
 		}
 		free(path);
@@ -209,11 +253,15 @@ walk(struct files *fs, const char *dir, const char *rel, struct dirid *seen,
 	closedir(d);
 }
 
+/* Relative paths, then the order found: the first of two equal ones wins. */
 static int
-cmp_rel(const void *a, const void *b)
+cmp_rel(const void *a, const void *b, void *names)
 {
-	return strcmp(((const struct file *)a)->rel,
-		      ((const struct file *)b)->rel);
+	const struct file *x = a, *y = b;
+	int c = strcmp((const char *)names + x->rel,
+		       (const char *)names + y->rel);
+
+	return c != 0 ? c : (x->rel > y->rel) - (x->rel < y->rel);
 }
 
 static char *
@@ -246,29 +294,39 @@ collect(struct files *fs, char **paths, int npaths)
 			 * indexed from it is unknown: keep everything.
 			 */
 			warnx_file(p, 0, stat_error(p));
-			add_file(fs, p, "", F_KEEP_FOLDER);
+			add_file(fs, add_root(fs, p, 0), "", F_KEEP_FOLDER);
 		} else if (S_ISDIR(sb.st_mode)) {
-			walk(fs, p, "", seen, 0);
+			char *prefix = kb_xasprintf("%s/", p);
+
+			walk(fs, add_root(fs, prefix, strlen(prefix)), p, "",
+			     seen, 0);
+			free(prefix);
 		} else if (!S_ISREG(sb.st_mode)) {
 			warnx_file(p, 0, "not a regular file, skipped");
-			add_file(fs, p, base, F_KEEP);
+			add_file(fs, add_root(fs, p, (size_t)(base - p)), base,
+				 F_KEEP);
 		} else if (kb_article_format_of(p) == KB_FORMAT_UNKNOWN) {
 			warnx_file(p, 0,
 				   "not an article (.md, .txt or .html), "
 				   "skipped");
 		} else {
-			add_file(fs, p, base, F_INDEX);
+			add_file(fs, add_root(fs, p, (size_t)(base - p)), base,
+				 F_INDEX);
 		}
 		free(p);
 	}
-	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_rel);
+	qsort_r(fs->v, fs->n, sizeof(*fs->v), cmp_rel, fs->names.data);
 	/* Two folders holding the same relative path: the first one wins. */
 	for (i = 1; i < fs->n; i++) {
 		if (fs->v[i].action == F_INDEX &&
-		    strcmp(fs->v[i].rel, fs->v[i - 1].rel) == 0) {
-			warnx_file(fs->v[i].path, 0,
+		    strcmp(file_rel(fs, &fs->v[i]),
+			   file_rel(fs, &fs->v[i - 1])) == 0) {
+			char *path = file_path(fs, &fs->v[i]);
+
+			warnx_file(path, 0,
 				   "same relative path as an earlier file, "
 				   "skipped");
+			free(path);
 			fs->v[i].action = F_SKIP;
 		}
 	}
@@ -337,7 +395,8 @@ progress(size_t done, size_t total)
 #define MAX_PARSERS 4
 
 struct job {
-	const struct file *f;
+	char *path;	 /* the file's, to open */
+	const char *rel; /* as stored */
 	bool unread;	  /* the parsing thread reads the file */
 	bool read_failed; /* ... and could not: err says why */
 	char *data;
@@ -415,7 +474,7 @@ parse_job(const struct kb_taxonomy *tax, struct job *j,
 {
 	kb_error_clear(&j->err);
 	if (j->unread) {
-		j->rc = kb_read_file(j->f->path, MAX_FILE_BYTES, &j->data,
+		j->rc = kb_read_file(j->path, MAX_FILE_BYTES, &j->data,
 				     &j->len, &j->err);
 		if (j->rc != KB_OK) {
 			j->read_failed = true;
@@ -423,7 +482,7 @@ parse_job(const struct kb_taxonomy *tax, struct job *j,
 		}
 		kb_hash_hex(j->data, j->len, j->hash);
 	}
-	j->rc = kb_article_parse(kb_article_format_of(j->f->path), j->f->path,
+	j->rc = kb_article_parse(kb_article_format_of(j->path), j->path,
 				 j->data, j->len, &j->a, &j->err);
 	if (j->rc != KB_OK)
 		return;
@@ -503,6 +562,7 @@ job_clear(struct job *j)
 	struct trash t = { j->a, j->p, j->data };
 
 	trash_free(&t, 1);
+	free(j->path);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -633,7 +693,7 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 	}
 	/* A new index has nothing to keep: this only marks the file seen. */
 	if (j->unread)
-		kb_index_unchanged(ix, j->f->rel,
+		kb_index_unchanged(ix, j->rel,
 				   j->read_failed ? NULL : j->hash);
 	if (j->read_failed) {
 		/* kb_read_file names the file itself. */
@@ -642,11 +702,11 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
 		rc = 0;
 	} else if (j->rc != KB_OK) {
 		/* The old version stays: kb_index_unchanged marked it seen. */
-		warnx_lib(j->f->path, &j->err);
+		warnx_lib(j->path, &j->err);
 		rc = 0;
 	} else {
 		kb_error_clear(&err);
-		rc = kb_index_put_prepared(ix, j->f->rel, j->hash, j->p, &err);
+		rc = kb_index_put_prepared(ix, j->rel, j->hash, j->p, &err);
 		if (rc != KB_OK) {
 			fprintf(stderr, "kbindex: %s\n", err.msg);
 			failures++;
@@ -663,36 +723,43 @@ store_oldest(struct kb_index *ix, struct pipeline *pl)
  * index has nothing already, so there the parsing thread reads it.
  */
 static int
-queue_one(struct kb_index *ix, struct pipeline *pl, const struct file *f)
+queue_one(struct kb_index *ix, struct pipeline *pl, const struct files *fs,
+	  const struct file *f)
 {
 	struct kb_error err;
-	char *data = NULL, hash[17] = "";
+	char *data = NULL, hash[17] = "", *path;
+	const char *rel = file_rel(fs, f);
 	size_t len = 0;
 	bool unread = kb_index_fresh(ix);
 	struct job *j;
 
 	kb_error_clear(&err);
+	path = file_path(fs, f);
 	if (!unread) {
-		if (kb_read_file(f->path, MAX_FILE_BYTES, &data, &len, &err) !=
+		if (kb_read_file(path, MAX_FILE_BYTES, &data, &len, &err) !=
 		    KB_OK) {
 			/* kb_read_file names the file itself. */
 			fprintf(stderr, "kbindex: %s\n", err.msg);
 			failures++;
-			kb_index_unchanged(ix, f->rel, NULL);
+			kb_index_unchanged(ix, rel, NULL);
+			free(path);
 			return 0;
 		}
 		kb_hash_hex(data, len, hash);
-		if (kb_index_unchanged(ix, f->rel, hash)) {
+		if (kb_index_unchanged(ix, rel, hash)) {
 			free(data);
+			free(path);
 			return 0;
 		}
 	}
 	if (pl->tail - pl->head == AHEAD && store_oldest(ix, pl) != 0) {
 		free(data);
+		free(path);
 		return -1;
 	}
 	j = &pl->ring[pl->tail % AHEAD];
-	j->f = f;
+	j->path = path;
+	j->rel = rel;
 	j->unread = unread;
 	j->data = data;
 	j->len = len;
@@ -837,10 +904,11 @@ main(int argc, char **argv)
 		case F_SKIP:
 			continue;
 		case F_KEEP:
-			kb_index_unchanged(ix, fs.v[i].rel, NULL);
+			kb_index_unchanged(ix, file_rel(&fs, &fs.v[i]), NULL);
 			continue;
 		case F_KEEP_FOLDER:
-			if (kb_index_keep_folder(ix, fs.v[i].rel, &err) == KB_OK)
+			if (kb_index_keep_folder(ix, file_rel(&fs, &fs.v[i]),
+						 &err) == KB_OK)
 				continue;
 			fprintf(stderr, "kbindex: %s\n", err.msg);
 			pipeline_stop(&pl);
@@ -851,7 +919,7 @@ main(int argc, char **argv)
 		case F_INDEX:
 			break;
 		}
-		if (queue_one(ix, &pl, &fs.v[i]) != 0) {
+		if (queue_one(ix, &pl, &fs, &fs.v[i]) != 0) {
 			pipeline_stop(&pl);
 			kb_index_abort(ix);
 			ix = NULL;
@@ -910,10 +978,6 @@ out:
 	kb_index_abort(ix);
 	kb_taxonomy_free(tax);
 	free(taxpath);
-	for (i = 0; i < fs.n; i++) {
-		free(fs.v[i].path);
-		free(fs.v[i].rel);
-	}
-	free(fs.v);
+	files_free(&fs);
 	return status;
 }

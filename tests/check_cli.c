@@ -275,6 +275,58 @@ START_TEST(many_files_are_stored_and_reported_in_order)
 }
 END_TEST
 
+/*
+ * Several paths at once: each folder's articles are stored relative to
+ * it, a file given alone by its name, and of two files with the same
+ * relative path the one under the earlier folder wins; the other is named.
+ */
+START_TEST(folders_and_files_given_together_keep_the_first_of_a_name)
+{
+	struct kb_test_run r;
+	struct kb_buf got;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *first = kb_xasprintf("%s/first", dir);
+	char *second = kb_xasprintf("%s/second/", dir);
+	char *alone = kb_xasprintf("%s/loose/alone.txt", dir);
+	const char *argv[] = { kb_test_prog("kbindex"), "--db", dbpath,
+			       "--quiet", "--taxonomy", "kb/taxonomy.json",
+			       first, second, alone, NULL };
+
+	kb_test_write(dir, "first/same.txt", "First copy\n\nUnder first.\n");
+	kb_test_write(dir, "first/sub/deep.txt", "Deep\n\nUnder first/sub.\n");
+	kb_test_write(dir, "second/same.txt", "Second copy\n\nUnder second.\n");
+	kb_test_write(dir, "second/other.txt", "Other\n\nOnly in second.\n");
+	kb_test_write(dir, "loose/alone.txt", "Alone\n\nGiven by name.\n");
+	kb_test_run(&r, argv, NULL);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.err, "second/same.txt: same relative path as "
+				    "an earlier file, skipped") != NULL,
+		      "%s", r.err);
+	ck_assert_msg(strstr(r.err, "first/same.txt") == NULL, "%s", r.err);
+	kb_test_run_free(&r);
+	kb_buf_init(&got);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT path, title FROM articles"
+					    " ORDER BY id",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		kb_buf_printf(&got, "%s=%s|", sqlite3_column_text(st, 0),
+			      sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	kb_buf_addc(&got, 0);
+	ck_assert_str_eq(got.data, "alone.txt=Alone|other.txt=Other|"
+				   "same.txt=First copy|sub/deep.txt=Deep|");
+	kb_buf_free(&got);
+	free(first);
+	free(second);
+	free(alone);
+}
+END_TEST
+
 START_TEST(plain_text_articles_get_titles_sections_tags_and_led_facts)
 {
 	struct kb_test_run r;
@@ -589,6 +641,8 @@ cli_suite(void)
 	tcase_add_test(tc, indexing_prints_one_summary_line_with_counts);
 	tcase_add_test(tc, a_broken_file_is_named_and_the_rest_are_indexed);
 	tcase_add_test(tc, many_files_are_stored_and_reported_in_order);
+	tcase_add_test(tc,
+		       folders_and_files_given_together_keep_the_first_of_a_name);
 	tcase_add_test(
 		tc, plain_text_articles_get_titles_sections_tags_and_led_facts);
 	tcase_add_test(tc, html_articles_lose_script_style_and_navigation);
