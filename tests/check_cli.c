@@ -146,6 +146,29 @@ search_json(const char *q)
 	return j;
 }
 
+/* The rows sql gives on the index: columns joined by '=', each row ended by '|'. */
+static char *
+index_rows(const char *sql)
+{
+	struct kb_buf b;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int i;
+
+	kb_buf_init(&b);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < sqlite3_column_count(st); i++)
+			kb_buf_printf(&b, "%s%s", i > 0 ? "=" : "",
+				      (const char *)sqlite3_column_text(st, i));
+		kb_buf_addc(&b, '|');
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return kb_buf_steal(&b);
+}
+
 START_TEST(indexing_prints_one_summary_line_with_counts)
 {
 	struct kb_test_run r;
@@ -204,15 +227,12 @@ START_TEST(many_files_are_stored_and_reported_in_order)
 {
 	enum { N = 240 };
 	struct kb_test_run r;
-	struct kb_buf want_err, want_paths, got_paths;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char name[64], *text;
+	struct kb_buf want_err, want_paths;
+	char name[64], *text, *got_paths;
 	int i;
 
 	kb_buf_init(&want_err);
 	kb_buf_init(&want_paths);
-	kb_buf_init(&got_paths);
 	for (i = 0; i < N; i++) {
 		bool broken = i % 17 == 5, html = i % 3 == 1;
 
@@ -256,22 +276,13 @@ START_TEST(many_files_are_stored_and_reported_in_order)
 		kb_buf_free(&got_err);
 	}
 	kb_test_run_free(&r);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT path FROM articles WHERE"
-					    " path LIKE 'many/%' ORDER BY id",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		kb_buf_printf(&got_paths, "%s|", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	kb_buf_addc(&got_paths, 0);
+	got_paths = index_rows("SELECT path FROM articles WHERE"
+			       " path LIKE 'many/%' ORDER BY id");
 	kb_buf_addc(&want_paths, 0);
-	ck_assert_str_eq(got_paths.data, want_paths.data);
+	ck_assert_str_eq(got_paths, want_paths.data);
 	kb_buf_free(&want_err);
 	kb_buf_free(&want_paths);
-	kb_buf_free(&got_paths);
+	free(got_paths);
 }
 END_TEST
 
@@ -283,9 +294,7 @@ END_TEST
 START_TEST(folders_and_files_given_together_keep_the_first_of_a_name)
 {
 	struct kb_test_run r;
-	struct kb_buf got;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	char *got;
 	char *first = kb_xasprintf("%s/first", dir);
 	char *second = kb_xasprintf("%s/second/", dir);
 	char *alone = kb_xasprintf("%s/loose/alone.txt", dir);
@@ -305,22 +314,10 @@ START_TEST(folders_and_files_given_together_keep_the_first_of_a_name)
 		      "%s", r.err);
 	ck_assert_msg(strstr(r.err, "first/same.txt") == NULL, "%s", r.err);
 	kb_test_run_free(&r);
-	kb_buf_init(&got);
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT path, title FROM articles"
-					    " ORDER BY id",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		kb_buf_printf(&got, "%s=%s|", sqlite3_column_text(st, 0),
-			      sqlite3_column_text(st, 1));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	kb_buf_addc(&got, 0);
-	ck_assert_str_eq(got.data, "alone.txt=Alone|other.txt=Other|"
-				   "same.txt=First copy|sub/deep.txt=Deep|");
-	kb_buf_free(&got);
+	got = index_rows("SELECT path, title FROM articles ORDER BY id");
+	ck_assert_str_eq(got, "alone.txt=Alone|other.txt=Other|"
+			      "same.txt=First copy|sub/deep.txt=Deep|");
+	free(got);
 	free(first);
 	free(second);
 	free(alone);
