@@ -41,14 +41,15 @@ enum file_action {
 };
 
 /*
- * A path found: 16 bytes and its relative path's, so a folder of a
- * million articles lists in ~27 MB.  The path opened is its root's
+ * A path found: 8 bytes and its relative path's, so a folder of a
+ * million articles lists in ~18 MB.  The path opened is its root's
  * prefix (the folder given, with a slash) followed by the relative path.
  */
 struct file {
-	size_t rel;    /* in names: as stored, relative to the folder given */
-	uint32_t root; /* in roots */
-	enum file_action action;
+	uint64_t rel : 40;  /* in names: as stored, relative to the folder */
+	uint64_t root : 22; /* in roots: one per path given, and Linux caps
+			       a command line at 6 MB, far below 2^22 paths */
+	uint64_t action : 2; /* enum file_action */
 };
 
 struct files {
@@ -120,6 +121,25 @@ usage(FILE *fp)
 	      fp);
 }
 
+/*
+ * jemalloc's mallctl, when kbindex is linked with it (see the Makefile);
+ * weak, so a build with glibc's malloc links too.
+ */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
+		   size_t newlen) __attribute__((weak));
+
+/*
+ * Give back what is free now.  jemalloc keeps freed pages ten seconds
+ * for reuse; the list of files outgrows its arrays by doubling, and the
+ * copies it left would stay in the peak (~17 MB at a million files).
+ */
+static void
+purge_freed(void)
+{
+	if (mallctl != NULL)
+		mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* every arena */
+}
+
 /* A new root, whose prefix is the first n bytes of path. */
 static uint32_t
 add_root(struct files *fs, const char *path, size_t n)
@@ -134,6 +154,8 @@ static void
 add_file(struct files *fs, uint32_t root, const char *rel,
 	 enum file_action action)
 {
+	size_t had = fs->cap * sizeof(*fs->v) + fs->names.cap;
+
 	if (fs->n == fs->cap) {
 		fs->cap = fs->cap ? fs->cap * 2 : 64;
 		fs->v = kb_xrealloc(fs->v, fs->cap * sizeof(*fs->v));
@@ -143,6 +165,10 @@ add_file(struct files *fs, uint32_t root, const char *rel,
 	fs->v[fs->n].action = action;
 	kb_buf_add(&fs->names, rel, strlen(rel) + 1);
 	fs->n++;
+	/* An array of a megabyte or more has moved: let its old pages go. */
+	if (had >= (1 << 20) &&
+	    fs->cap * sizeof(*fs->v) + fs->names.cap != had)
+		purge_freed();
 }
 
 static const char *
@@ -168,6 +194,7 @@ files_free(struct files *fs)
 	free(fs->roots);
 	kb_buf_free(&fs->names);
 	free(fs->v);
+	memset(fs, 0, sizeof(*fs));
 }
 
 /* Why stat(path) failed, errno still set: a dangling link says so. */
@@ -774,13 +801,6 @@ queue_one(struct kb_index *ix, struct pipeline *pl, const struct files *fs,
 }
 
 /*
- * jemalloc's mallctl, when kbindex is linked with it (see the Makefile);
- * weak, so a build with glibc's malloc links too.
- */
-extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp,
-		   size_t newlen) __attribute__((weak));
-
-/*
  * The articles are stored.  Finishing (the late indexes, the title index,
  * the postings) allocates and frees buffers of megabytes, and jemalloc
  * keeps freed pages ten seconds for reuse: from here on they go back to
@@ -808,7 +828,7 @@ release_freed(void)
 				 i);
 			mallctl(name, NULL, NULL, &now, sizeof(now));
 		}
-	mallctl("arena.4096.purge", NULL, NULL, NULL, 0); /* every arena */
+	purge_freed();
 }
 
 int
@@ -947,6 +967,8 @@ main(int argc, char **argv)
 		status = 130;
 		goto out;
 	}
+	/* Every file is stored: the list goes before finishing needs room. */
+	files_free(&fs);
 	release_freed();
 	stored_cpu = thread_cpu();
 	stored_at = kb_now();
