@@ -168,6 +168,8 @@ struct kb_index {
 	int64_t *sample_id;
 	size_t nsamples;
 	struct best_leds best; /* a new index's, as its facts are stored */
+	int wbfd;	  /* PATH.new, for start_writeback; -2: cannot be */
+	size_t unflushed; /* articles stored since the last start_writeback */
 };
 
 /*
@@ -182,6 +184,38 @@ struct kb_index {
 #define PACK_SAMPLE_BYTES (2 * 1024 * 1024)
 /* Fewer than this and the text stays plain. */
 #define PACK_MIN_SAMPLES 100
+
+/*
+ * Articles stored between two calls of start_writeback: ~7 MB of index
+ * on the 100k bench corpus.
+ */
+#define WRITEBACK_ARTICLES 2048
+
+/*
+ * Have the kernel start writing PATH.new's dirty pages to disk, and
+ * return without waiting.  The index is fsync'd once complete, before it
+ * replaces the live one; without this, nothing of it would have reached
+ * the disk by then (the kernel's own writeback waits 30 s), and that
+ * fsync wrote the whole file while kbindex waited: 0.22-0.26 s of a 10 s
+ * build at 100k articles.  With a start every WRITEBACK_ARTICLES and one
+ * after the postings, the fsync takes ~0.007 s and the starts ~0.1 s in
+ * all, on the storing thread, which mostly waits for the parsing threads
+ * then.  A hint only: where it cannot be done, the fsync does it all.
+ */
+static void
+start_writeback(struct kb_index *ix)
+{
+	ix->unflushed = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (ix->wbfd == -1) {
+		ix->wbfd = open(ix->tmp, O_RDONLY | O_CLOEXEC);
+		if (ix->wbfd < 0)
+			ix->wbfd = -2;
+	}
+	if (ix->wbfd >= 0)
+		(void)sync_file_range(ix->wbfd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
 
 /*
  * A failure the postings' rebuild reported (kbx.c), told as every failed
@@ -389,6 +423,7 @@ kb_index_begin(const char *path, bool full, const struct kb_taxonomy *tax,
 
 	*out = NULL;
 	ix->lockfd = -1;
+	ix->wbfd = -1;
 	ix->vocab = kb_vocab_delta_new();
 	ix->path = kb_xstrdup(path);
 	ix->tmp = kb_xasprintf("%s.new", path);
@@ -1233,6 +1268,8 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 				      f->pattern, sqlite3_last_insert_rowid(ix->sql),
 				      (int64_t)same);
 	}
+	if (++ix->unflushed == WRITEBACK_ARTICLES)
+		start_writeback(ix);
 out:
 	free(sids);
 	free(mj);
@@ -1501,6 +1538,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	ix->packer = NULL;
 	if (rc == KB_OK)
 		rc = rebuild_fail(ix, err, kbx_build_finish(ix->kbx, err));
+	/* the postings, the late indexes and the title index */
+	start_writeback(ix);
 	if (rc == KB_OK)
 		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
 			  err);
@@ -1579,6 +1618,8 @@ kb_index_abort(struct kb_index *ix)
 		remove_tmp(ix);
 	if (ix->lockfd >= 0)
 		close(ix->lockfd);
+	if (ix->wbfd >= 0)
+		close(ix->wbfd);
 	kb_taxonomy_free(ix->own_tax);
 	kb_vocab_delta_free(ix->vocab);
 	free(ix->path);
