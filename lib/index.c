@@ -1539,7 +1539,8 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	if (rc == KB_OK)
 		rc = rebuild_fail(ix, err, kbx_build_finish(ix->kbx, err));
 	/* the postings, the late indexes and the title index */
-	start_writeback(ix);
+	if (rc == KB_OK)
+		start_writeback(ix);
 	if (rc == KB_OK)
 		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
 			  err);
