@@ -100,6 +100,33 @@ START_TEST(wont_hold_charge_lists_the_battery_replacement_in_the_first_three)
 }
 END_TEST
 
+START_TEST(lite_reads_as_light_not_as_a_typo_of_another_word)
+{
+	struct kb_test_run r;
+	const char *search[] = { kb_test_prog("kbsearch"), "--db", db, "-n",
+				 "3", "soundcor 2 red lite", NULL };
+	const char *env[] = { "NO_COLOR=1", NULL };
+	const char *first;
+
+	/*
+	 * "lite" is a common spelling of "light", not a typo: corrected, it
+	 * became "likely" and a generic article that is "likely" the cause
+	 * came first.
+	 */
+	kb_test_run(&r, search, env);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "likely") == NULL, "%s", r.out);
+	first = strstr(r.out, "\n1. ");
+	ck_assert_msg(first != NULL, "%s", r.out);
+	ck_assert_msg(strstr(first, "articles/") != NULL &&
+			      strncmp(strstr(first, "articles/"),
+				      "articles/soundcore-2-led-indicator.md",
+				      37) == 0,
+		      "%s", r.out);
+	kb_test_run_free(&r);
+}
+END_TEST
+
 static Suite *
 relevance_suite(void)
 {
@@ -114,6 +141,7 @@ relevance_suite(void)
 		tc, the_soundcore_example_answers_charging_then_fixes_for_that_model);
 	tcase_add_test(
 		tc, wont_hold_charge_lists_the_battery_replacement_in_the_first_three);
+	tcase_add_test(tc, lite_reads_as_light_not_as_a_typo_of_another_word);
 	suite_add_tcase(s, tc);
 	return s;
 }
