@@ -894,7 +894,11 @@ kb_tag_next(const char **p, int *kind, const char **value, size_t *len)
 		sep = memchr(item, '\x1e', n);
 		if (sep == NULL)
 			continue;
-		*kind = (int)strtol(item, NULL, 10);
+		/* nearly every kind is one digit */
+		if (sep == item + 1 && item[0] >= '0' && item[0] <= '9')
+			*kind = item[0] - '0';
+		else
+			*kind = (int)strtol(item, NULL, 10);
 		*value = sep + 1;
 		*len = n - (size_t)(sep + 1 - item);
 		return true;

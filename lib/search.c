@@ -210,18 +210,90 @@ push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
 	(*n)++;
 }
 
+/*
+ * Counts of values, each found by its hash: a window's tags name a
+ * hundred models and more, and each of its ~1,000 tags is counted.
+ */
+struct counter {
+	struct kb_count **v;
+	size_t *n;
+	uint32_t *slot; /* 1 + the value's place in *v; 0: empty */
+	uint32_t *hash;
+	size_t cap, indexed; /* indexed: the first values of *v in slot */
+};
+
 static void
-add_count(struct kb_count **v, size_t *n, const char *value)
+counter_init(struct counter *c, struct kb_count **v, size_t *n)
 {
+	memset(c, 0, sizeof(*c));
+	c->v = v;
+	c->n = n;
+}
+
+static void
+counter_free(struct counter *c)
+{
+	free(c->slot);
+	free(c->hash);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+counter_put(struct counter *c, size_t at, uint32_t h)
+{
+	size_t i = h & (c->cap - 1);
+
+	while (c->slot[i] != 0)
+		i = (i + 1) & (c->cap - 1);
+	c->slot[i] = (uint32_t)at + 1;
+	c->hash[i] = h;
+}
+
+/* Room for one more value, every value of *v in the table. */
+static void
+counter_room(struct counter *c)
+{
+	if (2 * (*c->n + 1) > c->cap) {
+		size_t i;
+
+		c->cap = c->cap ? 2 * c->cap : 64;
+		while (2 * (*c->n + 1) > c->cap)
+			c->cap *= 2;
+		free(c->slot);
+		free(c->hash);
+		c->slot = kb_xcalloc(c->cap, sizeof(*c->slot));
+		c->hash = kb_xcalloc(c->cap, sizeof(*c->hash));
+		c->indexed = 0;
+		for (i = 0; i < *c->n; i++)
+			counter_put(c, i, (uint32_t)kb_fnv1a_str(
+						  (*c->v)[i].value, NULL));
+		c->indexed = *c->n;
+	}
+	for (; c->indexed < *c->n; c->indexed++)
+		counter_put(c, c->indexed,
+			    (uint32_t)kb_fnv1a_str((*c->v)[c->indexed].value,
+						   NULL));
+}
+
+static void
+add_count(struct counter *c, const char *value)
+{
+	uint32_t h = (uint32_t)kb_fnv1a_str(value, NULL);
 	size_t i;
 
-	for (i = 0; i < *n; i++) {
-		if (strcmp((*v)[i].value, value) == 0) {
-			(*v)[i].count++;
+	counter_room(c);
+	for (i = h & (c->cap - 1); c->slot[i] != 0;
+	     i = (i + 1) & (c->cap - 1)) {
+		struct kb_count *x = &(*c->v)[c->slot[i] - 1];
+
+		if (c->hash[i] == h && strcmp(x->value, value) == 0) {
+			x->count++;
 			return;
 		}
 	}
-	push_count(v, n, value, 1);
+	push_count(c->v, c->n, value, 1);
+	counter_put(c, *c->n - 1, h);
+	c->indexed = *c->n;
 }
 
 static int
@@ -911,21 +983,25 @@ struct section_tags {
 	uint32_t symptoms;  /* bit k: tagged with understood symptom k */
 };
 
+/* The facets of a result, counted over the candidate window. */
+struct facets {
+	struct counter models, symptoms;
+};
+
 /* One tag of a section or of its article, folded into f. */
 static void
 take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
 	 uint32_t ignore, int kind, const char *v, struct section_tags *f,
-	 int *models, struct kb_result *r)
+	 int *models, struct facets *fc)
 {
 	size_t k;
 
 	if (kind == KB_TAG_LED)
 		return;
-	/* Facets count over the candidate window. */
-	if (r != NULL && kind == KB_TAG_MODEL)
-		add_count(&r->facet_models, &r->nfacet_models, v);
-	else if (r != NULL && kind == KB_TAG_SYMPTOM)
-		add_count(&r->facet_symptoms, &r->nfacet_symptoms, v);
+	if (fc != NULL && kind == KB_TAG_MODEL)
+		add_count(&fc->models, v);
+	else if (fc != NULL && kind == KB_TAG_SYMPTOM)
+		add_count(&fc->symptoms, v);
 	if (kind == KB_TAG_MODEL) {
 		(*models)++;
 		if (u->model && strcasecmp(v, u->model->name) == 0)
@@ -960,7 +1036,7 @@ take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
 static void
 take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
 	  uint32_t ignore, const char *section, const char *article,
-	  struct section_tags *f, struct kb_result *r)
+	  struct section_tags *f, struct facets *fc)
 {
 	const char *lists[2] = { section, article }, *p, *v;
 	char value[512];
@@ -974,7 +1050,7 @@ take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
 				len = sizeof(value) - 1;
 			memcpy(value, v, len);
 			value[len] = '\0';
-			take_tag(t, u, ignore, kind, value, f, &models, r);
+			take_tag(t, u, ignore, kind, value, f, &models, fc);
 		}
 	}
 	f->generic = models == 0;
@@ -1425,6 +1501,7 @@ rank_window(struct kb_db *db, const struct plan *p,
 	    struct cand **out, size_t *nout)
 {
 	struct section_tags *f;
+	struct facets fc;
 	struct cand *c;
 	double bm_max = 0.0;
 	size_t n = 0, i;
@@ -1442,9 +1519,13 @@ rank_window(struct kb_db *db, const struct plan *p,
 			bm_max = c[i].bm25;
 	f = kb_xcalloc(n ? n : 1, sizeof(*f));
 	bm_max = 0.0;
+	counter_init(&fc.models, &r->facet_models, &r->nfacet_models);
+	counter_init(&fc.symptoms, &r->facet_symptoms, &r->nfacet_symptoms);
 	for (i = 0; i < n; i++)
 		take_tags(kb_db_taxonomy(db), u, p->led_symptoms,
-			  c[i].feat.tags, c[i].feat.article_tags, &f[i], r);
+			  c[i].feat.tags, c[i].feat.article_tags, &f[i], &fc);
+	counter_free(&fc.models);
+	counter_free(&fc.symptoms);
 	for (i = 0; i < n; i++) {
 		c[i].bm25 += tag_bm25(p, &c[i], &f[i]);
 		if (c[i].bm25 > bm_max)

@@ -1,6 +1,7 @@
 /* check_search.c - ranking, relaxation, filters, paging and snippets over a real index. */
 #include <check.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -602,6 +603,87 @@ cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * MANY_MODELS models, each with one article about its hinge, and every
+ * third with a second: more facet values than a window's count starts
+ * with room for.
+ */
+#define MANY_MODELS 120
+
+static void
+many_setup(void)
+{
+	struct kb_test_doc docs[MANY_MODELS + MANY_MODELS / 3];
+	struct kb_error err;
+	struct kb_buf tax;
+	size_t i, n = 0;
+
+	dir = kb_test_tmpdir();
+	dbpath = kb_test_path(dir, "many.db");
+	kb_buf_init(&tax);
+	kb_buf_adds(&tax, "{\"models\": [");
+	for (i = 0; i < MANY_MODELS; i++) {
+		char *m = kb_xasprintf("%s{\"id\": \"acme-hx-%zu\", \"brand\": "
+				       "\"Acme\", \"name\": \"Acme HX %zu\"}",
+				       i ? ", " : "", i, i);
+
+		kb_buf_adds(&tax, m);
+		free(m);
+	}
+	kb_buf_adds(&tax, "], \"symptoms\": []}");
+	for (i = 0; i < MANY_MODELS; i++) {
+		size_t k;
+
+		for (k = 0; k < (i % 3 ? 1u : 2u); k++) {
+			docs[n].path = kb_xasprintf("hx%03zu-%zu.md", i, k);
+			docs[n].text = kb_xasprintf(
+			    "---\ntitle: Hinge %zu of the Acme HX %zu\n"
+			    "models: [Acme HX %zu]\n---\n## Tighten the "
+			    "hinge\n\nA loose hinge on this unit needs a "
+			    "quarter turn.\n",
+			    k, i, i);
+			n++;
+		}
+	}
+	ck_assert_int_eq(kb_test_index(dbpath, docs, n, tax.data, false, NULL),
+			 KB_OK);
+	for (i = 0; i < n; i++) {
+		free((char *)docs[i].path);
+		free((char *)docs[i].text);
+	}
+	kb_buf_free(&tax);
+	ck_assert_int_eq(kb_db_open(dbpath, &db, &err), KB_OK);
+}
+
+START_TEST(every_model_of_the_window_is_one_facet_with_its_count)
+{
+	struct kb_result *r = search("hinge", NULL, NULL, 10, 0);
+	bool seen[MANY_MODELS] = { false };
+	size_t i, n;
+
+	ck_assert_uint_eq(r->nfacet_models, MANY_MODELS);
+	for (i = 0; i < r->nfacet_models; i++) {
+		const struct kb_count *c = &r->facet_models[i];
+
+		ck_assert_msg(sscanf(c->value, "Acme HX %zu", &n) == 1 &&
+				      n < MANY_MODELS,
+			      "facet %s", c->value);
+		ck_assert_msg(!seen[n], "%s counted twice", c->value);
+		seen[n] = true;
+		/* each article's section holds its model once */
+		ck_assert_msg(c->count == (n % 3 ? 1 : 2), "%s: %lld",
+			      c->value, (long long)c->count);
+		/* most first, then by name */
+		if (i > 0)
+			ck_assert(r->facet_models[i - 1].count > c->count ||
+				  (r->facet_models[i - 1].count == c->count &&
+				   strcmp(r->facet_models[i - 1].value,
+					  c->value) < 0));
+	}
+	kb_result_free(r);
+}
+END_TEST
+
 START_TEST(pages_past_the_first_two_hundred_list_every_other_match_once)
 {
 	int64_t ids[DEEP_N + 10];
@@ -693,6 +775,10 @@ search_suite(void)
 	tcase_add_test(tc,
 		       pages_past_the_first_two_hundred_list_every_other_match_once);
 	tcase_add_test(tc, a_page_straddling_the_window_joins_both_parts);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("many models");
+	tcase_add_unchecked_fixture(tc, many_setup, teardown);
+	tcase_add_test(tc, every_model_of_the_window_is_one_facet_with_its_count);
 	suite_add_tcase(s, tc);
 	return s;
 }
