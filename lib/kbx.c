@@ -3092,25 +3092,17 @@ struct inst {
 	uint32_t col, off, concept;
 };
 
-static int
-cmp_inst(const void *a, const void *b)
-{
-	const struct inst *x = a, *y = b;
-
-	if (x->col != y->col)
-		return x->col < y->col ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Per column, the most distinct concepts within the proximity window. */
+/*
+ * Per column, the most distinct concepts within the proximity window.
+ * in[0..n) is in column, then offset order: kbx_stats finds the
+ * instances so; the order among those at one offset does not
+ * change the answer.
+ */
 static void
-proximity(struct inst *in, size_t n, uint32_t *out)
+proximity(const struct inst *in, size_t n, uint32_t *out)
 {
 	size_t i, j, k, m;
 
-	if (n == 0)
-		return;
-	qsort(in, n, sizeof(*in), cmp_inst);
 	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && in[j].col == in[i].col; j++)
 			;
