@@ -2099,6 +2099,11 @@ struct kbx_phrase {
 	double weight;
 };
 
+/* Where a phrase of the query starts in a section. */
+struct inst {
+	uint32_t col, off, concept;
+};
+
 struct kbx_query {
 	struct kb_db *db;
 	struct kbx_phrase ph[KB_STATS_MAX_PHRASES];
@@ -2113,6 +2118,11 @@ struct kbx_query {
 	sqlite3_blob *fwd;
 	unsigned char *row;
 	size_t rowcap;
+	/* kbx_stats' scratch, kept from one section to the next */
+	uint32_t *tok;
+	size_t tokcap;
+	struct inst *inst;
+	size_t instcap;
 };
 
 static const char term_sql[] = "SELECT id FROM terms WHERE term = ?";
@@ -2147,6 +2157,8 @@ kbx_query_free(struct kbx_query *q)
 	free(q->fmask);
 	sqlite3_blob_close(q->fwd);
 	free(q->row);
+	free(q->tok);
+	free(q->inst);
 	free(q);
 }
 
@@ -3088,10 +3100,6 @@ in_sorted(const uint32_t *v, size_t n, uint32_t x)
 	return bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
 }
 
-struct inst {
-	uint32_t col, off, concept;
-};
-
 /*
  * Per column, the most distinct concepts within the proximity window.
  * in[0..n) is in column, then offset order: kbx_stats finds the
@@ -3160,9 +3168,10 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 	  struct kbx_owned_feat *feat)
 {
 	struct fwd_row r;
-	uint32_t *tok = NULL, *v = NULL;
-	struct inst *in = NULL;
-	size_t ntok = 0, cap = 0, ninst = 0, icap = 0, np = q->n, n, i, len;
+	uint32_t *tok = q->tok, *v = NULL;
+	struct inst *in = q->inst;
+	size_t ntok = 0, cap = q->tokcap, ninst = 0, icap = q->instcap;
+	size_t np = q->n, n, i, len;
 	size_t start[KBX_COLS + 1];
 	uint64_t x;
 	int c;
@@ -3175,6 +3184,8 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 		if (ntok == cap) {
 			cap = cap ? cap * 2 : 256;
 			tok = kb_xrealloc(tok, cap * sizeof(*tok));
+			q->tok = tok;
+			q->tokcap = cap;
 		}
 		tok[ntok++] = (uint32_t)x;
 	}
@@ -3228,6 +3239,8 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 					icap = icap ? icap * 2 : 64;
 					in = kb_xrealloc(in,
 							 icap * sizeof(*in));
+					q->inst = in;
+					q->instcap = icap;
 				}
 				in[ninst].col = (uint32_t)c;
 				in[ninst].off = (uint32_t)(i - start[c]);
@@ -3237,8 +3250,6 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 		}
 	}
 	proximity(in, ninst, v + 2 + 2 * KBX_COLS + np * KBX_COLS);
-	free(in);
-	free(tok);
 	*nv = n;
 	return v;
 }
