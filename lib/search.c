@@ -217,9 +217,11 @@ push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
 struct counter {
 	struct kb_count **v;
 	size_t *n;
-	uint32_t *slot; /* 1 + the value's place in *v; 0: empty */
-	uint32_t *hash;
-	size_t cap, indexed; /* indexed: the first values of *v in slot */
+	struct {
+		uint32_t at; /* 1 + the value's place in *v; 0: empty */
+		uint32_t hash;
+	} *slot;
+	size_t cap;
 };
 
 static void
@@ -234,7 +236,6 @@ static void
 counter_free(struct counter *c)
 {
 	free(c->slot);
-	free(c->hash);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -243,36 +244,10 @@ counter_put(struct counter *c, size_t at, uint32_t h)
 {
 	size_t i = h & (c->cap - 1);
 
-	while (c->slot[i] != 0)
+	while (c->slot[i].at != 0)
 		i = (i + 1) & (c->cap - 1);
-	c->slot[i] = (uint32_t)at + 1;
-	c->hash[i] = h;
-}
-
-/* Room for one more value, every value of *v in the table. */
-static void
-counter_room(struct counter *c)
-{
-	if (2 * (*c->n + 1) > c->cap) {
-		size_t i;
-
-		c->cap = c->cap ? 2 * c->cap : 64;
-		while (2 * (*c->n + 1) > c->cap)
-			c->cap *= 2;
-		free(c->slot);
-		free(c->hash);
-		c->slot = kb_xcalloc(c->cap, sizeof(*c->slot));
-		c->hash = kb_xcalloc(c->cap, sizeof(*c->hash));
-		c->indexed = 0;
-		for (i = 0; i < *c->n; i++)
-			counter_put(c, i, (uint32_t)kb_fnv1a_str(
-						  (*c->v)[i].value, NULL));
-		c->indexed = *c->n;
-	}
-	for (; c->indexed < *c->n; c->indexed++)
-		counter_put(c, c->indexed,
-			    (uint32_t)kb_fnv1a_str((*c->v)[c->indexed].value,
-						   NULL));
+	c->slot[i].at = (uint32_t)at + 1;
+	c->slot[i].hash = h;
 }
 
 static void
@@ -281,19 +256,26 @@ add_count(struct counter *c, const char *value)
 	uint32_t h = (uint32_t)kb_fnv1a_str(value, NULL);
 	size_t i;
 
-	counter_room(c);
-	for (i = h & (c->cap - 1); c->slot[i] != 0;
+	if (2 * (*c->n + 1) > c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		free(c->slot);
+		c->slot = kb_xcalloc(c->cap, sizeof(*c->slot));
+		for (i = 0; i < *c->n; i++)
+			counter_put(c, i,
+				    (uint32_t)kb_fnv1a_str((*c->v)[i].value,
+							   NULL));
+	}
+	for (i = h & (c->cap - 1); c->slot[i].at != 0;
 	     i = (i + 1) & (c->cap - 1)) {
-		struct kb_count *x = &(*c->v)[c->slot[i] - 1];
+		struct kb_count *x = &(*c->v)[c->slot[i].at - 1];
 
-		if (c->hash[i] == h && strcmp(x->value, value) == 0) {
+		if (c->slot[i].hash == h && strcmp(x->value, value) == 0) {
 			x->count++;
 			return;
 		}
 	}
 	push_count(c->v, c->n, value, 1);
 	counter_put(c, *c->n - 1, h);
-	c->indexed = *c->n;
 }
 
 static int
