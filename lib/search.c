@@ -980,9 +980,9 @@ take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
 
 	if (kind == KB_TAG_LED)
 		return;
-	if (fc != NULL && kind == KB_TAG_MODEL)
+	if (kind == KB_TAG_MODEL)
 		add_count(&fc->models, v);
-	else if (fc != NULL && kind == KB_TAG_SYMPTOM)
+	else if (kind == KB_TAG_SYMPTOM)
 		add_count(&fc->symptoms, v);
 	if (kind == KB_TAG_MODEL) {
 		(*models)++;
