@@ -202,10 +202,11 @@ struct cand {
 };
 
 static void
-push_count(struct kb_count **v, size_t *n, const char *value, int64_t count)
+push_count(struct kb_count **v, size_t *n, const char *value, size_t len,
+	   int64_t count)
 {
 	*v = kb_xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].value = kb_xstrdup(value);
+	(*v)[*n].value = kb_xstrndup(value, len);
 	(*v)[*n].count = count;
 	(*n)++;
 }
@@ -250,10 +251,11 @@ counter_put(struct counter *c, size_t at, uint32_t h)
 	c->slot[i].hash = h;
 }
 
+/* Count value[0..len). */
 static void
-add_count(struct counter *c, const char *value)
+add_count(struct counter *c, const char *value, size_t len)
 {
-	uint32_t h = (uint32_t)kb_fnv1a_str(value, NULL);
+	uint32_t h = (uint32_t)kb_fnv1a(value, len);
 	size_t i;
 
 	if (2 * (*c->n + 1) > c->cap) {
@@ -269,12 +271,13 @@ add_count(struct counter *c, const char *value)
 	     i = (i + 1) & (c->cap - 1)) {
 		struct kb_count *x = &(*c->v)[c->slot[i].at - 1];
 
-		if (c->slot[i].hash == h && strcmp(x->value, value) == 0) {
+		if (c->slot[i].hash == h && strncmp(x->value, value, len) == 0 &&
+		    x->value[len] == '\0') {
 			x->count++;
 			return;
 		}
 	}
-	push_count(c->v, c->n, value, 1);
+	push_count(c->v, c->n, value, len, 1);
 	counter_put(c, *c->n - 1, h);
 }
 
@@ -970,34 +973,50 @@ struct facets {
 	struct counter models, symptoms;
 };
 
-/* One tag of a section or of its article, folded into f. */
+/* Whether v[0..len) is the string s. */
+static bool
+span_is(const char *v, size_t len, const char *s)
+{
+	return strncmp(s, v, len) == 0 && s[len] == '\0';
+}
+
+/*
+ * One tag of a section or of its article, v[0..len), folded into f.  The
+ * value is read where it lies: copying each of a window's ~1,000 tags out
+ * to end it with a NUL cost more than the rest of this.
+ */
 static void
 take_tag(const struct kb_taxonomy *t, const struct kb_understood *u,
-	 uint32_t ignore, int kind, const char *v, struct section_tags *f,
-	 int *models, struct facets *fc)
+	 uint32_t ignore, int kind, const char *v, size_t len,
+	 struct section_tags *f, int *models, struct facets *fc)
 {
 	size_t k;
 
 	if (kind == KB_TAG_LED)
 		return;
 	if (kind == KB_TAG_MODEL)
-		add_count(&fc->models, v);
+		add_count(&fc->models, v, len);
 	else if (kind == KB_TAG_SYMPTOM)
-		add_count(&fc->symptoms, v);
+		add_count(&fc->symptoms, v, len);
 	if (kind == KB_TAG_MODEL) {
 		(*models)++;
-		if (u->model && strcasecmp(v, u->model->name) == 0)
+		if (u->model && strlen(u->model->name) == len &&
+		    strncasecmp(v, u->model->name, len) == 0)
 			f->model_match = true;
 		if (u->brand) {
-			const struct kb_model *m = kb_taxonomy_model(t, v);
+			char name[512];
+			const struct kb_model *m;
 
+			memcpy(name, v, len);
+			name[len] = '\0';
+			m = kb_taxonomy_model(t, name);
 			if (m && strcasecmp(m->brand, u->brand) == 0)
 				f->brand_match = true;
 		}
 		return;
 	}
 	for (k = 0; k < u->symptoms.n && k < 32; k++) {
-		if (strcmp(u->symptoms.v[k], v) != 0 ||
+		if (!span_is(v, len, u->symptoms.v[k]) ||
 		    (ignore & ((uint32_t)1 << k)))
 			continue;
 		/* Words of the symptom count as covered. */
@@ -1021,19 +1040,14 @@ take_tags(const struct kb_taxonomy *t, const struct kb_understood *u,
 	  struct section_tags *f, struct facets *fc)
 {
 	const char *lists[2] = { section, article }, *p, *v;
-	char value[512];
 	size_t len;
 	int models = 0, i, kind;
 
 	memset(f, 0, sizeof(*f));
 	for (i = 0; i < 2; i++) {
-		for (p = lists[i]; kb_tag_next(&p, &kind, &v, &len);) {
-			if (len >= sizeof(value))
-				len = sizeof(value) - 1;
-			memcpy(value, v, len);
-			value[len] = '\0';
-			take_tag(t, u, ignore, kind, value, f, &models, fc);
-		}
+		for (p = lists[i]; kb_tag_next(&p, &kind, &v, &len);)
+			take_tag(t, u, ignore, kind, v, len < 512 ? len : 511,
+				 f, &models, fc);
 	}
 	f->generic = models == 0;
 	f->other_model = models > 0 && !f->model_match;
