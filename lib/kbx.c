@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db_int.h"
+#include "decode.h"
 #include "kbx.h"
 #include "textnorm.h"
 
@@ -2529,6 +2530,8 @@ struct acc {
 	bool sized; /* val covers every section id of the index */
 	uint32_t *touched; /* section ids fit: see acc_add */
 	size_t n, tcap;
+	uint32_t *ids; /* a group's ids, decoded */
+	size_t icap;
 };
 
 #define ACC_HUGE ((size_t)2 << 20)
@@ -2591,6 +2594,7 @@ acc_drop(void *p)
 	if (a->map != NULL)
 		munmap(a->map, a->maplen);
 	free(a->touched);
+	free(a->ids);
 	free(a);
 }
 
@@ -2749,31 +2753,16 @@ acc_top(struct acc *a, size_t k, struct kbx_hit *out)
 	return n;
 }
 
-/*
- * The next id of a group whose buffer has KBX_PAD readable bytes past
- * end: a one- or two-byte delta (nearly all of them) without a branch on
- * its length, longer ones through kb_get_varint.  False past end.
- */
-#define KBX_PAD 8
-static inline bool
-next_id_padded(const unsigned char **p, const unsigned char *end,
-	       uint64_t *id)
+/* Room for a group of c ids (kb_decode_ids). */
+static uint32_t *
+acc_ids(struct acc *a, uint64_t c)
 {
-	const unsigned char *q = *p;
-	uint64_t b0 = q[0], b1 = q[1], two = b0 >> 7;
-	uint64_t d;
-
-	if (__builtin_expect((b0 & b1) >= 0x80, 0) || q >= end) {
-		if (!kb_get_varint(p, end, &d))
-			return false;
-		*id += d;
-		return true;
+	if (c + KB_DECODE_SLACK > a->icap) {
+		a->icap = (size_t)c + KB_DECODE_SLACK;
+		free(a->ids);
+		a->ids = kb_xcalloc(a->icap, sizeof(*a->ids));
 	}
-	if (q + 1 + two > end)
-		return false;
-	*id += (b0 & 0x7f) | ((b1 << 7) & (0 - two));
-	*p = q + 1 + two;
-	return true;
+	return a->ids;
 }
 
 /*
@@ -2782,28 +2771,31 @@ next_id_padded(const unsigned char **p, const unsigned char *end,
  * and only the list of touched ids depends on the bit, without a branch.
  */
 static void
-seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
-	uint64_t c, float w)
+seg_add(struct acc *a, const unsigned char *p, size_t bytes, uint64_t c,
+	float w)
 {
-	uint64_t id = 0;
-	uint64_t *met = a->met;
-	uint32_t *touched;
+	uint64_t *met = a->met, id = 0;
+	uint32_t *touched, *ids;
 	float *val = a->val;
-	size_t n, cap = a->cap;
+	size_t n, cap = a->cap, got, i;
 
 	if (a->n + c > a->tcap) {
 		a->tcap = a->n + c > 2 * a->tcap ? a->n + c : 2 * a->tcap;
 		a->touched = kb_xrealloc(a->touched,
 					 a->tcap * sizeof(*a->touched));
 	}
+	ids = acc_ids(a, c);
+	got = kb_decode_ids(p, bytes, &id, (size_t)c, ids, true);
+	if (got > c)
+		got = (size_t)c;
 	touched = a->touched;
 	n = a->n;
-	while (c-- > 0 && next_id_padded(&p, end, &id)) {
-		uint64_t word, bit;
+	for (i = 0; i < got; i++) {
+		uint64_t word, bit, x = ids[i];
 
-		if (__builtin_expect(id == 0 || id >= cap, 0)) {
+		if (__builtin_expect(x == 0 || x >= cap, 0)) {
 			a->n = n;
-			acc_add(a, (int64_t)id, w);
+			acc_add(a, (int64_t)x, w);
 			n = a->n;
 			touched = a->touched;
 			met = a->met;
@@ -2811,12 +2803,12 @@ seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
 			cap = a->cap;
 			continue;
 		}
-		word = met[id / 64];
-		bit = (word >> (id % 64)) & 1;
-		met[id / 64] = word | (uint64_t)1 << (id % 64);
-		touched[n] = (uint32_t)id;
+		word = met[x / 64];
+		bit = (word >> (x % 64)) & 1;
+		met[x / 64] = word | (uint64_t)1 << (x % 64);
+		touched[n] = (uint32_t)x;
 		n += bit ^ 1;
-		val[id] += w;
+		val[x] += w;
 	}
 	a->n = n;
 }
@@ -2827,28 +2819,29 @@ seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
  * met are gathered first without a branch, then their scores added.
  */
 static void
-seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
-	 uint64_t c, float w)
+seg_bump(struct acc *a, const unsigned char *p, size_t bytes, uint64_t c,
+	 float w)
 {
-	uint32_t hit[256];
 	const uint64_t *met = a->met;
 	float *val = a->val;
+	uint32_t *ids = acc_ids(a, c);
 	uint64_t id = 0;
-	size_t nh = 0, cap = a->cap, i;
+	size_t cap = a->cap, got, nh = 0, i;
 
-	while (c-- > 0 && next_id_padded(&p, end, &id)) {
-		if (__builtin_expect(id >= cap, 0))
+	got = kb_decode_ids(p, bytes, &id, (size_t)c, ids, true);
+	if (got > c)
+		got = (size_t)c;
+	/* The hits overwrite the ids already read. */
+	for (i = 0; i < got; i++) {
+		uint32_t x = ids[i];
+
+		if (__builtin_expect(x >= cap, 0))
 			continue;
-		hit[nh] = (uint32_t)id;
-		nh += (met[id / 64] >> (id % 64)) & 1;
-		if (nh == sizeof(hit) / sizeof(hit[0])) {
-			for (i = 0; i < nh; i++)
-				val[hit[i]] += w;
-			nh = 0;
-		}
+		ids[nh] = x;
+		nh += (met[x / 64] >> (x % 64)) & 1;
 	}
 	for (i = 0; i < nh; i++)
-		val[hit[i]] += w;
+		val[ids[i]] += w;
 }
 
 /* A list's weighted impact at segment s, 0 past its end. */
@@ -2978,8 +2971,8 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			*exhaustive = false;
 			break;
 		}
-		if (bytes + KBX_PAD > bufcap) {
-			bufcap = bytes + KBX_PAD;
+		if (bytes >= bufcap) {
+			bufcap = bytes + 1;
 			buf = kb_xrealloc(buf, bufcap);
 		}
 		if (at[cur.list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
@@ -2988,13 +2981,12 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 				       (int)at[cur.list]) != SQLITE_OK))
 			goto out;
 		at[cur.list] += bytes;
-		memset(buf + bytes, 0, KBX_PAD);
 		p = buf;
 		end = buf + bytes;
 		if (!admit) {
-			seg_bump(a, p, end, c, w);
+			seg_bump(a, p, bytes, c, w);
 		} else if (allow == NULL) {
-			seg_add(a, p, end, c, w);
+			seg_add(a, p, bytes, c, w);
 		} else {
 			for (e = 0; e < c && kb_get_varint(&p, end, &d); e++) {
 				id += d;
