@@ -23,14 +23,14 @@ decode_scalar(const unsigned char **pp, const unsigned char *end, uint64_t *id,
 
 	while (n < want && p < end && p <= stop) {
 		const unsigned char *was = p;
-		unsigned b0 = p[0];
+		/* A second byte that cannot end a varint when there is none. */
+		uint64_t b0 = p[0], b1 = end - p >= 2 ? p[1] : 0x80,
+			 two = b0 >> 7;
 
-		if (b0 < 0x80) {
-			d = b0;
-			p++;
-		} else if (end - p >= 2 && p[1] < 0x80) {
-			d = (b0 & 0x7f) | (uint64_t)p[1] << 7;
-			p += 2;
+		if (__builtin_expect((b0 & b1) < 0x80, 1)) {
+			/* One byte or two, without a branch on which. */
+			d = (b0 & 0x7f) | ((b1 << 7) & (0 - two));
+			p += 1 + two;
 		} else if (!kb_get_varint(&p, end, &d)) {
 			*stopped = true; /* runs past the end */
 			break;

@@ -2532,6 +2532,7 @@ struct acc {
 	size_t n, tcap;
 	uint32_t *ids; /* a group's ids, decoded */
 	size_t icap;
+	bool simd; /* kb_decode_simd() */
 };
 
 #define ACC_HUGE ((size_t)2 << 20)
@@ -2581,7 +2582,10 @@ acc_grow(struct acc *a, size_t cap)
 static void *
 acc_make(void)
 {
-	return kb_xcalloc(1, sizeof(struct acc));
+	struct acc *a = kb_xcalloc(1, sizeof(struct acc));
+
+	a->simd = kb_decode_simd();
+	return a;
 }
 
 static void
@@ -2753,7 +2757,12 @@ acc_top(struct acc *a, size_t k, struct kbx_hit *out)
 	return n;
 }
 
-/* Room for a group of c ids (kb_decode_ids). */
+/*
+ * Where the CPU has a vector decoder (decode.h), a group's ids are
+ * decoded whole into the accumulator's ids, then added; elsewhere each is
+ * added as it is read, through next_id_padded, whose stream of one- and
+ * two-byte gaps needs no second pass.
+ */
 static uint32_t *
 acc_ids(struct acc *a, uint64_t c)
 {
@@ -2765,34 +2774,80 @@ acc_ids(struct acc *a, uint64_t c)
 	return a->ids;
 }
 
+/* The ids of a group of c read whole into a->ids; how many. */
+static size_t
+decode_group(struct acc *a, const unsigned char *p, const unsigned char *end,
+	     uint64_t c)
+{
+	uint64_t id = 0;
+	size_t got = kb_decode_ids(p, (size_t)(end - p), &id, (size_t)c,
+				   acc_ids(a, c), true);
+
+	return got < c ? got : (size_t)c;
+}
+
+/*
+ * The next id of a group whose buffer has KBX_PAD readable bytes past
+ * end: a one- or two-byte delta (nearly all of them) without a branch on
+ * its length, longer ones through kb_get_varint.  False past end.
+ */
+#define KBX_PAD 8
+static inline bool
+next_id_padded(const unsigned char **p, const unsigned char *end,
+	       uint64_t *id)
+{
+	const unsigned char *q = *p;
+	uint64_t b0 = q[0], b1 = q[1], two = b0 >> 7;
+	uint64_t d;
+
+	if (__builtin_expect((b0 & b1) >= 0x80, 0) || q >= end) {
+		if (!kb_get_varint(p, end, &d))
+			return false;
+		*id += d;
+		return true;
+	}
+	if (q + 1 + two > end)
+		return false;
+	*id += (b0 & 0x7f) | ((b1 << 7) & (0 - two));
+	*p = q + 1 + two;
+	return true;
+}
+
 /*
  * Add w to each section of a group.  A section met before (its bit set)
  * already has a score; one not met has 0, so the add is the same for both
  * and only the list of touched ids depends on the bit, without a branch.
  */
 static void
-seg_add(struct acc *a, const unsigned char *p, size_t bytes, uint64_t c,
-	float w)
+seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
+	uint64_t c, float w)
 {
 	uint64_t *met = a->met, id = 0;
-	uint32_t *touched, *ids;
+	uint32_t *touched;
 	float *val = a->val;
-	size_t n, cap = a->cap, got, i;
+	size_t n, cap = a->cap, got = 0, i = 0;
 
 	if (a->n + c > a->tcap) {
 		a->tcap = a->n + c > 2 * a->tcap ? a->n + c : 2 * a->tcap;
 		a->touched = kb_xrealloc(a->touched,
 					 a->tcap * sizeof(*a->touched));
 	}
-	ids = acc_ids(a, c);
-	got = kb_decode_ids(p, bytes, &id, (size_t)c, ids, true);
-	if (got > c)
-		got = (size_t)c;
+	if (a->simd)
+		got = decode_group(a, p, end, c);
 	touched = a->touched;
 	n = a->n;
-	for (i = 0; i < got; i++) {
-		uint64_t word, bit, x = ids[i];
+	for (;;) {
+		uint64_t word, bit, x;
 
+		if (a->simd) {
+			if (i == got)
+				break;
+			x = a->ids[i++];
+		} else {
+			if (c-- == 0 || !next_id_padded(&p, end, &id))
+				break;
+			x = id;
+		}
 		if (__builtin_expect(x == 0 || x >= cap, 0)) {
 			a->n = n;
 			acc_add(a, (int64_t)x, w);
@@ -2819,29 +2874,48 @@ seg_add(struct acc *a, const unsigned char *p, size_t bytes, uint64_t c,
  * met are gathered first without a branch, then their scores added.
  */
 static void
-seg_bump(struct acc *a, const unsigned char *p, size_t bytes, uint64_t c,
-	 float w)
+seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
+	 uint64_t c, float w)
 {
 	const uint64_t *met = a->met;
 	float *val = a->val;
-	uint32_t *ids = acc_ids(a, c);
 	uint64_t id = 0;
-	size_t cap = a->cap, got, nh = 0, i;
+	size_t cap = a->cap, nh = 0, i;
 
-	got = kb_decode_ids(p, bytes, &id, (size_t)c, ids, true);
-	if (got > c)
-		got = (size_t)c;
-	/* The hits overwrite the ids already read. */
-	for (i = 0; i < got; i++) {
-		uint32_t x = ids[i];
+	if (a->simd) {
+		size_t got = decode_group(a, p, end, c);
+		uint32_t *ids = a->ids;
 
-		if (__builtin_expect(x >= cap, 0))
-			continue;
-		ids[nh] = x;
-		nh += (met[x / 64] >> (x % 64)) & 1;
+		/* The ids met overwrite those already read. */
+		for (i = 0; i < got; i++) {
+			uint32_t x = ids[i];
+
+			if (__builtin_expect(x >= cap, 0))
+				continue;
+			ids[nh] = x;
+			nh += (met[x / 64] >> (x % 64)) & 1;
+		}
+		for (i = 0; i < nh; i++)
+			val[ids[i]] += w;
+		return;
 	}
-	for (i = 0; i < nh; i++)
-		val[ids[i]] += w;
+	{
+		uint32_t hit[256];
+
+		while (c-- > 0 && next_id_padded(&p, end, &id)) {
+			if (__builtin_expect(id >= cap, 0))
+				continue;
+			hit[nh] = (uint32_t)id;
+			nh += (met[id / 64] >> (id % 64)) & 1;
+			if (nh == sizeof(hit) / sizeof(hit[0])) {
+				for (i = 0; i < nh; i++)
+					val[hit[i]] += w;
+				nh = 0;
+			}
+		}
+		for (i = 0; i < nh; i++)
+			val[hit[i]] += w;
+	}
 }
 
 /* A list's weighted impact at segment s, 0 past its end. */
@@ -2971,8 +3045,8 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 			*exhaustive = false;
 			break;
 		}
-		if (bytes >= bufcap) {
-			bufcap = bytes + 1;
+		if (bytes + KBX_PAD > bufcap) {
+			bufcap = bytes + KBX_PAD;
 			buf = kb_xrealloc(buf, bufcap);
 		}
 		if (at[cur.list] + bytes > (size_t)sqlite3_blob_bytes(x->blob) ||
@@ -2981,12 +3055,13 @@ kbx_top(struct kbx_query *q, const int64_t *allow, size_t nallow, size_t k,
 				       (int)at[cur.list]) != SQLITE_OK))
 			goto out;
 		at[cur.list] += bytes;
+		memset(buf + bytes, 0, KBX_PAD);
 		p = buf;
 		end = buf + bytes;
 		if (!admit) {
-			seg_bump(a, p, bytes, c, w);
+			seg_bump(a, p, end, c, w);
 		} else if (allow == NULL) {
-			seg_add(a, p, bytes, c, w);
+			seg_add(a, p, end, c, w);
 		} else {
 			for (e = 0; e < c && kb_get_varint(&p, end, &d); e++) {
 				id += d;
