@@ -48,12 +48,28 @@ decode_scalar(const unsigned char **pp, const unsigned char *end, uint64_t *id,
 	return n;
 }
 
+/* The scalar kb_ids_marked, from ids[i] on. */
+static size_t
+marked_scalar(const uint32_t *ids, size_t i, size_t n, const uint64_t *bits,
+	      size_t nbits, uint32_t *out, size_t k)
+{
+	for (; i < n; i++) {
+		uint32_t x = ids[i];
+
+		if (__builtin_expect(x >= nbits, 0))
+			continue;
+		out[k] = x;
+		k += (bits[x / 64] >> (x % 64)) & 1;
+	}
+	return k;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
 #define DECODE_TARGET                                                          \
-	__attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vbmi2,"       \
-			      "popcnt,lzcnt,bmi")))
+	__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,"          \
+			      "avx512vbmi2,popcnt,lzcnt,bmi")))
 
 /* Lane i takes byte i - 1 (lane 0 takes byte 0, and is masked out). */
 static const unsigned char prev_lane[64] = {
@@ -147,11 +163,38 @@ decode_avx512(const unsigned char **pp, const unsigned char *end, uint64_t *id,
 	return n;
 }
 
+DECODE_TARGET static size_t
+marked_avx512(const uint32_t *ids, size_t n, const uint64_t *bits, size_t nbits,
+	      uint32_t *out)
+{
+	const __m512i one = _mm512_set1_epi64(1), low6 = _mm512_set1_epi64(63);
+	const __m512i lim = _mm512_set1_epi64((long long)nbits);
+	size_t i, k = 0;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m256i x = _mm256_loadu_si256((const void *)(ids + i));
+		__m512i x64 = _mm512_cvtepu32_epi64(x);
+		__mmask8 in = _mm512_cmplt_epu64_mask(x64, lim);
+		__m512i w = _mm512_mask_i64gather_epi64(
+		    _mm512_setzero_si512(), in, _mm512_srli_epi64(x64, 6),
+		    (const void *)bits, 8);
+		__mmask8 m = _mm512_test_epi64_mask(
+		    _mm512_srlv_epi64(w, _mm512_and_si512(x64, low6)), one);
+
+		m &= in;
+		/* Only lanes at or before those just read are written. */
+		_mm256_mask_compressstoreu_epi32(out + k, m, x);
+		k += (size_t)__builtin_popcount(m);
+	}
+	return marked_scalar(ids, i, n, bits, nbits, out, k);
+}
+
 bool
 kb_decode_simd(void)
 {
 	return __builtin_cpu_supports("avx512f") &&
 	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
 	       __builtin_cpu_supports("avx512vbmi") &&
 	       __builtin_cpu_supports("avx512vbmi2");
 }
@@ -180,4 +223,17 @@ kb_decode_ids(const unsigned char *p, size_t len, uint64_t *id, size_t want,
 	if (n < want && !stopped)
 		n = decode_scalar(&p, end, id, want, out, n, end, &stopped);
 	return n;
+}
+
+size_t
+kb_ids_marked(const uint32_t *ids, size_t n, const uint64_t *bits, size_t nbits,
+	      uint32_t *out, bool simd)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (simd && kb_decode_simd())
+		return marked_avx512(ids, n, bits, nbits, out);
+#else
+	(void)simd;
+#endif
+	return marked_scalar(ids, 0, n, bits, nbits, out, 0);
 }

@@ -25,7 +25,16 @@
 size_t kb_decode_ids(const unsigned char *p, size_t len, uint64_t *id,
 		     size_t want, uint32_t *out, bool simd);
 
-/* Whether kb_decode_ids with simd true has a vector path on this CPU. */
+/*
+ * The ids of ids[0..n) whose bit is set in bits (bit i of bits[i / 64]
+ * for each id i below nbits; ids at or past nbits are left out), in
+ * their order, into out, which may be ids itself; returns how many.  With
+ * simd and AVX-512, eight at a time (a gather of their words).
+ */
+size_t kb_ids_marked(const uint32_t *ids, size_t n, const uint64_t *bits,
+		     size_t nbits, uint32_t *out, bool simd);
+
+/* Whether kb_decode_ids and kb_ids_marked have a vector path here. */
 bool kb_decode_simd(void);
 
 #endif

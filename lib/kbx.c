@@ -2884,19 +2884,11 @@ seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
 
 	if (a->simd) {
 		size_t got = decode_group(a, p, end, c);
-		uint32_t *ids = a->ids;
 
 		/* The ids met overwrite those already read. */
-		for (i = 0; i < got; i++) {
-			uint32_t x = ids[i];
-
-			if (__builtin_expect(x >= cap, 0))
-				continue;
-			ids[nh] = x;
-			nh += (met[x / 64] >> (x % 64)) & 1;
-		}
+		nh = kb_ids_marked(a->ids, got, met, cap, a->ids, true);
 		for (i = 0; i < nh; i++)
-			val[ids[i]] += w;
+			val[a->ids[i]] += w;
 		return;
 	}
 	{

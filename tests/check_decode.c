@@ -198,6 +198,43 @@ START_TEST(an_id_past_two_to_the_32_ends_the_group)
 }
 END_TEST
 
+START_TEST(the_marked_ids_are_those_whose_bit_is_set_in_order)
+{
+	uint64_t s = 0xa4093822299f31d0ull;
+	static uint64_t bits[1024];
+	static uint32_t ids[3000], ref[3000], v[3000], b[3000];
+	int round;
+
+	for (round = 0; round < 2000; round++) {
+		size_t nbits = 64 * (1 + next_rand(&s) % 1024), n, i, k = 0, nv,
+		       nb;
+		uint32_t id = 0;
+
+		for (i = 0; i < nbits / 64; i++)
+			bits[i] = next_rand(&s) & next_rand(&s);
+		n = next_rand(&s) % 3000;
+		for (i = 0; i < n; i++) {
+			/* Now and then past nbits: damage to be left out. */
+			id += (uint32_t)(next_rand(&s) %
+					 (2 * nbits / (n + 1) + 2));
+			ids[i] =
+			    next_rand(&s) % 50 == 0 ? id + (uint32_t)nbits : id;
+			if (ids[i] < nbits &&
+			    (bits[ids[i] / 64] >> (ids[i] % 64) & 1))
+				ref[k++] = ids[i];
+		}
+		nb = kb_ids_marked(ids, n, bits, nbits, b, false);
+		memcpy(v, ids, n * sizeof(*ids));
+		nv = kb_ids_marked(v, n, bits, nbits, v, true); /* in place */
+		ck_assert_msg(nv == k && nb == k,
+			      "round %d: %zu marked, vector %zu, scalar %zu",
+			      round, k, nv, nb);
+		ck_assert(memcmp(v, ref, k * sizeof(*ref)) == 0);
+		ck_assert(memcmp(b, ref, k * sizeof(*ref)) == 0);
+	}
+}
+END_TEST
+
 static Suite *
 decode_suite(void)
 {
@@ -209,6 +246,7 @@ decode_suite(void)
 		       a_group_cut_short_gives_its_whole_varints_and_no_more);
 	tcase_add_test(tc, asked_for_fewer_the_paths_agree_on_those);
 	tcase_add_test(tc, an_id_past_two_to_the_32_ends_the_group);
+	tcase_add_test(tc, the_marked_ids_are_those_whose_bit_is_set_in_order);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
