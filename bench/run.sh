@@ -28,7 +28,8 @@ if [ "$man" -gt 0 ]; then
 	bench/manpages.sh "$man" "$build" "$reps"
 fi
 
-out=bench/results/$(date +%F).md
+# Named for the day the run started, as its title is (env.json).
+out=bench/results/$(date -d "@$start" +%F).md
 $py bench/report.py "$results" "$out" --elapsed $(($(date +%s) - start)) \
 	--command "make bench BENCH_SIZES=\"$sizes\" BENCH_MAN=$man BENCH_REPS=$reps"
 echo "bench: wrote $out" >&2
