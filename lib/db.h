@@ -9,7 +9,7 @@
 #include "util.h"
 
 /* Bumped whenever the schema changes; kbindex rebuilds older indexes. */
-#define KB_SCHEMA_VERSION 7
+#define KB_SCHEMA_VERSION 8
 
 /* An open, read-only index.  One per thread. */
 struct kb_db;

@@ -28,8 +28,6 @@ enum {
 	ST_INS_SECTION,
 	ST_INS_LED,
 	ST_OLD_TEXT,
-	ST_INS_ATAG,
-	ST_DEL_ATAGS,
 	ST_COUNT
 };
 
@@ -55,9 +53,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OLD_TEXT] = "SELECT a.title, s.heading, s.body FROM sections s"
 			" JOIN articles a ON a.id = s.article_id"
 			" WHERE s.article_id = ?1",
-	[ST_INS_ATAG] = "INSERT OR IGNORE INTO article_tags(article_id, kind,"
-			" value) VALUES (?, ?, ?)",
-	[ST_DEL_ATAGS] = "DELETE FROM article_tags WHERE article_id = ?",
 };
 
 /*
@@ -602,9 +597,8 @@ kb_index_keep_folder(struct kb_index *ix, const char *relprefix,
 static int
 delete_article(struct kb_index *ix, sqlite3_int64 id, struct kb_error *err)
 {
-	static const int order[] = { ST_DEL_TITLE, ST_DEL_ATAGS,
-				     ST_DEL_LEDS,  ST_DEL_SECTIONS,
-				     ST_DEL_ARTICLE };
+	static const int order[] = { ST_DEL_TITLE, ST_DEL_LEDS,
+				     ST_DEL_SECTIONS, ST_DEL_ARTICLE };
 	sqlite3_stmt *st = ix->st[ST_OLD_TEXT];
 	struct kb_strv old;
 	char *body;
@@ -909,7 +903,7 @@ tag_list(const struct kb_strv *models, const struct kb_strv *symptoms,
 	return tag_items_steal(&t);
 }
 
-/* An article's symptom tags as article_tags holds them. */
+/* An article's symptom tags, as its sections' kbx rows keep them. */
 static char *
 article_tag_list(const struct kb_strv *symptoms,
 		 const struct kb_strv *title)
@@ -1181,22 +1175,6 @@ kb_index_put_prepared(struct kb_index *ix, const char *relpath,
 			goto out;
 	}
 
-	/* What the whole article is about, for ranking its sections. */
-	for (i = 0; rc == KB_OK && i < p->symptoms.n + p->title_sym.n; i++) {
-		bool art = i < p->symptoms.n;
-
-		st = ix->st[ST_INS_ATAG];
-		sqlite3_bind_int64(st, 1, aid);
-		sqlite3_bind_int(st, 2,
-				 art ? KB_TAG_ARTICLE_SYMPTOM
-				     : KB_TAG_TITLE_SYMPTOM);
-		bind_text(st, 3,
-			  art ? p->symptoms.v[i]
-			      : p->title_sym.v[i - p->symptoms.n]);
-		rc = run(ix, ST_INS_ATAG, err);
-	}
-	if (rc != KB_OK)
-		goto out;
 
 	sids = kb_xcalloc(a->nsections ? a->nsections : 1, sizeof(*sids));
 	headed = 0;

@@ -358,7 +358,6 @@ snap_take(struct snap *s, const char *db)
 	static const char *const tables[] = {
 		"SELECT * FROM articles ORDER BY id",
 		"SELECT * FROM sections ORDER BY id",
-		"SELECT * FROM article_tags ORDER BY article_id, kind, value",
 		"SELECT * FROM leds ORDER BY id",
 		"SELECT * FROM vocab ORDER BY word",
 		"SELECT * FROM terms ORDER BY id",
