@@ -198,15 +198,36 @@ list_marker(char *dst, size_t size, int depth, long *counter)
 {
 	int indent = depth - 1 < MAX_INDENT ? depth - 1 : MAX_INDENT;
 
+	char digits[24], *d = digits + sizeof(digits);
+	size_t at = 0, need;
+	unsigned long v;
+
 	if (indent < 0)
 		indent = 0;
+	/* written by hand: every list item of every article comes here */
 	if (counter == NULL || *counter < 0) {
-		snprintf(dst, size, "%*s- ", 2 * indent, "");
+		*--d = '-';
 	} else {
-		snprintf(dst, size, "%*s%ld. ", 2 * indent, "", *counter);
+		v = (unsigned long)*counter;
+		*--d = '.';
+		do
+			*--d = (char)('0' + v % 10);
+		while ((v /= 10) != 0);
 		if (*counter < LONG_MAX)
 			(*counter)++;
 	}
+	need = 2 * (size_t)indent + (size_t)(digits + sizeof(digits) - d) + 2;
+	if (size == 0)
+		return;
+	if (need > size) /* cannot happen with the callers' 64 bytes */
+		need = size;
+	while (at < 2 * (size_t)indent && at + 1 < need)
+		dst[at++] = ' ';
+	while (d < digits + sizeof(digits) && at + 1 < need)
+		dst[at++] = *d++;
+	if (at + 1 < need)
+		dst[at++] = ' ';
+	dst[at] = '\0';
 }
 
 /*
