@@ -1509,6 +1509,10 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	if (rc == KB_OK && ix->fresh)
 		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('rebuild')",
 			  err);
+	/* before the wait for the postings, which are the longer job */
+	if (rc == KB_OK)
+		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
+			  err);
 	if (rc == KB_OK)
 		rc = sample(ix, 0, NULL, true, err);
 	/* Nothing is packed from here on: its contexts' memory goes. */
@@ -1519,9 +1523,6 @@ kb_index_finish(struct kb_index *ix, struct kb_index_stats *st,
 	/* the postings, the late indexes and the title index */
 	if (rc == KB_OK)
 		start_writeback(ix);
-	if (rc == KB_OK)
-		rc = exec(ix, "INSERT INTO titles(titles) VALUES ('optimize')",
-			  err);
 	if (rc != KB_OK)
 		goto out;
 	if (count(ix, "SELECT count(*) FROM articles", &ix->stats.articles) ||
