@@ -1075,6 +1075,17 @@ md_emit(struct md_state *md, const char *s, size_t n, bool para)
  * Collapse runs of blanks inside each line and trim the line ends, in
  * place: dropping inline HTML and markup leaves doubled spaces behind.
  */
+#define ONES64 0x0101010101010101ULL
+
+/* The bytes of x equal to c, each as its top bit. */
+static inline uint64_t
+bytes_eq(uint64_t x, unsigned char c)
+{
+	uint64_t v = x ^ (ONES64 * c);
+
+	return ~(((v & ONES64 * 0x7F) + ONES64 * 0x7F) | v) & ONES64 * 0x80;
+}
+
 static void
 squeeze_lines(struct kb_buf *t)
 {
@@ -1082,6 +1093,34 @@ squeeze_lines(struct kb_buf *t)
 	size_t r = 0, w = 0, n = t->len;
 
 	while (r < n) {
+		/*
+		 * Eight bytes at a time while they hold no tab and each space
+		 * stands alone between two bytes that are neither blank nor a
+		 * line end: those bytes stay as they are.  A byte at a time
+		 * cost a mispredicted branch at every word's end.
+		 */
+		if (n - r > 8 && w > 0) {
+			unsigned char p = (unsigned char)d[w - 1],
+				      next = (unsigned char)d[r + 8];
+			uint64_t x, sp, nl, tb, left, right;
+
+			memcpy(&x, d + r, 8);
+			sp = bytes_eq(x, ' ');
+			nl = bytes_eq(x, '\n');
+			tb = bytes_eq(x, '\t');
+			left = (sp | nl) << 8 | (p == ' ' || p == '\n' ? 0x80 : 0);
+			right = (sp | nl | tb) >> 8 |
+				(next == ' ' || next == '\t' || next == '\n'
+					 ? 0x80ULL << 56
+					 : 0);
+			if ((tb | (sp & (left | right))) == 0) {
+				if (w != r)
+					memcpy(d + w, &x, 8);
+				w += 8;
+				r += 8;
+				continue;
+			}
+		}
 		if (d[r] != ' ' && d[r] != '\t') {
 			d[w++] = d[r++];
 			continue;

@@ -1107,6 +1107,70 @@ START_TEST(mutated_sample_files_never_crash)
 }
 END_TEST
 
+/*
+ * Blank runs inside a paragraph become one space, wherever they fall
+ * against the eight-byte steps the parser takes over plain stretches:
+ * words of 1 to 12 letters, separated by one to three blanks (spaces and
+ * tabs, some around inline HTML, which is dropped), lines broken softly
+ * or hard and some starting with dropped HTML and blanks; the body must
+ * be the words joined by single spaces, a line to a line.
+ */
+START_TEST(blank_runs_in_paragraphs_become_single_spaces)
+{
+	static const char *const blanks[] = {" ",  " ",	  " ",	 "  ",
+					     "\t", " \t", "\t ", "   "};
+	uint32_t state = (uint32_t)_i * 2654435761u + 17;
+	struct kb_buf md, want;
+	struct kb_article *a = NULL;
+	struct kb_error err;
+	size_t lines = 1 + rng(&state) % 4, l, w, k, words;
+
+	kb_buf_init(&md);
+	kb_buf_init(&want);
+	kb_buf_adds(&md, "# Blanks\n\n");
+	for (l = 0; l < lines; l++) {
+		words = 1 + rng(&state) % 20;
+		if (l > 0) {
+			/* a soft break, or a hard one after trailing blanks */
+			kb_buf_adds(&md, rng(&state) % 3 ? "\n" : "   \n");
+			kb_buf_addc(&want, '\n');
+			/* inline HTML is dropped: the line starts blank */
+			if (rng(&state) % 3 == 0) {
+				kb_buf_adds(&md, "<b></b>");
+				kb_buf_adds(&md, blanks[rng(&state) % 8]);
+			}
+		}
+		for (w = 0; w < words; w++) {
+			size_t len = 1 + rng(&state) % 12;
+
+			if (w > 0) {
+				kb_buf_adds(&md, blanks[rng(&state) % 8]);
+				if (rng(&state) % 4 == 0) {
+					kb_buf_adds(&md, "<i></i>");
+					kb_buf_adds(&md, blanks[rng(&state) % 8]);
+				}
+				kb_buf_addc(&want, ' ');
+			}
+			for (k = 0; k < len; k++) {
+				char c = (char)('a' + rng(&state) % 26);
+
+				kb_buf_addc(&md, c);
+				kb_buf_addc(&want, c);
+			}
+		}
+	}
+	kb_buf_addc(&md, '\n');
+	ck_assert_int_eq(kb_article_parse(KB_FORMAT_MARKDOWN, "blanks.md",
+					  md.data, md.len, &a, &err),
+			 KB_OK);
+	ck_assert_uint_eq(a->nsections, 1);
+	ck_assert_str_eq(a->sections[0].body, want.data);
+	kb_article_free(a);
+	kb_buf_free(&md);
+	kb_buf_free(&want);
+}
+END_TEST
+
 /* head, n copies of unit, then tail. */
 static char *
 repeat(const char *head, const char *unit, size_t n, const char *tail,
@@ -1277,6 +1341,8 @@ article_suite(void)
 	    tc, deep_nesting_many_headings_and_long_lines_are_survived, 0,
 	    NELEM(deep_cases));
 	tcase_add_test(tc, many_sections_are_capped_and_their_text_kept);
+	tcase_add_loop_test(tc, blank_runs_in_paragraphs_become_single_spaces,
+			    0, 400);
 	tcase_add_loop_test(
 	    tc, markup_too_dense_to_parse_is_refused_with_a_clear_error, 0,
 	    NELEM(dense_cases));
