@@ -2538,6 +2538,12 @@ struct acc {
 #define ACC_HUGE ((size_t)2 << 20)
 /* How far ahead of a pass over the touched ids their scores are fetched. */
 #define ACC_AHEAD 16
+/*
+ * Sections from which a group's adds fetch scores ahead too: 1 MiB of
+ * them, half this machine's L2.  Below it they stay cached, and fetching
+ * ahead only costs (10k articles: 3-5% slower; 100k: 9% faster).
+ */
+#define ACC_AHEAD_MIN ((size_t)1 << 18)
 
 /*
  * Make val and met cover cap section ids (a multiple of 64), keeping what
@@ -2825,7 +2831,8 @@ seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
 	uint64_t *met = a->met, id = 0;
 	uint32_t *touched;
 	float *val = a->val;
-	size_t n, cap = a->cap, got = 0, i = 0;
+	size_t n, cap = a->cap, got = 0, i = 0, run = 0;
+	bool ahead = cap >= ACC_AHEAD_MIN;
 
 	if (a->n + c > a->tcap) {
 		a->tcap = a->n + c > 2 * a->tcap ? a->n + c : 2 * a->tcap;
@@ -2842,6 +2849,25 @@ seg_add(struct acc *a, const unsigned char *p, const unsigned char *end,
 		if (a->simd) {
 			if (i == got)
 				break;
+			/*
+			 * The scores are a float per section, megabytes at
+			 * 100k articles, where each add would wait on
+			 * memory: at the start of each run of ACC_AHEAD
+			 * ids, the next run's scores are fetched.
+			 */
+			if (i == run) {
+				size_t j, lim = got - run > ACC_AHEAD
+							? run + ACC_AHEAD
+							: got;
+
+				for (j = lim; ahead && j < got &&
+					      j < lim + ACC_AHEAD;
+				     j++)
+					if (a->ids[j] < cap)
+						__builtin_prefetch(
+						    &val[a->ids[j]], 1);
+				run = lim;
+			}
 			x = a->ids[i++];
 		} else {
 			if (c-- == 0 || !next_id_padded(&p, end, &id))
@@ -2886,9 +2912,15 @@ seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
 		size_t got = decode_group(a, p, end, c);
 
 		/* The ids met overwrite those already read. */
+		size_t ahead = cap >= ACC_AHEAD_MIN ? ACC_AHEAD : SIZE_MAX / 2;
+
 		nh = kb_ids_marked(a->ids, got, met, cap, a->ids, true);
-		for (i = 0; i < nh; i++)
+		for (i = 0; i < nh; i++) {
+			/* ids met are below cap */
+			if (i + ahead < nh)
+				__builtin_prefetch(&val[a->ids[i + ahead]], 1);
 			val[a->ids[i]] += w;
+		}
 		return;
 	}
 	{
