@@ -2115,6 +2115,7 @@ struct kbx_query {
 	uint32_t *fkey;
 	uint64_t *fmask;
 	size_t fcap;
+	unsigned fshift; /* 32 - log2(fcap) */
 	/* kbx_stats' handle on fwd, moved from row to row, and its copy */
 	sqlite3_blob *fwd;
 	unsigned char *row;
@@ -3113,10 +3114,23 @@ out:
 
 /* ---- statistics of one section ---- */
 
+/*
+ * An id's first slot: the top bits of its Fibonacci hash.  The low bits
+ * of id * 2654435761 follow id's own low bits, so the ids a prefix
+ * stands for (neighbours, often) would fill a run of slots, and each of
+ * a section's tokens that starts no phrase but lands in the run would
+ * walk to its end: 16 probes a token at 1k articles.
+ */
+static size_t
+first_slot(const struct kbx_query *q, uint32_t id)
+{
+	return (uint32_t)(id * 2654435761u) >> q->fshift;
+}
+
 static void
 first_add(struct kbx_query *q, uint32_t id, size_t ph)
 {
-	size_t i = (id * 2654435761u) & (q->fcap - 1);
+	size_t i = first_slot(q, id);
 
 	while (q->fkey[i] != 0 && q->fkey[i] != id)
 		i = (i + 1) & (q->fcap - 1);
@@ -3127,7 +3141,7 @@ first_add(struct kbx_query *q, uint32_t id, size_t ph)
 static uint64_t
 first_get(const struct kbx_query *q, uint32_t id)
 {
-	size_t i = (id * 2654435761u) & (q->fcap - 1);
+	size_t i = first_slot(q, id);
 
 	while (q->fkey[i] != 0) {
 		if (q->fkey[i] == id)
@@ -3167,8 +3181,11 @@ prepare_stats(struct kbx_query *q)
 					? q->ph[i].npre
 					: 1;
 	q->fcap = 16;
-	while (q->fcap < 4 * need)
+	q->fshift = 28;
+	while (q->fcap < 4 * need) {
 		q->fcap *= 2;
+		q->fshift--;
+	}
 	q->fkey = kb_xcalloc(q->fcap, sizeof(*q->fkey));
 	q->fmask = kb_xcalloc(q->fcap, sizeof(*q->fmask));
 	for (i = 0; i < q->n; i++) {

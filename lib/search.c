@@ -1278,14 +1278,17 @@ bm25f(const struct plan *p, const void *blob, size_t bytes, uint64_t *present,
 	for (k = 0; k < p->n; k++) {
 		const struct concept *c = &p->c[k];
 		double tf = 0.0;
+		uint64_t m;
 
 		if (c->kind != C_WORD || (c->led && p->led_answered))
 			continue;
-		for (ph = 0; ph < np; ph++) {
+		/* the concept's phrases, in order: a long query has dozens */
+		for (m = np < 64 ? c->mask & (((uint64_t)1 << np) - 1)
+				 : c->mask;
+		     m != 0; m &= m - 1) {
 			double credit;
 
-			if (!(c->mask & ((uint64_t)1 << ph)))
-				continue;
+			ph = (size_t)__builtin_ctzll(m);
 			credit = (c->exact & ((uint64_t)1 << ph))
 					 ? 1.0
 					 : SYNONYM_CREDIT;
