@@ -45,9 +45,20 @@ static const char hit_sql[] =
 /* Sections in the index, as kbindex counted them (kbx.c). */
 static const char nsec_sql[] =
 	"SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'kbx'";
+/*
+ * Words that may be what a typo meant: of a length near it, starting with
+ * its first letter (?3) or its second (?4).  Each letter is a range of the
+ * vocabulary's key, so a search reads the words under two letters, not
+ * all of them (man pages: 16,471 words).  ?4 is a letter after ?3, or the
+ * same one, which the second range then skips.
+ */
+#define VOCAB_RANGE(n)                                                     \
+	"SELECT word, df FROM vocab WHERE word >= ?" #n                    \
+	" AND word < ?" #n " || char(1114111)"                             \
+	" AND substr(word, 1, 1) = ?" #n                                   \
+	" AND length(word) BETWEEN ?1 AND ?2"
 static const char vocab_sql[] =
-	"SELECT word, df FROM vocab WHERE length(word) BETWEEN ?1 AND ?2"
-	" AND substr(word, 1, 1) IN (?3, ?4)";
+	VOCAB_RANGE(3) " UNION ALL " VOCAB_RANGE(4) " AND ?4 > ?3";
 static const char word_sql[] = "SELECT df FROM vocab WHERE word = ?";
 static const char prefix_sql[] =
 	"SELECT max(df) FROM vocab WHERE word >= ?1 AND word < ?1 || char(1114111)";
@@ -510,6 +521,12 @@ correct(struct kb_db *db, const char *word, bool unknown)
 							  ? len - budget - 3
 							  : 1));
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)(len + budget + 3));
+	if (f1[0] == '\0')
+		f1[0] = f0[0];
+	if ((unsigned char)f1[0] < (unsigned char)f0[0]) {
+		f0[0] = word[1];
+		f1[0] = word[0];
+	}
 	sqlite3_bind_text(st, 3, f0, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, f1, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -525,7 +542,9 @@ correct(struct kb_db *db, const char *word, bool unknown)
 		}
 		if (d == 0 || d > budget)
 			continue;
-		if (d < best || (d == best && df > best_df)) {
+		/* ties: the first word in the vocabulary's order */
+		if (d < best || (d == best && df > best_df) ||
+		    (d == best && df == best_df && strcmp(w, out) < 0)) {
 			free(out);
 			out = kb_xstrdup(w);
 			best = d;

@@ -464,6 +464,18 @@ START_TEST(a_typo_is_corrected_and_suggested)
 	ck_assert_uint_ge(r->nhits, 1);
 	ck_assert_str_eq(r->hits[0].heading, "Check the cable");
 	kb_result_free(r);
+	/*
+	 * A letter slipped in front: the word is looked for under the
+	 * second letter, whether that sorts before the first or after it.
+	 */
+	r = search("xcable", NULL, NULL, 10, 0);
+	ck_assert_ptr_nonnull(r->did_you_mean);
+	ck_assert_str_eq(r->did_you_mean, "cable");
+	kb_result_free(r);
+	r = search("acable", NULL, NULL, 10, 0);
+	ck_assert_ptr_nonnull(r->did_you_mean);
+	ck_assert_str_eq(r->did_you_mean, "cable");
+	kb_result_free(r);
 	/* Three: none. */
 	r = search("cbl", NULL, NULL, 10, 0);
 	ck_assert_ptr_null(r->did_you_mean);
