@@ -2911,10 +2911,9 @@ seg_bump(struct acc *a, const unsigned char *p, const unsigned char *end,
 
 	if (a->simd) {
 		size_t got = decode_group(a, p, end, c);
-
-		/* The ids met overwrite those already read. */
 		size_t ahead = cap >= ACC_AHEAD_MIN ? ACC_AHEAD : SIZE_MAX / 2;
 
+		/* The ids met overwrite those already read. */
 		nh = kb_ids_marked(a->ids, got, met, cap, a->ids, true);
 		for (i = 0; i < nh; i++) {
 			/* ids met are below cap */
