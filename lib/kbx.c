@@ -2165,6 +2165,34 @@ kbx_query_free(struct kbx_query *q)
 }
 
 /*
+ * The next varint of a buffer with KBX_PAD readable bytes past end,
+ * added to *id (a posting group's deltas; a fwd row's term ids, from 0):
+ * one or two bytes (nearly all of them) without a branch on the length,
+ * longer ones through kb_get_varint.  False past end.
+ */
+#define KBX_PAD 8
+static inline bool
+next_id_padded(const unsigned char **p, const unsigned char *end,
+	       uint64_t *id)
+{
+	const unsigned char *q = *p;
+	uint64_t b0 = q[0], b1 = q[1], two = b0 >> 7;
+	uint64_t d;
+
+	if (__builtin_expect((b0 & b1) >= 0x80, 0) || q >= end) {
+		if (!kb_get_varint(p, end, &d))
+			return false;
+		*id += d;
+		return true;
+	}
+	if (q + 1 + two > end)
+		return false;
+	*id += (b0 & 0x7f) | ((b1 << 7) & (0 - two));
+	*p = q + 1 + two;
+	return true;
+}
+
+/*
  * A section's fwd row, read into q->row through one blob handle that
  * moves from row to row: a rowid seek and a copy, where stepping the
  * SELECT for each of a window's sections cost ~7 times as much.  1 with
@@ -2191,12 +2219,14 @@ fwd_read(struct kbx_query *q, int64_t section, size_t *len)
 		return rc == SQLITE_ERROR ? 0 : -1;
 	}
 	n = sqlite3_blob_bytes(q->fwd);
-	if ((size_t)n > q->rowcap) {
-		q->rowcap = (size_t)n;
+	/* padded for next_id_padded */
+	if ((size_t)n + KBX_PAD > q->rowcap) {
+		q->rowcap = (size_t)n + KBX_PAD;
 		q->row = kb_xrealloc(q->row, q->rowcap);
 	}
 	if (n > 0 && sqlite3_blob_read(q->fwd, q->row, n, 0) != SQLITE_OK)
 		return -1;
+	memset(q->row + n, 0, KBX_PAD);
 	*len = (size_t)n;
 	return 1;
 }
@@ -2794,33 +2824,6 @@ decode_group(struct acc *a, const unsigned char *p, const unsigned char *end,
 }
 
 /*
- * The next id of a group whose buffer has KBX_PAD readable bytes past
- * end: a one- or two-byte delta (nearly all of them) without a branch on
- * its length, longer ones through kb_get_varint.  False past end.
- */
-#define KBX_PAD 8
-static inline bool
-next_id_padded(const unsigned char **p, const unsigned char *end,
-	       uint64_t *id)
-{
-	const unsigned char *q = *p;
-	uint64_t b0 = q[0], b1 = q[1], two = b0 >> 7;
-	uint64_t d;
-
-	if (__builtin_expect((b0 & b1) >= 0x80, 0) || q >= end) {
-		if (!kb_get_varint(p, end, &d))
-			return false;
-		*id += d;
-		return true;
-	}
-	if (q + 1 + two > end)
-		return false;
-	*id += (b0 & 0x7f) | ((b1 << 7) & (0 - two));
-	*p = q + 1 + two;
-	return true;
-}
-
-/*
  * Add w to each section of a group.  A section met before (its bit set)
  * already has a score; one not met has 0, so the add is the same for both
  * and only the list of touched ids depends on the bit, without a branch.
@@ -3299,24 +3302,14 @@ kbx_stats(struct kbx_query *q, int64_t section, size_t *nv,
 	/*
 	 * Term ids of one or two bytes (nearly all) without a branch on
 	 * which: byte at a time, the branch on each id's length missed
-	 * often enough to be half of this function's time.  Longer ids, and
-	 * a last byte, go through fwd_next.
+	 * often enough to be half of this function's time.
 	 */
 	while (r.ntok > 0 && ntok < cap) {
-		uint64_t b0, b1, two;
-
-		if (r.end - r.p >= 2 &&
-		    ((b0 = r.p[0]) & (b1 = r.p[1])) < 0x80) {
-			two = b0 >> 7;
-			tok[ntok++] = (uint32_t)((b0 & 0x7f) |
-						 ((b1 << 7) & (0 - two)));
-			r.p += 1 + two;
-			r.ntok--;
-		} else if (fwd_next(&r, &x)) {
-			tok[ntok++] = (uint32_t)x;
-		} else {
+		x = 0;
+		if (!next_id_padded(&r.p, r.end, &x))
 			break;
-		}
+		r.ntok--;
+		tok[ntok++] = (uint32_t)x;
 	}
 	if (feat != NULL)
 		read_feat(&r, feat);
