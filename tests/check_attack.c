@@ -621,6 +621,7 @@ struct hostile_run {
 	double slowest;
 	const char *slowest_what;
 	size_t nfail;
+	atomic_size_t retimed;	/* answers over MAX_MS asked again */
 	struct kb_buf failures; /* the first few, one per line */
 	/* the page for an innocent query: its own script tags */
 	size_t page_scripts;
@@ -798,12 +799,30 @@ hostile_worker(void *arg)
 			char *path =
 			    kb_xasprintf("%s%s", e->prefix, values[i].raw);
 			struct kb_test_http r;
-			double t0 = kb_now();
+			double t0 = kb_now(), ms;
 			int rc = kb_test_http(srv.port, "GET", path, NULL, NULL,
 					      0, &r);
 
-			check_answer(h, &values[i], e, rc, &r,
-				     (kb_now() - t0) * 1000.0);
+			ms = (kb_now() - t0) * 1000.0;
+			if (rc == 0 && ms > MAX_MS) {
+				/*
+				 * Asked again, and timed by the faster of
+				 * the two: a value that is slow to answer is
+				 * slow both times, while a stall of the
+				 * machine (seconds held off its cores, seen
+				 * under heavy steal) is not.
+				 */
+				struct kb_test_http again = {0};
+				double t1 = kb_now();
+
+				atomic_fetch_add(&h->retimed, 1);
+				if (kb_test_http(srv.port, "GET", path, NULL,
+						 NULL, 0, &again) == 0 &&
+				    (kb_now() - t1) * 1000.0 < ms)
+					ms = (kb_now() - t1) * 1000.0;
+				kb_test_http_free(&again);
+			}
+			check_answer(h, &values[i], e, rc, &r, ms);
 			kb_test_http_free(&r);
 			free(path);
 		}
@@ -836,9 +855,10 @@ START_TEST(hostile_values_get_json_or_a_clean_4xx_from_every_endpoint)
 		pthread_join(t[i], NULL);
 	printf("hostile input: %zu values x %zu endpoints: %zu requests, "
 	       "%zu answered 200, %zu refused 4xx, %zu failed; slowest "
-	       "%.0f ms (%s)\n",
+	       "%.0f ms (%s); %zu over %.0f ms asked again\n",
 	       nvalues, NENDPOINTS, h.requests, h.ok, h.refused, h.nfail,
-	       h.slowest, h.slowest_what ? h.slowest_what : "-");
+	       h.slowest, h.slowest_what ? h.slowest_what : "-",
+	       atomic_load(&h.retimed), MAX_MS);
 	fflush(stdout);
 	ck_assert_msg(h.nfail == 0, "%zu answers were wrong; the first:\n%s",
 		      h.nfail, h.failures.data);
@@ -1378,6 +1398,7 @@ warm_workers(pid_t pid, int port)
 struct slow_conn {
 	int fd;
 	double closed; /* seconds after the start when the server closed it */
+	double opened; /* ... and when it was opened */
 };
 
 /* Is fd closed by the other end?  Reads and drops what came. */
@@ -1444,7 +1465,7 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	struct bystander by = {0};
 	atomic_bool stop = false;
 	pthread_t t;
-	double t0, first_cut = 1e9, last_cut = 0;
+	double t0, first_cut = 1e9, last_cut = 0, sampled_at = -1;
 	size_t i, held_local = 0, held_other = 0, held_stream = 0, open_n;
 	int hold_s = REQUEST_DEADLINE_S + 3;
 	long rss0, rss_peak = 0, rss1;
@@ -1466,6 +1487,7 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 			snprintf(src, sizeof(src), "127.0.0.18");
 		c[i].fd = open_slow(src, srv.port, i >= NSLOW);
 		c[i].closed = c[i].fd < 0 ? 0 : -1;
+		c[i].opened = kb_now() - t0;
 	}
 	by.port = srv.port;
 	by.src = "127.0.0.2";
@@ -1489,8 +1511,14 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 			}
 			open_n++;
 		}
-		if (now < 2.5 && now >= 1.5) {
-			/* what the server holds once it has sorted them */
+		if (sampled_at < 0 && now >= 1.5) {
+			/*
+			 * What the server holds once it has sorted them: read
+			 * on the first pass after 1.5 s, which a stall of the
+			 * machine may put later than 2.5 s (all are held
+			 * until the deadline).
+			 */
+			sampled_at = now;
 			held_local = held_other = held_stream = 0;
 			for (i = 0; i < NSLOW + NSTREAM; i++)
 				if (c[i].closed >= 0)
@@ -1513,18 +1541,22 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	for (i = 0; i < NSLOW + NSTREAM; i++) {
 		if (c[i].fd >= 0)
 			close(c[i].fd);
+		/* the deadline runs from each connection's own start */
 		if (c[i].closed > 3) {
-			if (c[i].closed < first_cut)
-				first_cut = c[i].closed;
-			if (c[i].closed > last_cut)
-				last_cut = c[i].closed;
+			double cut = c[i].closed - c[i].opened;
+
+			if (cut < first_cut)
+				first_cut = cut;
+			if (cut > last_cut)
+				last_cut = cut;
 		}
 	}
 	printf(
 	    "slowloris: %d connections sending headers a byte a second "
 	    "(%d from 127.0.0.1, %d from %d other addresses), %d sending "
 	    "a body 2 KB a second; held %zu from 127.0.0.1, %zu from the "
-	    "others, %zu bodies; all cut off %.1f-%.1f s in; meanwhile "
+	    "others, %zu bodies; all cut off %.1f-%.1f s after they "
+	    "opened; meanwhile "
 	    "127.0.0.2: %u requests, %u failed, slowest %.0f ms; VmRSS "
 	    "%ld kB before, %ld kB at most, %ld kB after%s\n",
 	    NSLOW, SLOW_LOCAL, SLOW_ADDRS * SLOW_PER_ADDR, SLOW_ADDRS, NSTREAM,
@@ -1532,6 +1564,10 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 	    by.requests, by.failed, by.slowest, rss0, rss_peak, rss1,
 	    !rss_comparable() ? " (not compared under ASan or memcheck)" : "");
 	fflush(stdout);
+	ck_assert_msg(sampled_at >= 0 && sampled_at < REQUEST_DEADLINE_S - 1,
+		      "the connections held were counted %.1f s in, not before"
+		      " the server's deadline",
+		      sampled_at);
 	ck_assert_msg(held_local <= PER_IP_LIMIT && held_local >= 32,
 		      "%zu slow connections held from one address", held_local);
 	ck_assert_msg(held_other == SLOW_ADDRS * SLOW_PER_ADDR,
@@ -1544,8 +1580,8 @@ START_TEST(slowloris_is_cut_off_and_other_clients_are_served_meanwhile)
 		      open_n, hold_s);
 	ck_assert_msg(first_cut >= REQUEST_DEADLINE_S - 1 &&
 			  last_cut <= REQUEST_DEADLINE_S + 2.5,
-		      "slow connections cut off %.1f-%.1f s in, want about "
-		      "%d",
+		      "slow connections cut off %.1f-%.1f s after they "
+		      "opened, want about %d",
 		      first_cut, last_cut, REQUEST_DEADLINE_S);
 	ck_assert_msg(by.requests >= 20 && by.failed == 0,
 		      "the other client: %u of %u requests failed (first %d)",

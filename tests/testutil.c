@@ -331,7 +331,12 @@ kb_test_server_start(struct kb_test_server *s, const char *db,
 int
 kb_test_server_stop(struct kb_test_server *s)
 {
-	double deadline = kb_now() + 10;
+	/*
+	 * kbserver gives what is in flight 10 s (SHUTDOWN_GRACE_S) after
+	 * SIGTERM, then stops its workers: it is killed only if it is still
+	 * there 5 s after that.
+	 */
+	double deadline = kb_now() + 15;
 	int st = 0;
 	pid_t r;
 
