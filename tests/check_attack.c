@@ -58,6 +58,11 @@ rss_comparable(void)
 
 /* Every answer, hostile or not, comes within this. */
 #define MAX_MS (SANITIZED ? 4000.0 : 2000.0)
+/*
+ * kbserver stops within this of SIGTERM when only idle kept-alive
+ * connections are left: they would hold it the whole grace (10 s).
+ */
+#define STOP_MAX_S (SANITIZED ? 6.0 : 3.0)
 
 extern char **environ;
 
@@ -2263,7 +2268,8 @@ START_TEST(soak_with_reindexing_fails_nothing_stays_flat_stops_cleanly)
 	ck_assert_msg(reindexes >= 3, "only %u reindexes", reindexes);
 	ck_assert_msg(term_st == 0, "kbserver exited with %d on SIGTERM",
 		      term_st);
-	ck_assert_msg(term_s < 3, "kbserver took %.1f s to stop", term_s);
+	ck_assert_msg(term_s < STOP_MAX_S, "kbserver took %.1f s to stop",
+		      term_s);
 	ck_assert_msg(strcmp(integrity_msg, "ok") == 0, "integrity_check: %s",
 		      integrity_msg);
 	if (rss_comparable())
