@@ -1315,9 +1315,9 @@ struct bystander {
 	int port;
 	const char *src;
 	atomic_bool *stop;
-	atomic_uint asked; /* requests so far, read while it runs */
+	atomic_uint requests; /* so far: read while it runs, too */
 	/* read after join */
-	unsigned requests, failed;
+	unsigned failed;
 	double slowest;
 	int first_bad;
 };
@@ -1336,10 +1336,10 @@ bystander_run(void *arg)
 
 	while (!atomic_load(b->stop)) {
 		double ms;
-		int st = get_from(b->src, b->port, paths[b->requests % 5], &ms);
+		unsigned k = atomic_load(&b->requests) % 5;
+		int st = get_from(b->src, b->port, paths[k], &ms);
 
-		b->requests++;
-		atomic_fetch_add(&b->asked, 1);
+		atomic_fetch_add(&b->requests, 1);
 		if (st != 200 && b->failed++ == 0)
 			b->first_bad = st;
 		if (ms > b->slowest)
@@ -1638,7 +1638,7 @@ START_TEST(a_flood_from_one_address_leaves_room_for_the_others)
 	 * until it has asked 10 times, and at most until 2 s before the
 	 * server's deadline would cut the flood's connections.
 	 */
-	while (atomic_load(&by.asked) < 10 &&
+	while (atomic_load(&by.requests) < 10 &&
 	       kb_now() - t0 < REQUEST_DEADLINE_S - 2)
 		usleep(50 * 1000);
 	atomic_store(&stop, true);
